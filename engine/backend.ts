@@ -1,0 +1,71 @@
+// TensorFlow.js backend choice. Best first: tensorflow (tfjs-node-gpu / tfjs-node, when they
+// load), wasm (the embedded default: offline, everywhere), cpu (reference for tests).
+// Shims for wasm's missing kernels and slow paths are registered from ./backend/shims.ts.
+import * as tf from '@tensorflow/tfjs';
+import type { BackendInfo } from './protocol.js';
+import { EngineError } from './errors.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+let current: BackendInfo | null = null;
+
+async function tryTensorflow(notes: string[]): Promise<boolean> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(pkg);
+      if (await tf.setBackend('tensorflow')) return true;
+      notes.push(`${pkg} loaded but its backend did not initialise`);
+    } catch (error) {
+      notes.push(`${pkg} is not usable here (${firstLine(error)})`);
+    }
+  }
+  return false;
+}
+
+async function tryWasm(notes: string[]): Promise<boolean> {
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (await tf.setBackend('wasm')) return true;
+    notes.push('the wasm backend did not initialise');
+  } catch (error) {
+    notes.push(`@tensorflow/tfjs-backend-wasm is not usable (${firstLine(error)})`);
+  }
+  return false;
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
+}
+
+/**
+ * Selects the backend once per process. With no preference: the best that loads, skipping
+ * tensorflow unless PARAMZOO_TRY_TFJS_NODE=1 or `preferred` names it (loading a broken
+ * libtensorflow can take seconds). Asking for one that cannot load is a user error.
+ */
+export async function initBackend(preferred?: BackendName): Promise<BackendInfo> {
+  if (current && (preferred === undefined || current.name === preferred)) return current;
+  const notes: string[] = [];
+  let ok = false;
+  if (preferred === 'tensorflow') ok = await tryTensorflow(notes);
+  else if (preferred === 'wasm') ok = await tryWasm(notes);
+  else if (preferred === 'cpu') ok = await tf.setBackend('cpu');
+  else {
+    ok = (process.env.PARAMZOO_TRY_TFJS_NODE === '1' && (await tryTensorflow(notes))) || (await tryWasm(notes));
+    if (!ok) ok = await tf.setBackend('cpu');
+  }
+  if (!ok) {
+    throw new EngineError('backend_unavailable', `backend '${preferred}' cannot be used here: ${notes.join('; ')}`, {
+      hint: 'use --backend wasm (the embedded default) or --backend cpu',
+    });
+  }
+  await tf.ready();
+  current = { name: tf.getBackend(), notes };
+  return current;
+}
+
+export function backendInfo(): BackendInfo | null {
+  return current;
+}
+
+export { tf };

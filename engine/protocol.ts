@@ -1,0 +1,151 @@
+// The engine contract. Every host (CLI in-process, `paramzoo serve` over WebSocket, Electron's
+// utility process over a MessagePort) speaks exactly these messages. Types only: this module
+// imports nothing, so the renderer and preload can use it without pulling in Node.
+// Tensors never cross this boundary: messages carry ids and paths; bulk data lives in files.
+
+export type Id = string;
+
+/** safetensors dtype names; every reader reports these. */
+export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+/** On-disk family a checkpoint came in, and the family `export` writes by default. */
+export type CheckpointFormat = 'safetensors' | 'pth' | 'peft';
+
+export interface TensorSignature {
+  name: string;
+  dtype: DType;
+  shape: number[];
+}
+
+export interface TensorSummary {
+  dtype: DType;
+  shape: number[];
+  /** float64 sum of all values */
+  sum: number;
+  /** up to 4 first values in row-major order */
+  first: number[];
+}
+
+export interface InspectResult {
+  format: CheckpointFormat;
+  /** how the tensors were laid out: a plain state_dict, a timm training checkpoint, a hub folder, a PEFT adapter */
+  layout: CheckpointLayout;
+  path: string;
+  tensors: Record<string, TensorSummary>;
+  /** string metadata: safetensors `__metadata__`, timm config.json, PEFT adapter_config.json, training-checkpoint scalars */
+  metadata: Record<string, string>;
+}
+
+export type CheckpointLayout = 'state_dict' | 'timm_training_checkpoint' | 'timm_hub' | 'peft_adapter';
+
+export interface ZooSummary {
+  name: string;
+  checkpointCount: number;
+  /** number of parameters (elements) per checkpoint; 0 while the zoo is empty */
+  parameterCount: number;
+  task: string | null;
+  createdAt: string;
+}
+
+export interface CheckpointRecord {
+  id: Id;
+  zoo: string;
+  format: CheckpointFormat;
+  layout: CheckpointLayout;
+  source: string;
+  sha256: string;
+  permutationState: number;
+  /** task condition (e.g. a 10-bit vector for a binary-task family), null when unconditioned */
+  condition: number[] | null;
+  metrics: Record<string, number>;
+  metadata: Record<string, string>;
+  createdAt: string;
+}
+
+export interface ZooDetail {
+  name: string;
+  task: string | null;
+  signature: TensorSignature[];
+  checkpoints: CheckpointRecord[];
+}
+
+export type JobKind = 'import' | 'export' | 'collect' | 'train' | 'generate' | 'evaluate' | 'demo';
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobProgress {
+  /** 0..1 */
+  fraction: number;
+  stage: string;
+  /** seconds left, null until it can be estimated */
+  etaSeconds: number | null;
+  /** latest figures of the stage (loss, accuracy, tokens/s, …) */
+  metrics: Record<string, number>;
+}
+
+export interface JobInfo {
+  id: Id;
+  kind: JobKind;
+  status: JobStatus;
+  progress: JobProgress;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: EngineErrorInfo | null;
+}
+
+/** What a failed request or job reports. `code` is stable; `message` names the file or setting and the fix. */
+export interface EngineErrorInfo {
+  code: string;
+  message: string;
+  file?: string;
+  hint?: string;
+}
+
+export interface ImportResult {
+  imported: { id: Id; source: string }[];
+}
+
+export interface ExportResult {
+  path: string;
+  format: CheckpointFormat;
+  sha256: string;
+}
+
+export interface BackendInfo {
+  /** the TensorFlow.js backend in use: tensorflow, webgpu, wasm or cpu */
+  name: string;
+  /** why better backends were not used, e.g. "@tensorflow/tfjs-node-gpu is not installed" */
+  notes: string[];
+}
+
+/** Request name → params and result. A request whose result is `{ job: JobInfo }` started a job. */
+export interface Requests {
+  'engine.info': { params: Record<string, never>; result: { version: string; dataDir: string; backend: BackendInfo | null } };
+  inspect: { params: { path: string }; result: InspectResult };
+  'zoo.create': { params: { name: string }; result: ZooSummary };
+  'zoo.list': { params: Record<string, never>; result: ZooSummary[] };
+  'zoo.show': { params: { name: string }; result: ZooDetail };
+  /** all-or-nothing per file; the job's result is an ImportResult */
+  import: { params: { zoo: string; paths: string[] }; result: { job: JobInfo } };
+  /** the job's result is an ExportResult */
+  export: { params: { id: Id; out: string; format?: CheckpointFormat }; result: { job: JobInfo } };
+  'job.get': { params: { id: Id }; result: JobInfo };
+  'job.list': { params: Record<string, never>; result: JobInfo[] };
+  'job.cancel': { params: { id: Id }; result: JobInfo };
+}
+
+export type RequestName = keyof Requests;
+export type ParamsOf<N extends RequestName> = Requests[N]['params'];
+export type ResultOf<N extends RequestName> = Requests[N]['result'];
+
+export type EngineEvent =
+  | { type: 'job.progress'; job: JobInfo }
+  | { type: 'job.finished'; job: JobInfo; result: unknown }
+  | { type: 'job.failed'; job: JobInfo }
+  | { type: 'catalog.changed'; what: 'zoos' | 'checkpoints' | 'runs' | 'models' | 'evaluations'; zoo?: string };
+
+/** Wire messages, identical on every transport. */
+export type ClientMessage = { id: number; method: RequestName; params: unknown };
+export type ServerMessage =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: EngineErrorInfo }
+  | { event: EngineEvent };
