@@ -35,6 +35,8 @@ export interface TensorData {
 /** One module per on-disk format, Netron style: sniff, read, and (where possible) write. */
 export interface FormatModule {
   name: string;
+  /** file name endings this format uses (".safetensors"): when no format's bytes match, the reader for the file's extension explains what is wrong */
+  extensions?: readonly string[];
   /** true when these first bytes (at least 64 when the file is that long) look like this format */
   match(head: Uint8Array): boolean;
   read(path: string): Promise<OpenedCheckpoint>;

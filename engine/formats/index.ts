@@ -1,0 +1,108 @@
+// The format registry: opens any checkpoint file or folder by sniffing, writes any writable
+// format, and summarises a checkpoint tensor by tensor (what `paramzoo inspect` prints).
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { EngineError } from '../errors.js';
+import type { CheckpointFormat, InspectResult, TensorSummary } from '../protocol.js';
+import { sumAndFirst } from './dtypes.js';
+import * as peft from './peft.js';
+import { readHead } from './random-access.js';
+import { safetensorsFormat } from './safetensors.js';
+import { findHubWeights, openHubFolder } from './timm.js';
+import { torchFormat } from './torch.js';
+import type { FormatModule, OpenedCheckpoint, TensorData } from './types.js';
+
+export type { FormatModule, OpenedCheckpoint, TensorData, TensorEntry } from './types.js';
+export { toFloat32Array, fromFloat32Array, toFloat64Array, sumAndFirst } from './dtypes.js';
+
+/** A checkpoint path that no reader can open (missing, unreadable, unknown kind) or no writer can write. */
+export class CheckpointError extends EngineError {
+  constructor(file: string, problem: string, hint: string, options: { code?: string; cause?: unknown } = {}) {
+    super(options.code ?? 'checkpoint_unreadable', `${file}: ${problem}`, { file, hint, cause: options.cause });
+  }
+}
+
+const SUPPORTED = 'safetensors files, PyTorch .pth/.bin/.pth.tar files, timm hub folders (model.safetensors + config.json) and PEFT adapter folders (adapter_config.json + adapter_model.safetensors/.bin)';
+
+/** File formats, in sniffing order. Adding a format: one module, one line here. */
+export const FILE_FORMATS: readonly FormatModule[] = [safetensorsFormat, torchFormat];
+
+async function openFile(path: string): Promise<OpenedCheckpoint> {
+  const head = await readHead(path, 64);
+  const lowerPath = path.toLowerCase();
+  const format = FILE_FORMATS.find((candidate) => candidate.match(head))
+    ?? (head.length > 0 ? FILE_FORMATS.find((candidate) => candidate.extensions?.some((ext) => lowerPath.endsWith(ext))) : undefined);
+  if (!format) {
+    const shown = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new CheckpointError(path, head.length === 0 ? 'is empty' : `is not a checkpoint ParamZoo can read (first bytes: ${shown})`, `ParamZoo reads ${SUPPORTED}`);
+  }
+  return format.read(path);
+}
+
+/** Opens a checkpoint file or folder; the tensors' bytes are read only when asked. */
+export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new CheckpointError(path, 'does not exist or cannot be read', 'check the path');
+  if (info.isDirectory()) {
+    if (await peft.isAdapterFolder(path)) return peft.read(path);
+    if (await findHubWeights(path)) return openHubFolder(path, openFile);
+    throw new CheckpointError(path, 'is a folder without a checkpoint', `ParamZoo reads ${SUPPORTED}`);
+  }
+  if (!info.isFile()) throw new CheckpointError(path, 'is not a regular file', 'pass a checkpoint file or folder');
+  // An adapter's weights mean nothing without the config beside them: open the adapter folder.
+  if ((peft.ADAPTER_WEIGHTS as readonly string[]).includes(basename(path)) && (await peft.isAdapterFolder(dirname(path)))) {
+    return peft.read(dirname(path));
+  }
+  return openFile(path);
+}
+
+const WRITERS: Record<CheckpointFormat, (path: string, tensors: TensorData[], metadata: Record<string, string>) => Promise<void>> = {
+  safetensors: safetensorsFormat.write!,
+  pth: torchFormat.write!,
+  peft: peft.write,
+};
+
+/** Writes a checkpoint atomically (a folder for 'peft'); nothing is left half-written under a real name. */
+export async function writeCheckpoint(format: CheckpointFormat, path: string, tensors: TensorData[], metadata: Record<string, string>): Promise<void> {
+  const writer = WRITERS[format];
+  if (!writer) throw new CheckpointError(path, `cannot be written as "${String(format)}"`, 'formats: safetensors, pth, peft', { code: 'checkpoint_unwritable' });
+  try {
+    await writer(path, tensors, metadata);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof EngineError || code === undefined || !WRITE_ERRORS[code]) throw error;
+    throw new CheckpointError(path, `cannot be written: ${WRITE_ERRORS[code]}`, 'choose a folder that exists and that you can write to, with free space', { code: 'checkpoint_unwritable', cause: error });
+  }
+}
+
+const WRITE_ERRORS: Record<string, string> = {
+  ENOENT: 'its folder does not exist',
+  ENOTDIR: 'a part of its path is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the disk is read-only',
+  ENOSPC: 'the disk is full',
+  EISDIR: 'a folder has that name',
+};
+
+/** float64 sums and first values of every tensor, reading one tensor at a time. */
+export async function summarizeCheckpoint(opened: OpenedCheckpoint): Promise<InspectResult> {
+  const entries: Array<[string, TensorSummary]> = [];
+  for (const tensor of opened.tensors) {
+    const { sum, first } = sumAndFirst(tensor.dtype, await tensor.read(), 4);
+    entries.push([tensor.name, { dtype: tensor.dtype, shape: tensor.shape, sum, first }]);
+  }
+  // fromEntries defines own properties, so even a tensor named "__proto__" stays a tensor
+  const tensors: Record<string, TensorSummary> = Object.fromEntries(entries);
+  return { format: opened.format, layout: opened.layout, path: opened.path, tensors, metadata: opened.metadata };
+}
+
+/** Opens, summarises and closes: `paramzoo inspect PATH`. */
+export async function inspectCheckpoint(path: string): Promise<InspectResult> {
+  const opened = await openCheckpoint(path);
+  try {
+    return await summarizeCheckpoint(opened);
+  } finally {
+    await opened.close();
+  }
+}

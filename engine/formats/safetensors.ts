@@ -1,0 +1,222 @@
+// safetensors (https://github.com/huggingface/safetensors): 8-byte little-endian header length N,
+// N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}},
+// then the data section. Read lazily: the header is parsed at open, each tensor read on demand.
+import { EngineError } from '../errors.js';
+import type { DType } from '../protocol.js';
+import { writeAll, writeFileAtomic } from '../fsutil.js';
+import { byteLengthOf, isDType } from './dtypes.js';
+import { RandomAccessFile } from './random-access.js';
+import type { FormatModule, OpenedCheckpoint, TensorData, TensorEntry } from './types.js';
+
+export class SafetensorsError extends EngineError {
+  constructor(file: string, problem: string, hint = 'the file is not a valid safetensors file; re-export it from its source') {
+    super('safetensors_invalid', `${file}: ${problem}`, { file, hint });
+  }
+}
+
+/** The spec's limit on the header, which also bounds what a hostile file can make us allocate. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+export interface SafetensorsHeaderEntry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** offset of the first byte inside the data section */
+  begin: number;
+  byteLength: number;
+}
+
+export interface SafetensorsHeader {
+  tensors: SafetensorsHeaderEntry[];
+  metadata: Record<string, string>;
+  /** file offset where the data section starts (8 + N) */
+  dataStart: number;
+}
+
+export function match(head: Uint8Array): boolean {
+  if (head.length < 9) return false;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const length = view.getBigUint64(0, true);
+  return length > 1n && length <= BigInt(MAX_HEADER_BYTES) && head[8] === 0x7b; // '{'
+}
+
+/** Parses and validates the header of an open file against the spec; allocates only the header. */
+export async function readHeader(file: RandomAccessFile): Promise<SafetensorsHeader> {
+  const fail = (problem: string, hint?: string) => new SafetensorsError(file.path, problem, hint);
+  if (file.size < 8) throw fail(`the file is ${file.size} bytes, shorter than the 8-byte header length`);
+  const lengthBytes = await file.read(0, 8, () => fail('the file ends inside the header length'));
+  const headerLength = new DataView(lengthBytes.buffer).getBigUint64(0, true);
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+    throw fail(`the header claims ${headerLength} bytes, more than the 100 MB the safetensors spec allows`);
+  }
+  const n = Number(headerLength);
+  if (8 + n > file.size) {
+    throw fail(`the header claims ${n} bytes but the file has only ${file.size - 8} after the length (truncated?)`,
+      'the file is truncated or not safetensors; copy it again from its source');
+  }
+  const headerBytes = await file.read(8, n, () => fail('the file ends inside the header'));
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch {
+    throw fail('the header is not valid UTF-8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw fail(`the header is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw fail('the header is not a JSON object');
+  const header = parsed as Record<string, unknown>;
+
+  const metadata: Record<string, string> = {};
+  const rawMetadata = header.__metadata__;
+  if (rawMetadata !== undefined) {
+    if (typeof rawMetadata !== 'object' || rawMetadata === null || Array.isArray(rawMetadata)) throw fail('"__metadata__" is not an object');
+    for (const [key, value] of Object.entries(rawMetadata)) {
+      if (typeof value !== 'string') throw fail(`"__metadata__" entry "${key}" is not a string`);
+      metadata[key] = value;
+    }
+  }
+
+  const dataLength = file.size - 8 - n;
+  const tensors: SafetensorsHeaderEntry[] = [];
+  for (const name of topLevelKeyOrder(text, Object.keys(header))) {
+    if (name === '__metadata__') continue;
+    const info = header[name];
+    if (typeof info !== 'object' || info === null) throw fail(`tensor "${name}" has no description object`);
+    const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
+    if (!isDType(dtype)) {
+      throw fail(`tensor "${name}" has dtype ${JSON.stringify(dtype)}, which ParamZoo does not read`,
+        'supported dtypes: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL; convert the tensor first');
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      throw fail(`tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    const byteLength = byteLengthOf(dtype, shape as number[]);
+    if (byteLength === null) {
+      throw fail(`tensor "${name}" has shape [${(shape as number[]).join(', ')}], more elements than any file can hold`);
+    }
+    if (byteLength !== end - begin) {
+      throw fail(`tensor "${name}" has shape [${(shape as number[]).join(', ')}] × ${dtype} = ${byteLength} bytes but data_offsets span ${end - begin}`);
+    }
+    if (end > dataLength) {
+      throw fail(`tensor "${name}" ends at byte ${end} of a ${dataLength}-byte data section (truncated?)`,
+        'the file is truncated; copy it again from its source');
+    }
+    tensors.push({ name, dtype, shape: shape as number[], begin, byteLength });
+  }
+
+  // The spec: tensors cover the data section exactly, contiguous, without overlap.
+  const byOffset = [...tensors].sort((a, b) => a.begin - b.begin || a.byteLength - b.byteLength);
+  let cursor = 0;
+  for (const tensor of byOffset) {
+    if (tensor.begin < cursor) throw fail(`tensor "${tensor.name}" overlaps another tensor at byte ${tensor.begin} of the data section`);
+    if (tensor.begin > cursor) throw fail(`the data section has a gap at bytes ${cursor}–${tensor.begin} before tensor "${tensor.name}"`);
+    cursor = tensor.begin + tensor.byteLength;
+  }
+  if (cursor !== dataLength) {
+    throw fail(`the tensors cover ${cursor} bytes but the data section holds ${dataLength}`, 'the file is truncated or has trailing bytes; copy it again from its source');
+  }
+  return { tensors, metadata, dataStart: 8 + n };
+}
+
+/**
+ * The header's top-level keys in file order. JSON.parse puts integer-like keys ("0", "1") first,
+ * which would reorder a state_dict whose names are indices; this scan keeps the file's order.
+ */
+function topLevelKeyOrder(text: string, parsedKeys: string[]): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = depth === 1;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  // Duplicate keys: JSON.parse keeps the last value; keep one name per key.
+  const unique = [...new Set(keys)];
+  return unique.length === parsedKeys.length ? unique : parsedKeys;
+}
+
+export async function read(path: string): Promise<OpenedCheckpoint> {
+  const file = await RandomAccessFile.open(path);
+  try {
+    const header = await readHeader(file);
+    const tensors: TensorEntry[] = header.tensors.map((t) => ({
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      byteLength: t.byteLength,
+      read: () => file.read(header.dataStart + t.begin, t.byteLength, () => new SafetensorsError(path, `tensor "${t.name}" lies outside the file`)),
+    }));
+    return { format: 'safetensors', layout: 'state_dict', path, tensors, metadata: header.metadata, close: () => file.close() };
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+}
+
+/** Checks writer input: unique names, known dtypes, byte lengths matching shapes. */
+export function validateTensors(path: string, tensors: TensorData[], makeError: (file: string, problem: string, hint?: string) => Error): void {
+  const seen = new Set<string>();
+  for (const t of tensors) {
+    if (seen.has(t.name)) throw makeError(path, `tensor name "${t.name}" appears twice`, 'give every tensor a unique name');
+    seen.add(t.name);
+    if (!isDType(t.dtype)) throw makeError(path, `tensor "${t.name}" has unknown dtype ${String(t.dtype)}`);
+    const expected = byteLengthOf(t.dtype, t.shape);
+    if (expected === null || expected !== t.data.byteLength) {
+      throw makeError(path, `tensor "${t.name}" has shape [${t.shape.join(', ')}] × ${t.dtype} = ${expected ?? 'overflow'} bytes but ${t.data.byteLength} bytes of data`);
+    }
+  }
+}
+
+/** The spec's layout: header padded with spaces to a multiple of 8, tensors contiguous in the given order. */
+export function encodeHeader(tensors: Array<Pick<TensorData, 'name' | 'dtype' | 'shape'> & { byteLength: number }>, metadata: Record<string, string>): Uint8Array {
+  const parts: string[] = [];
+  if (Object.keys(metadata).length > 0) parts.push(`"__metadata__":${JSON.stringify(metadata)}`);
+  let offset = 0;
+  for (const t of tensors) {
+    parts.push(`${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] })}`);
+    offset += t.byteLength;
+  }
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const padded = Math.ceil(json.length / 8) * 8;
+  const bytes = new Uint8Array(8 + padded).fill(0x20, 8);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
+  bytes.set(json, 8);
+  return bytes;
+}
+
+export async function write(path: string, tensors: TensorData[], metadata: Record<string, string>): Promise<void> {
+  const makeError = (file: string, problem: string, hint?: string) => new SafetensorsError(file, problem, hint ?? 'fix the tensors passed to the writer');
+  validateTensors(path, tensors, makeError);
+  if (tensors.some((t) => t.name === '__metadata__')) throw makeError(path, 'a tensor is named "__metadata__", which safetensors reserves');
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') throw makeError(path, `metadata "${key}" is not a string`);
+  }
+  const header = encodeHeader(tensors.map((t) => ({ ...t, byteLength: t.data.byteLength })), metadata);
+  await writeFileAtomic(path, async (file) => {
+    let position = await writeAll(file, header, 0);
+    for (const t of tensors) position = await writeAll(file, t.data, position);
+  });
+}
+
+export const safetensorsFormat: FormatModule = { name: 'safetensors', extensions: ['.safetensors'], match, read, write };

@@ -1,0 +1,125 @@
+// timm layouts: a plain state_dict, a training checkpoint (weights under `state_dict` or `model`,
+// EMA weights and optimizer state beside them, `module.` / `_orig_mod.` prefixes from
+// DataParallel and torch.compile), and hub folders (`model.safetensors` or `pytorch_model.bin`
+// next to `config.json`).
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckpointLayout } from '../protocol.js';
+import { PyObject, dictAttributes } from './pickle.js';
+import type { OpenedCheckpoint } from './types.js';
+
+export interface Unwrapped<T> {
+  layout: CheckpointLayout;
+  tensors: Array<[string, T]>;
+  metadata: Record<string, string>;
+}
+
+const WEIGHT_KEYS = ['state_dict', 'model'];
+const WRAPPER_PREFIXES = ['module.', '_orig_mod.'];
+
+function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+function stripWrapperPrefixes(name: string): string {
+  for (let stripped = true; stripped;) {
+    stripped = false;
+    for (const prefix of WRAPPER_PREFIXES) {
+      if (name.startsWith(prefix)) {
+        name = name.slice(prefix.length);
+        stripped = true;
+      }
+    }
+  }
+  return name;
+}
+
+/**
+ * Finds the weights in what torch.load would return: the root dict itself (a state_dict) or the
+ * dict under `state_dict` / `model` (a training checkpoint, whose scalars become metadata).
+ */
+export function unwrapTorchObject<T>(
+  root: unknown,
+  isTensor: (value: unknown) => value is T,
+  fail: (problem: string, hint?: string) => Error,
+  metadataAttribute: string,
+): Unwrapped<T> {
+  if (!(root instanceof Map)) {
+    throw fail(`holds a ${isTensor(root) ? 'single tensor' : Array.isArray(root) ? 'list' : typeof root}, not a dict of named tensors`,
+      'save the weights with torch.save(model.state_dict(), path)');
+  }
+  const tensorsOf = (dict: Map<unknown, unknown>): Array<[string, T]> =>
+    [...dict].filter((pair): pair is [string, T] => typeof pair[0] === 'string' && isTensor(pair[1]));
+  const metadata: Record<string, string> = {};
+  const attributes = dictAttributes.get(root);
+  const saved = attributes instanceof Map ? attributes.get(metadataAttribute) : undefined;
+  if (saved instanceof Map) for (const [key, value] of saved) if (typeof key === 'string' && typeof value === 'string') metadata[key] = value;
+
+  const weightKey = WEIGHT_KEYS.find((key) => {
+    const value = root.get(key);
+    return value instanceof Map && tensorsOf(value).length > 0;
+  });
+  if (weightKey === undefined) {
+    const tensors = tensorsOf(root);
+    if (tensors.length === 0) throw fail('holds no tensors', 'save the weights with torch.save(model.state_dict(), path)');
+    return { layout: 'state_dict', tensors, metadata };
+  }
+
+  const tensors: Array<[string, T]> = [];
+  const seen = new Set<string>();
+  for (const [rawName, tensor] of tensorsOf(root.get(weightKey) as Map<unknown, unknown>)) {
+    const name = stripWrapperPrefixes(rawName);
+    if (seen.has(name)) throw fail(`holds both "${rawName}" and another tensor named "${name}" once prefixes are removed`);
+    seen.add(name);
+    tensors.push([name, tensor]);
+  }
+  const ignored: string[] = [];
+  for (const [key, value] of root) {
+    if (typeof key !== 'string' || key === weightKey) continue;
+    const text = scalarText(value);
+    if (text !== undefined) metadata[key] = text;
+    else if (value instanceof PyObject && value.state instanceof Map) {
+      // argparse.Namespace: its scalar fields, as JSON
+      const fields: Record<string, string | number | boolean> = {};
+      for (const [field, fieldValue] of value.state) {
+        if (typeof field === 'string' && (typeof fieldValue === 'string' || typeof fieldValue === 'number' || typeof fieldValue === 'boolean')) fields[field] = fieldValue;
+      }
+      metadata[key] = JSON.stringify(fields);
+    } else if (key === 'state_dict_ema' && value instanceof Map) {
+      metadata.state_dict_ema = `${tensorsOf(value).length} EMA tensors present, not loaded`;
+    } else ignored.push(key);
+  }
+  if (ignored.length > 0) metadata.ignored = ignored.join(',');
+  return { layout: 'timm_training_checkpoint', tensors, metadata };
+}
+
+/** Files of a hub folder, best first. */
+export const HUB_WEIGHT_FILES = ['model.safetensors', 'pytorch_model.bin'] as const;
+export const HUB_CONFIG_FILE = 'config.json';
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+/** The weights file of a hub-style folder, or undefined when the folder is not one. */
+export async function findHubWeights(folder: string): Promise<string | undefined> {
+  for (const name of HUB_WEIGHT_FILES) if (await isFile(join(folder, name))) return join(folder, name);
+  return undefined;
+}
+
+/**
+ * A hub folder, opened through its weights file: layout `timm_hub`, config.json kept verbatim as
+ * metadata (key "config.json") so an export writes it back unchanged.
+ */
+export async function openHubFolder(folder: string, openWeights: (path: string) => Promise<OpenedCheckpoint>): Promise<OpenedCheckpoint> {
+  const weights = await findHubWeights(folder);
+  if (weights === undefined) throw new Error(`${folder} is not a hub folder`);
+  const opened = await openWeights(weights);
+  const configPath = join(folder, HUB_CONFIG_FILE);
+  const hasConfig = await isFile(configPath);
+  const metadata = { ...opened.metadata };
+  if (hasConfig) metadata[HUB_CONFIG_FILE] = await readFile(configPath, 'utf8');
+  return { ...opened, path: folder, layout: hasConfig ? 'timm_hub' : opened.layout, metadata };
+}
