@@ -32,6 +32,8 @@ export interface InspectResult {
   layout: CheckpointLayout;
   path: string;
   tensors: Record<string, TensorSummary>;
+  /** set when a catalog id (checkpoint or generated model) was inspected */
+  id?: Id;
   /** string metadata: safetensors `__metadata__`, timm config.json, PEFT adapter_config.json, training-checkpoint scalars */
   metadata: Record<string, string>;
 }
@@ -70,7 +72,8 @@ export interface ZooDetail {
 }
 
 export type JobKind = 'import' | 'export' | 'collect' | 'train' | 'generate' | 'evaluate' | 'demo';
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** 'interrupted': the process running the job died (found so when the catalog is next opened). */
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface JobProgress {
   /** 0..1 */
@@ -90,6 +93,9 @@ export interface JobInfo {
   startedAt: string | null;
   finishedAt: string | null;
   error: EngineErrorInfo | null;
+  createdAt?: string;
+  /** the job's result once it succeeded (ImportResult, ExportResult, …) */
+  result?: unknown;
 }
 
 /** What a failed request or job reports. `code` is stable; `message` names the file or setting and the fix. */
@@ -98,6 +104,16 @@ export interface EngineErrorInfo {
   message: string;
   file?: string;
   hint?: string;
+}
+
+export interface ImportParams {
+  zoo: string;
+  /** checkpoint files, checkpoint folders (PEFT adapter, timm hub), or folders to scan for them */
+  paths: string[];
+  /** permutation state of the first imported checkpoint (the next ones count up); default: its index in the zoo */
+  permutationState?: number;
+  /** task condition stored with every imported checkpoint */
+  condition?: number[];
 }
 
 export interface ImportResult {
@@ -121,11 +137,12 @@ export interface BackendInfo {
 export interface Requests {
   'engine.info': { params: Record<string, never>; result: { version: string; dataDir: string; backend: BackendInfo | null } };
   inspect: { params: { path: string }; result: InspectResult };
-  'zoo.create': { params: { name: string }; result: ZooSummary };
+  /** `task`: the built-in task a collected zoo was trained on (null for imported zoos) */
+  'zoo.create': { params: { name: string; task?: string }; result: ZooSummary };
   'zoo.list': { params: Record<string, never>; result: ZooSummary[] };
   'zoo.show': { params: { name: string }; result: ZooDetail };
-  /** all-or-nothing per file; the job's result is an ImportResult */
-  import: { params: { zoo: string; paths: string[] }; result: { job: JobInfo } };
+  /** all or nothing: if any file fails to read or does not fit the zoo, none is imported; the job's result is an ImportResult */
+  import: { params: ImportParams; result: { job: JobInfo } };
   /** the job's result is an ExportResult */
   export: { params: { id: Id; out: string; format?: CheckpointFormat }; result: { job: JobInfo } };
   'job.get': { params: { id: Id }; result: JobInfo };

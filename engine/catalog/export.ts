@@ -1,0 +1,77 @@
+// The export job: a checkpoint or generated model back to disk in its source format (or the one
+// asked for), dtypes and names as imported. PEFT adapters and timm hub checkpoints are folders.
+import { mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { CheckpointFormat, ExportResult, ParamsOf } from '../protocol.js';
+import type { TensorData } from '../formats/types.js';
+import { EngineError } from '../errors.js';
+import { openCheckpoint, writeCheckpoint } from '../formats/index.js';
+import { sha256OfFile, type BlobStore } from '../blobs.js';
+import { writeFileAtomic } from '../fsutil.js';
+import type { JobContext } from '../jobs.js';
+import type { Catalog } from './db.js';
+import { resolveModel, type StoredModel } from './models.js';
+import { readAllTensors } from './tensors.js';
+import { ADAPTER_WEIGHTS } from '../formats/peft.js';
+import { HUB_CONFIG_FILE, HUB_WEIGHT_FILES } from '../formats/timm.js';
+
+export const EXPORT_FORMATS: readonly CheckpointFormat[] = ['safetensors', 'pth', 'peft'];
+
+export type ExportParams = ParamsOf<'export'>;
+
+export async function exportModel(catalog: Catalog, blobs: BlobStore, params: ExportParams, ctx: JobContext): Promise<ExportResult> {
+  const model = resolveModel(catalog.db, params.id);
+  const format = params.format ?? model.format;
+  if (!EXPORT_FORMATS.includes(format)) {
+    throw new EngineError('bad_option', `--format ${format} is not one of ${EXPORT_FORMATS.join(', ')}`, { hint: 'e.g. --format safetensors' });
+  }
+  if (format === 'peft' && model.layout !== 'peft_adapter') {
+    throw new EngineError('bad_option', `${params.id} is a ${model.layout} checkpoint, not a PEFT adapter: it cannot be exported as peft`, {
+      hint: 'use --format safetensors or --format pth',
+    });
+  }
+  const out = resolve(params.out);
+  const asFolder = format === 'peft' || model.layout === 'timm_hub';
+  const existing = await stat(out).catch(() => null);
+  if (existing && existing.isDirectory() !== asFolder) {
+    throw new EngineError('bad_output', `${out} already exists as a ${existing.isDirectory() ? 'folder' : 'file'}, but a ${format} ${asFolder ? 'export is a folder' : 'export is a file'}`, {
+      file: out,
+      hint: 'choose another --out path',
+    });
+  }
+
+  ctx.progress({ fraction: 0, stage: 'reading' });
+  const tensors = await readTensors(blobs, model, ctx);
+  ctx.throwIfCancelled();
+  ctx.progress({ fraction: 0.5, stage: 'writing' });
+  const weights = await writeModel(format, out, model, tensors);
+  return { path: out, format, sha256: await sha256OfFile(weights) };
+}
+
+async function readTensors(blobs: BlobStore, model: StoredModel, ctx: JobContext): Promise<TensorData[]> {
+  const opened = await openCheckpoint(blobs.existingPath(model.sha256));
+  try {
+    return await readAllTensors(opened, ctx);
+  } finally {
+    await opened.close();
+  }
+}
+
+/** Writes the export; returns the weights file (the file itself, or the one inside the folder). */
+async function writeModel(format: CheckpointFormat, out: string, model: StoredModel, tensors: TensorData[]): Promise<string> {
+  if (format === 'peft') {
+    await writeCheckpoint('peft', out, tensors, model.metadata);
+    return join(out, ADAPTER_WEIGHTS[0]);
+  }
+  if (model.layout === 'timm_hub') {
+    // A hub folder again: the weights under the hub's name for the format, config.json as imported.
+    const { [HUB_CONFIG_FILE]: config, ...rest } = model.metadata;
+    await mkdir(out, { recursive: true });
+    const weights = join(out, format === 'safetensors' ? HUB_WEIGHT_FILES[0] : HUB_WEIGHT_FILES[1]);
+    await writeCheckpoint(format, weights, tensors, rest);
+    if (config !== undefined) await writeFileAtomic(join(out, HUB_CONFIG_FILE), (file) => file.writeFile(config));
+    return weights;
+  }
+  await writeCheckpoint(format, out, tensors, model.metadata);
+  return out;
+}

@@ -1,0 +1,117 @@
+import type Database from 'better-sqlite3';
+import type { EngineErrorInfo, Id, JobInfo, JobKind, JobProgress, JobStatus } from '../protocol.js';
+import { now } from './ids.js';
+
+interface JobRow {
+  id: string;
+  kind: string;
+  status: string;
+  params: string;
+  progress: string;
+  result: string | null;
+  error: string | null;
+  owner_pid: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export const INITIAL_PROGRESS: JobProgress = { fraction: 0, stage: 'queued', etaSeconds: null, metrics: {} };
+
+function toJobInfo(row: JobRow): JobInfo {
+  const info: JobInfo = {
+    id: row.id,
+    kind: row.kind as JobKind,
+    status: row.status as JobStatus,
+    progress: JSON.parse(row.progress) as JobProgress,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    error: row.error === null ? null : (JSON.parse(row.error) as EngineErrorInfo),
+    createdAt: row.created_at,
+  };
+  if (row.result !== null) info.result = JSON.parse(row.result);
+  return info;
+}
+
+export function insertJob(db: Database.Database, job: { id: Id; kind: JobKind; params: unknown }): JobInfo {
+  db.prepare(
+    `INSERT INTO jobs (id, kind, status, params, progress, owner_pid, created_at)
+     VALUES (?, ?, 'queued', ?, ?, ?, ?)`,
+  ).run(job.id, job.kind, JSON.stringify(job.params), JSON.stringify(INITIAL_PROGRESS), process.pid, now());
+  return getJob(db, job.id)!;
+}
+
+export function getJob(db: Database.Database, id: Id): JobInfo | null {
+  const row = db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  return row ? toJobInfo(row) : null;
+}
+
+export function getJobParams(db: Database.Database, id: Id): unknown {
+  const row = db.prepare('SELECT params FROM jobs WHERE id = ?').get(id) as { params: string } | undefined;
+  return row ? JSON.parse(row.params) : undefined;
+}
+
+/** Newest first. */
+export function listJobs(db: Database.Database, limit = 200): JobInfo[] {
+  const rows = db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as JobRow[];
+  return rows.map(toJobInfo);
+}
+
+export function markJobRunning(db: Database.Database, id: Id): void {
+  db.prepare(`UPDATE jobs SET status = 'running', started_at = ?, owner_pid = ? WHERE id = ?`).run(now(), process.pid, id);
+}
+
+export function saveJobProgress(db: Database.Database, id: Id, progress: JobProgress): void {
+  db.prepare('UPDATE jobs SET progress = ? WHERE id = ?').run(JSON.stringify(progress), id);
+}
+
+export function finishJob(
+  db: Database.Database,
+  id: Id,
+  outcome: { status: Extract<JobStatus, 'succeeded' | 'failed' | 'cancelled'>; progress: JobProgress; result?: unknown; error?: EngineErrorInfo },
+): void {
+  db.prepare('UPDATE jobs SET status = ?, progress = ?, result = ?, error = ?, finished_at = ? WHERE id = ?').run(
+    outcome.status,
+    JSON.stringify(outcome.progress),
+    outcome.result === undefined ? null : JSON.stringify(outcome.result),
+    outcome.error === undefined ? null : JSON.stringify(outcome.error),
+    now(),
+    id,
+  );
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Jobs still queued or running whose process is gone were cut off by a crash or a kill: mark them
+ * interrupted. Jobs of a live process (the app while the CLI opens the same catalog) are left alone.
+ */
+export function markInterruptedJobs(db: Database.Database): number {
+  const open = db.prepare(`SELECT id, owner_pid FROM jobs WHERE status IN ('queued', 'running')`).all() as {
+    id: string;
+    owner_pid: number | null;
+  }[];
+  const mark = db.prepare(
+    `UPDATE jobs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?`,
+  );
+  let marked = 0;
+  for (const job of open) {
+    if (job.owner_pid !== null && processIsAlive(job.owner_pid)) continue;
+    const error: EngineErrorInfo = {
+      code: 'interrupted',
+      message: `job ${job.id} was interrupted: the process running it (pid ${job.owner_pid ?? '?'}) ended before it finished`,
+      hint: 'run the job again',
+    };
+    mark.run(now(), JSON.stringify(error), job.id);
+    marked += 1;
+  }
+  return marked;
+}

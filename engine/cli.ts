@@ -1,0 +1,97 @@
+// `paramzoo`: every job the app can run, on the same engine service, in-process.
+// Exit codes: 0 success, 1 user error (an EngineError: message and hint on stderr), 2 bug (stack).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { BackendName } from './backend.js';
+import { EngineError } from './errors.js';
+import { createEngineService, runJob, type EngineService } from './service.js';
+import { parseCommandLine, UsageError } from './cli/args.js';
+import type { CommandContext } from './cli/command.js';
+import { COMMANDS } from './cli/commands.js';
+import { commandHelp, globalHelp } from './cli/help.js';
+import { ProgressReporter } from './cli/progress.js';
+
+/** Kept in step with engine/backend.ts's BACKEND_NAMES (not imported: that loads TensorFlow.js). */
+const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export function defaultDataDir(): string {
+  return process.env.PARAMZOO_DATA || join(homedir(), '.paramzoo');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let json = argv.includes('--json');
+  const engine: { service?: EngineService } = {};
+  try {
+    const parsed = parseCommandLine(argv, COMMANDS);
+    json = parsed.options.json === true;
+    const { command } = parsed;
+    if (!command) {
+      if (parsed.options.help) {
+        process.stdout.write(`${globalHelp(COMMANDS, parsed.group)}\n`);
+        return 0;
+      }
+      const word = parsed.positionals[0];
+      process.stderr.write(`${globalHelp(COMMANDS, parsed.group)}\n\n`);
+      throw new UsageError(word && !parsed.group ? `unknown command '${word}'` : parsed.group ? `'paramzoo ${parsed.group}' needs a command` : 'no command given');
+    }
+    if (parsed.options.help) {
+      process.stdout.write(`${commandHelp(command)}\n`);
+      return 0;
+    }
+    const { min, max } = command.positionals;
+    if (parsed.positionals.length < min || parsed.positionals.length > max) {
+      throw new UsageError(
+        `'paramzoo ${command.name}' takes ${command.args || 'no arguments'}; got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}`,
+        `see 'paramzoo ${command.name} --help'`,
+      );
+    }
+    const backend = parsed.options.backend;
+    if (backend !== undefined && !BACKENDS.includes(backend as BackendName)) {
+      throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, not '${String(backend)}'`);
+    }
+    const dataDir = typeof parsed.options.data === 'string' ? parsed.options.data : defaultDataDir();
+    let printed = false;
+    const ctx: CommandContext = {
+      positionals: parsed.positionals,
+      options: parsed.options,
+      json,
+      dataDir,
+      backend: backend as BackendName | undefined,
+      service: () => (engine.service ??= createEngineService({ dataDir })),
+      print(value, text) {
+        if (printed) throw new Error('a command printed two results');
+        printed = true;
+        process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+      },
+      async runJob(method, params) {
+        const mode = process.stderr.isTTY ? 'bar' : json ? 'off' : 'lines';
+        const reporter = new ProgressReporter(process.stderr, mode, method);
+        // Ctrl-C cancels the job cleanly (the catalog stays consistent); a second one kills as usual.
+        const cancel = () => {
+          reporter.finish();
+          process.stderr.write('paramzoo: cancelling (Ctrl-C again to kill)\n');
+          engine.service?.jobs.cancelAll();
+        };
+        process.once('SIGINT', cancel);
+        try {
+          return await runJob(ctx.service(), method, params, (progress) => reporter.update(progress));
+        } finally {
+          process.off('SIGINT', cancel);
+          reporter.finish();
+        }
+      },
+    };
+    await command.run(ctx);
+    return 0;
+  } catch (error) {
+    if (error instanceof EngineError) {
+      process.stderr.write(`paramzoo: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+      if (json) process.stdout.write(`${JSON.stringify({ error: error.toInfo() }, null, 2)}\n`);
+      return 1;
+    }
+    process.stderr.write(`paramzoo: internal error (a bug in ParamZoo; please report it with this trace)\n${error instanceof Error ? error.stack : String(error)}\n`);
+    return 2;
+  } finally {
+    await engine.service?.close();
+  }
+}

@@ -1,0 +1,16 @@
+// The command table. Later stages add one module each (train, generate, evaluate, collect,
+// demo, serve) and one line here.
+import type { Command } from './command.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { inspectCommand } from './inspect.js';
+import { zooCreateCommand, zooListCommand, zooShowCommand } from './zoo.js';
+
+export const COMMANDS: readonly Command[] = [
+  inspectCommand,
+  zooCreateCommand,
+  zooListCommand,
+  zooShowCommand,
+  importCommand,
+  exportCommand,
+];

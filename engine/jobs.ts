@@ -1,0 +1,189 @@
+// The job runner: one job at a time, in submission order, each recorded in the catalog's jobs
+// table, cancellable through its AbortSignal, reporting progress at least every second.
+// Job kinds are registered as plain functions so later stages (collect, train, …) plug in.
+import type Database from 'better-sqlite3';
+import type { EngineErrorInfo, Id, JobInfo, JobKind, JobProgress } from './protocol.js';
+import { CancelledError, EngineError } from './errors.js';
+import { newId } from './catalog/ids.js';
+import { finishJob, getJob, insertJob, INITIAL_PROGRESS, markJobRunning, saveJobProgress } from './catalog/jobs.js';
+
+export interface ProgressUpdate {
+  /** 0..1 of the whole job */
+  fraction?: number;
+  stage?: string;
+  metrics?: Record<string, number>;
+}
+
+export interface JobContext {
+  jobId: Id;
+  signal: AbortSignal;
+  progress(update: ProgressUpdate): void;
+  /** throws CancelledError once the job was cancelled: call between units of work */
+  throwIfCancelled(): void;
+}
+
+export type JobFunction<P = unknown, R = unknown> = (params: P, ctx: JobContext) => Promise<R>;
+
+export type JobEvent =
+  | { type: 'job.progress'; job: JobInfo }
+  | { type: 'job.finished'; job: JobInfo; result: unknown }
+  | { type: 'job.failed'; job: JobInfo };
+
+/** How often a running job's progress is re-sent (with a fresh ETA) even when it reports nothing. */
+const HEARTBEAT_MS = 1000;
+
+interface QueuedJob {
+  id: Id;
+  kind: JobKind;
+  params: unknown;
+  controller: AbortController;
+}
+
+export class JobRunner {
+  private readonly kinds = new Map<JobKind, JobFunction>();
+  private readonly queue: QueuedJob[] = [];
+  private current: QueuedJob | null = null;
+  private idle: Promise<void> = Promise.resolve();
+  private draining = false;
+  private readonly failures = new Map<Id, unknown>();
+
+  constructor(
+    private readonly db: () => Database.Database,
+    private readonly emit: (event: JobEvent) => void,
+  ) {}
+
+  register<P, R>(kind: JobKind, run: JobFunction<P, R>): void {
+    this.kinds.set(kind, run as JobFunction);
+  }
+
+  /** Records the job as queued and returns at once; it runs after the jobs before it. */
+  submit(kind: JobKind, params: unknown): JobInfo {
+    if (!this.kinds.has(kind)) throw new Error(`no job kind '${kind}' is registered`);
+    const job: QueuedJob = { id: newId('job'), kind, params, controller: new AbortController() };
+    const info = insertJob(this.db(), { id: job.id, kind, params });
+    this.queue.push(job);
+    if (!this.draining) {
+      this.draining = true;
+      // runOne records every job failure itself; what reaches here is a broken catalog (e.g. closed).
+      this.idle = this.drain().catch((error: unknown) => console.error('paramzoo: the job queue stopped:', error));
+    }
+    return info;
+  }
+
+  cancel(id: Id): JobInfo | null {
+    const queuedAt = this.queue.findIndex((job) => job.id === id);
+    if (queuedAt >= 0) {
+      const [job] = this.queue.splice(queuedAt, 1);
+      const error = new CancelledError(`job ${id}`).toInfo();
+      finishJob(this.db(), id, { status: 'cancelled', progress: { ...INITIAL_PROGRESS, stage: 'cancelled' }, error });
+      this.emit({ type: 'job.failed', job: getJob(this.db(), job!.id)! });
+    } else if (this.current?.id === id) {
+      this.current.controller.abort(new CancelledError(`job ${id}`));
+    }
+    return getJob(this.db(), id);
+  }
+
+  /** Cancels every job of this runner, queued or running. */
+  cancelAll(): void {
+    for (const job of [...this.queue]) this.cancel(job.id);
+    if (this.current) this.cancel(this.current.id);
+  }
+
+  /** Resolves when the queue is empty. */
+  async whenIdle(): Promise<void> {
+    await this.idle;
+  }
+
+  get running(): boolean {
+    return this.current !== null;
+  }
+
+  private async drain(): Promise<void> {
+    // Let the caller of submit() see the job (and subscribe) before it starts.
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+        this.current = job;
+        try {
+          await this.runOne(job);
+        } finally {
+          this.current = null;
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async runOne(job: QueuedJob): Promise<void> {
+    const db = this.db();
+    const started = Date.now();
+    let progress: JobProgress = { ...INITIAL_PROGRESS, stage: 'starting' };
+    const snapshot = (): JobInfo => ({ ...getJob(db, job.id)!, progress });
+    const send = (): void => {
+      progress = { ...progress, etaSeconds: estimateEta(progress.fraction, (Date.now() - started) / 1000) };
+      saveJobProgress(db, job.id, progress);
+      this.emit({ type: 'job.progress', job: snapshot() });
+    };
+    const { signal } = job.controller;
+    let heartbeat: NodeJS.Timeout | undefined;
+    const ctx: JobContext = {
+      jobId: job.id,
+      signal,
+      progress(update) {
+        progress = {
+          ...progress,
+          fraction: clamp01(update.fraction ?? progress.fraction),
+          stage: update.stage ?? progress.stage,
+          metrics: update.metrics ? { ...progress.metrics, ...update.metrics } : progress.metrics,
+        };
+        send();
+      },
+      throwIfCancelled() {
+        if (signal.aborted) throw signal.reason instanceof CancelledError ? signal.reason : new CancelledError(`job ${job.id}`);
+      },
+    };
+    try {
+      markJobRunning(db, job.id);
+      send();
+      heartbeat = setInterval(send, HEARTBEAT_MS);
+      const result = await this.kinds.get(job.kind)!(job.params, ctx);
+      ctx.throwIfCancelled();
+      clearInterval(heartbeat);
+      progress = { ...progress, fraction: 1, stage: 'done', etaSeconds: 0 };
+      finishJob(db, job.id, { status: 'succeeded', progress, result });
+      this.emit({ type: 'job.finished', job: getJob(db, job.id)!, result });
+    } catch (error) {
+      clearInterval(heartbeat);
+      // An abort surfaces as our CancelledError, the signal's reason, or a platform AbortError; anything else is a real failure.
+      const cancelled = error instanceof CancelledError || (signal.aborted && (error === signal.reason || (error as Error)?.name === 'AbortError'));
+      const info = cancelled ? new CancelledError(`job ${job.id}`).toInfo() : errorInfo(error);
+      this.failures.set(job.id, cancelled ? new CancelledError(`job ${job.id}`) : error);
+      finishJob(db, job.id, { status: cancelled ? 'cancelled' : 'failed', progress, error: info });
+      this.emit({ type: 'job.failed', job: getJob(db, job.id)! });
+    }
+  }
+
+  /**
+   * What a failed job threw, for in-process hosts: an EngineError, or a bug (any other error,
+   * whose stack the CLI prints before exiting 2). Wire hosts only see the job's EngineErrorInfo.
+   */
+  failure(id: Id): unknown {
+    return this.failures.get(id);
+  }
+}
+
+export function errorInfo(error: unknown): EngineErrorInfo {
+  if (error instanceof EngineError) return error.toInfo();
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'internal', message: `internal error: ${message}`, hint: 'this is a bug in ParamZoo; please report it with the stack trace' };
+}
+
+function estimateEta(fraction: number, elapsedSeconds: number): number | null {
+  if (fraction <= 0.01 || elapsedSeconds < 0.5) return null;
+  return Math.max(0, (elapsedSeconds * (1 - fraction)) / fraction);
+}
+
+function clamp01(x: number): number {
+  return Math.min(1, Math.max(0, x));
+}

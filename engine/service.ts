@@ -1,0 +1,206 @@
+// The engine service: implements every request of engine/protocol.ts on one data folder, runs
+// long work as jobs (engine/jobs.ts) and publishes events. Hosts (CLI in-process, WebSocket
+// server, Electron utility process) only forward requests and events.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { EngineEvent, Id, ImportParams, JobInfo, JobKind, JobProgress, ParamsOf, RequestName, ResultOf } from './protocol.js';
+import { CancelledError, EngineError } from './errors.js';
+import { BlobStore } from './blobs.js';
+import { JobRunner, type JobFunction } from './jobs.js';
+import { openCatalog, type Catalog } from './catalog/db.js';
+import { getJob, listJobs } from './catalog/jobs.js';
+import { looksLikeId } from './catalog/ids.js';
+import { createZoo, getZoo, listZoos, toZooSummary } from './catalog/zoos.js';
+import { listCheckpoints } from './catalog/checkpoints.js';
+import { resolveModel } from './catalog/models.js';
+import { importCheckpoints } from './catalog/import.js';
+import { exportModel, type ExportParams } from './catalog/export.js';
+import { inspectCheckpoint } from './formats/index.js';
+
+export interface EngineServiceOptions {
+  dataDir: string;
+}
+
+export type EventListener = (event: EngineEvent) => void;
+export type RequestHandler<N extends RequestName> = (params: ParamsOf<N>) => Promise<ResultOf<N>> | ResultOf<N>;
+
+export interface EngineService {
+  readonly dataDir: string;
+  readonly blobs: BlobStore;
+  readonly jobs: JobRunner;
+  /** the catalog, opened on first use (inspecting a file never touches the data folder) */
+  catalog(): Catalog;
+  request<N extends RequestName>(method: N, params: ParamsOf<N>): Promise<ResultOf<N>>;
+  subscribe(listener: EventListener): () => void;
+  emit(event: EngineEvent): void;
+  /** adds (or replaces) the handler of a request: how later stages plug in their requests */
+  handle<N extends RequestName>(method: N, handler: RequestHandler<N>): void;
+  /** registers a job kind and a request that starts it, e.g. handleJob('train', 'train', trainJob) */
+  handleJob<N extends RequestName, P>(method: N, kind: JobKind, run: JobFunction<P>): void;
+  /** cancels queued and running jobs, waits for them, closes the catalog */
+  close(): Promise<void>;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export function createEngineService(options: EngineServiceOptions): EngineService {
+  const dataDir = resolve(options.dataDir);
+  const blobs = new BlobStore(join(dataDir, 'blobs'));
+  const listeners = new Set<EventListener>();
+  const handlers = new Map<RequestName, (params: unknown) => unknown>();
+  let opened: Catalog | null = null;
+
+  const emit = (event: EngineEvent): void => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A host's broken listener must not fail the job that emitted the event.
+        console.error('paramzoo: an event listener failed:', error);
+      }
+    }
+  };
+  const catalog = (): Catalog => {
+    if (!opened) {
+      opened = openCatalog(dataDir);
+      void blobs.removeStaleTemps().catch(() => undefined);
+    }
+    return opened;
+  };
+  const jobs = new JobRunner(() => catalog().db, emit);
+
+  const service: EngineService = {
+    dataDir,
+    blobs,
+    jobs,
+    catalog,
+    async request(method, params) {
+      const handler = handlers.get(method);
+      if (!handler) throw new EngineError('unknown_request', `this engine has no request '${String(method)}'`, { hint: 'update ParamZoo' });
+      return (await handler(params ?? {})) as ResultOf<typeof method>;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    emit,
+    handle(method, handler) {
+      handlers.set(method, handler as (params: unknown) => unknown);
+    },
+    handleJob(method, kind, run) {
+      jobs.register(kind, run);
+      handlers.set(method, (params) => ({ job: jobs.submit(kind, params) }));
+    },
+    async close() {
+      jobs.cancelAll();
+      await jobs.whenIdle();
+      opened?.close();
+      opened = null;
+      listeners.clear();
+    },
+  };
+
+  installFoundation(service);
+  return service;
+}
+
+/** The foundation's requests: engine info, inspect, zoos, import/export jobs, job control. */
+function installFoundation(service: EngineService): void {
+  const db = () => service.catalog().db;
+
+  service.handle('engine.info', async () => {
+    // Loaded here, not at the top: TensorFlow.js costs startup time that inspect/import never need.
+    const { backendInfo } = await import('./backend.js');
+    return { version: VERSION, dataDir: service.dataDir, backend: backendInfo() };
+  });
+
+  service.handle('inspect', async ({ path }) => {
+    requireString(path, 'path');
+    if (existsSync(path) || !looksLikeId(path)) return inspectCheckpoint(path);
+    // A catalog id: the stored tensors, described as the original was.
+    const model = resolveModel(db(), path);
+    const summary = await inspectCheckpoint(service.blobs.existingPath(model.sha256));
+    return { ...summary, id: model.id, format: model.format, layout: model.layout, metadata: model.metadata, path: model.source ?? summary.path };
+  });
+
+  service.handle('zoo.create', ({ name, task }) => {
+    requireString(name, 'name');
+    const zoo = createZoo(db(), name, task ?? null);
+    service.emit({ type: 'catalog.changed', what: 'zoos', zoo: zoo.name });
+    return toZooSummary(zoo, 0);
+  });
+  service.handle('zoo.list', () => listZoos(db()));
+  service.handle('zoo.show', ({ name }) => {
+    requireString(name, 'name');
+    const zoo = getZoo(db(), name);
+    return { name: zoo.name, task: zoo.task, signature: zoo.signature ?? [], checkpoints: listCheckpoints(db(), zoo.id) };
+  });
+
+  service.handleJob('import', 'import', async (params: ImportParams, ctx) => {
+    const result = await importCheckpoints(service.catalog(), service.blobs, params, ctx);
+    service.emit({ type: 'catalog.changed', what: 'checkpoints', zoo: params.zoo });
+    return result;
+  });
+  service.handleJob('export', 'export', (params: ExportParams, ctx) => exportModel(service.catalog(), service.blobs, params, ctx));
+
+  service.handle('job.get', ({ id }) => {
+    requireString(id, 'id');
+    return getJob(db(), id) ?? jobNotFound(id);
+  });
+  service.handle('job.list', () => listJobs(db()));
+  service.handle('job.cancel', ({ id }) => {
+    requireString(id, 'id');
+    return service.jobs.cancel(id) ?? jobNotFound(id);
+  });
+}
+
+function requireString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new EngineError('bad_request', `the request needs '${name}' as a non-empty string`, { hint: 'check the request parameters' });
+  }
+}
+
+function jobNotFound(id: Id): never {
+  throw new EngineError('job_not_found', `there is no job '${id}' in this catalog`, { hint: "list jobs with the 'job.list' request" });
+}
+
+/**
+ * Starts a job request and resolves with the job's result; rejects with what the job threw
+ * (an EngineError, CancelledError, or a bug). `onProgress` sees every progress event of that job.
+ */
+export async function runJob<N extends RequestName>(
+  service: EngineService,
+  method: N,
+  params: ParamsOf<N>,
+  onProgress?: (progress: JobProgress, job: JobInfo) => void,
+): Promise<unknown> {
+  let jobId: Id | null = null;
+  const early: EngineEvent[] = [];
+  let settle: ((event: EngineEvent) => void) | null = null;
+  const done = new Promise<unknown>((resolvePromise, reject) => {
+    settle = (event) => {
+      if (event.type === 'job.progress') onProgress?.(event.job.progress, event.job);
+      else if (event.type === 'job.finished') resolvePromise(event.result);
+      else if (event.type === 'job.failed') {
+        const thrown = service.jobs.failure(event.job.id);
+        if (thrown !== undefined) reject(thrown);
+        else if (event.job.status === 'cancelled') reject(new CancelledError(`job ${event.job.id}`));
+        else reject(new EngineError(event.job.error?.code ?? 'failed', event.job.error?.message ?? `job ${event.job.id} failed`, { hint: event.job.error?.hint, file: event.job.error?.file }));
+      }
+    };
+  });
+  const unsubscribe = service.subscribe((event) => {
+    if (event.type !== 'job.progress' && event.type !== 'job.finished' && event.type !== 'job.failed') return;
+    if (jobId === null) early.push(event);
+    else if (event.job.id === jobId) settle!(event);
+  });
+  try {
+    const started = (await service.request(method, params)) as { job?: JobInfo };
+    if (!started?.job) throw new Error(`request '${method}' did not start a job`);
+    jobId = started.job.id;
+    for (const event of early) if ('job' in event && event.job.id === jobId) settle!(event);
+    return await done;
+  } finally {
+    unsubscribe();
+  }
+}
