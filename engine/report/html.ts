@@ -1,0 +1,111 @@
+// The demo's HTML report: one self-contained file (chart.js inlined) that opens offline.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { ZooEvaluation } from '../zoo/evaluate.js';
+
+export interface ReportInput {
+  title: string;
+  createdAt: string;
+  backend: string;
+  zoos: ZooEvaluation[];
+  /** per zoo: the generator's loss curve as [step, loss] pairs */
+  lossCurves: Record<string, [number, number][]>;
+  /** per zoo: the generator config, shown verbatim so the run can be rebuilt */
+  configs: Record<string, unknown>;
+}
+
+let chartSource: string | null = null;
+function chartJs(): string {
+  chartSource ??= readFileSync(createRequire(import.meta.url).resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+  return chartSource;
+}
+
+const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** JSON that is safe inside a <script> element. */
+const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');
+
+const fmt = (value: number | null | undefined, digits = 2): string =>
+  value === null || value === undefined ? '—' : value.toFixed(digits);
+
+function summaryRows(zoos: readonly ZooEvaluation[]): string {
+  return zoos
+    .map(
+      (z) => `<tr><th>${escapeHtml(z.zoo)}</th><td>${escapeHtml(z.task)}</td>
+<td>${fmt(z.originals.best)}</td><td>${fmt(z.originals.avg)}</td><td>${fmt(z.originals.min)}</td>
+<td>${fmt(z.generated.best)}</td><td>${fmt(z.generated.avg)}</td><td>${fmt(z.generated.min)}</td>
+<td>${fmt(z.nearestIoU.generated, 3)}</td><td>${fmt(z.nearestIoU.noised, 3)}</td>
+<td>${escapeHtml(Object.entries(z.seconds).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', '))}</td></tr>`,
+    )
+    .join('\n');
+}
+
+export function renderReport(input: ReportInput): string {
+  const sections = input.zoos
+    .map(
+      (z, i) => `<section>
+<h2>${escapeHtml(z.zoo)} <small>${escapeHtml(z.task)}</small></h2>
+<div class="charts">
+  <figure><canvas id="acc-${i}"></canvas><figcaption>Accuracy (%) of the originals and the generated models</figcaption></figure>
+  <figure><canvas id="iou-${i}"></canvas><figcaption>Accuracy vs similarity to the nearest original (IoU of misclassified test samples), with originals plus Gaussian noise as the baseline</figcaption></figure>
+  <figure><canvas id="loss-${i}"></canvas><figcaption>Generator training loss</figcaption></figure>
+</div>
+<details><summary>Generator config</summary><pre>${escapeHtml(JSON.stringify(input.configs[z.zoo] ?? null, null, 2))}</pre></details>
+</section>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(input.title)}</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem; color: #1d2430; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #d8dde6; text-align: right; }
+th:first-child, td:nth-child(2) { text-align: left; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 1.5rem; }
+figure { margin: 0; } figcaption { color: #5b6472; font-size: 12px; }
+small { color: #5b6472; font-weight: normal; }
+</style></head>
+<body>
+<h1>${escapeHtml(input.title)}</h1>
+<p>Created ${escapeHtml(input.createdAt)} on the <b>${escapeHtml(input.backend)}</b> backend. Accuracies in percent on each task's test split.</p>
+<table>
+<thead><tr><th>zoo</th><th>task</th><th>orig best</th><th>orig avg</th><th>orig min</th><th>gen best</th><th>gen avg</th><th>gen min</th><th>nearest IoU gen</th><th>nearest IoU noised</th><th>seconds</th></tr></thead>
+<tbody>${summaryRows(input.zoos)}</tbody>
+</table>
+${sections}
+<script>${chartJs()}</script>
+<script>
+const zoos = ${scriptJson(input.zoos)};
+const lossCurves = ${scriptJson(input.lossCurves)};
+zoos.forEach((z, i) => {
+  const d = z.details;
+  new Chart(document.getElementById('acc-' + i), {
+    type: 'bar',
+    data: { labels: ['best', 'average', 'min'], datasets: [
+      { label: 'originals', data: [z.originals.best, z.originals.avg, z.originals.min], backgroundColor: '#8aa1c1' },
+      { label: 'generated', data: [z.generated.best, z.generated.avg, z.generated.min], backgroundColor: '#e0803a' } ] },
+    options: { animation: false, scales: { y: { title: { display: true, text: 'accuracy (%)' } } } },
+  });
+  const point = (m) => ({ x: m.nearestIoU, y: m.accuracy });
+  new Chart(document.getElementById('iou-' + i), {
+    type: 'scatter',
+    data: { datasets: [
+      { label: 'generated', data: d.generated.filter((m) => m.nearestIoU !== null).map(point), backgroundColor: '#e0803a' },
+      { label: 'originals + noise', data: d.noise.filter((n) => n.nearestIoU !== null).map((n) => ({ x: n.nearestIoU, y: n.accuracy.avg, level: n.level })), backgroundColor: '#5b6472', pointStyle: 'triangle', radius: 5 } ] },
+    options: { animation: false, scales: { x: { title: { display: true, text: 'IoU with nearest original' } }, y: { title: { display: true, text: 'accuracy (%)' } } },
+      plugins: { tooltip: { callbacks: { label: (c) => (c.raw.level !== undefined ? 'noise ' + c.raw.level + ': ' : '') + c.raw.y.toFixed(2) + '% at IoU ' + c.raw.x.toFixed(3) } } } },
+  });
+  const curve = lossCurves[z.zoo] || [];
+  new Chart(document.getElementById('loss-' + i), {
+    type: 'line',
+    data: { datasets: [{ label: 'loss', data: curve.map(([x, y]) => ({ x, y })), borderColor: '#2f6db5', pointRadius: 0, borderWidth: 1.5 }] },
+    options: { animation: false, parsing: false, scales: { x: { type: 'linear', title: { display: true, text: 'step' } }, y: { type: 'logarithmic', title: { display: true, text: 'loss' } } } },
+  });
+});
+</script>
+</body></html>
+`;
+}
