@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from './protocol.js';
 import { EngineError } from './errors.js';
+import { registerWasmShims } from './backend/shims.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -60,6 +61,7 @@ export async function initBackend(preferred?: BackendName): Promise<BackendInfo>
     });
   }
   await tf.ready();
+  if (tf.getBackend() === 'wasm') registerWasmShims();
   current = { name: tf.getBackend(), notes };
   return current;
 }

@@ -1,0 +1,137 @@
+// The generator's configuration: ONE plain object with defaults, printed at the start of a run and
+// stored with it, so a run can be reproduced elsewhere (nanoGPT style). presets.ts picks values
+// from the zoo's size; every field can be overridden.
+import { EngineError } from '../errors.js';
+
+export type RecurrentKind = 'lstm' | 'mamba' | 'transformer';
+export type SamplerKind = 'ddim' | 'ddpm';
+export type InferenceMode = 'sequential' | 'partial' | 'full';
+
+export interface RpgConfig {
+  preset: string;
+  /** values per token; tensors are cut into tokens of this size (RPG.md "Tokenization") */
+  tokenSize: number;
+  recurrent: RecurrentKind;
+  /** width D of the recurrent model and of the prototypes */
+  recurrentWidth: number;
+  recurrentLayers: number;
+  /** Mamba state size (ignored by the other kinds) */
+  dState: number;
+  /** hidden channels of the 1-D conv denoiser; the chain is 1 → …channels → 1, skips where a width repeats */
+  denoiserChannels: number[];
+  kernelSize: number;
+  /** norm after each hidden conv: 'channel' (LayerNorm over channels per position) or 'none' (scale + shift only) */
+  denoiserNorm: 'channel' | 'none';
+  /** sinusoidal time features fed to the time MLP */
+  timeFeatures: number;
+  /** hidden width of the time MLP (256 → hidden → SiLU → tokenSize); 0 = tokenSize, as in the reference */
+  timeHidden: number;
+  /** rank of the prototype → tokenSize projection; 0 = one full D×tokenSize layer, as in the reference */
+  conditionRank: number;
+  /** diffusion steps T and the linear β range */
+  timesteps: number;
+  betaStart: number;
+  betaEnd: number;
+  /** tokens denoised per training step, each with its own t */
+  diffusionBatch: number;
+  /** checkpoints per training step */
+  batch: number;
+  steps: number;
+  lr: number;
+  weightDecay: number;
+  warmupSteps: number;
+  /** global gradient-norm clip */
+  clipNorm: number;
+  seed: number;
+  /** steps between saved states (the end is always saved) */
+  saveEvery: number;
+  sampler: SamplerKind;
+  samplerSteps: number;
+  /** DDIM noise scale */
+  eta: number;
+  /** DDIM clips x̂0 to ±(this × the largest |token value| seen in training); 0 = no clipping */
+  clipDenoised: number;
+  inferenceMode: InferenceMode;
+  /** tokens per chunk in 'partial' mode */
+  chunkTokens: number;
+}
+
+export const DEFAULT_CONFIG: Readonly<RpgConfig> = Object.freeze({
+  preset: 'tiny',
+  tokenSize: 256,
+  recurrent: 'lstm',
+  recurrentWidth: 256,
+  recurrentLayers: 2,
+  dState: 32,
+  denoiserChannels: [32, 64, 128, 64, 32],
+  kernelSize: 7,
+  denoiserNorm: 'channel',
+  timeFeatures: 256,
+  timeHidden: 0,
+  conditionRank: 0,
+  timesteps: 1000,
+  betaStart: 1e-4,
+  betaEnd: 0.02,
+  diffusionBatch: 64,
+  batch: 8,
+  steps: 2000,
+  lr: 1e-3,
+  weightDecay: 2e-6,
+  warmupSteps: 50,
+  clipNorm: 1.0,
+  seed: 0,
+  saveEvery: 500,
+  sampler: 'ddim',
+  samplerSteps: 60,
+  eta: 0.05,
+  clipDenoised: 1.2,
+  inferenceMode: 'partial',
+  chunkTokens: 256,
+}) as Readonly<RpgConfig>;
+
+export class ConfigError extends EngineError {
+  constructor(setting: string, problem: string) {
+    super('config', `generator setting '${setting}' ${problem}`, { hint: `fix '${setting}' or leave it out to use the preset's value` });
+  }
+}
+
+const POSITIVE_INTEGERS = ['tokenSize', 'recurrentWidth', 'recurrentLayers', 'dState', 'kernelSize', 'timeFeatures', 'timesteps',
+  'diffusionBatch', 'batch', 'steps', 'saveEvery', 'samplerSteps', 'chunkTokens'] as const;
+const NON_NEGATIVE_INTEGERS = ['timeHidden', 'conditionRank', 'warmupSteps', 'seed'] as const;
+
+/** Checks every field; a bad one is a ConfigError naming it. Returns a fresh, complete config. */
+export function validateConfig(input: Partial<RpgConfig>, base: Readonly<RpgConfig> = DEFAULT_CONFIG): RpgConfig {
+  for (const key of Object.keys(input)) {
+    if (!(key in DEFAULT_CONFIG)) throw new ConfigError(key, 'does not exist');
+  }
+  const config: RpgConfig = { ...base, ...input, denoiserChannels: [...(input.denoiserChannels ?? base.denoiserChannels)] };
+  for (const key of POSITIVE_INTEGERS) {
+    if (!Number.isInteger(config[key]) || config[key] < 1) throw new ConfigError(key, `must be a positive integer, got ${String(config[key])}`);
+  }
+  for (const key of NON_NEGATIVE_INTEGERS) {
+    if (!Number.isInteger(config[key]) || config[key] < 0) throw new ConfigError(key, `must be an integer ≥ 0, got ${String(config[key])}`);
+  }
+  if (!['lstm', 'mamba', 'transformer'].includes(config.recurrent)) throw new ConfigError('recurrent', `must be lstm, mamba or transformer, got ${String(config.recurrent)}`);
+  if (!['ddim', 'ddpm'].includes(config.sampler)) throw new ConfigError('sampler', `must be ddim or ddpm, got ${String(config.sampler)}`);
+  if (!['channel', 'none'].includes(config.denoiserNorm)) throw new ConfigError('denoiserNorm', `must be channel or none, got ${String(config.denoiserNorm)}`);
+  if (!['sequential', 'partial', 'full'].includes(config.inferenceMode)) throw new ConfigError('inferenceMode', `must be sequential, partial or full, got ${String(config.inferenceMode)}`);
+  if (config.denoiserChannels.length === 0 || config.denoiserChannels.some((c) => !Number.isInteger(c) || c < 1 || c > 4096)) {
+    throw new ConfigError('denoiserChannels', `must be a non-empty list of integers in 1…4096, got [${config.denoiserChannels.join(', ')}]`);
+  }
+  if (config.kernelSize % 2 !== 1) throw new ConfigError('kernelSize', `must be odd (same padding), got ${config.kernelSize}`);
+  if (config.timeFeatures % 2 !== 0) throw new ConfigError('timeFeatures', `must be even (sin and cos halves), got ${config.timeFeatures}`);
+  if (config.recurrentWidth % 4 !== 0) throw new ConfigError('recurrentWidth', `must be a multiple of 4 (2-D sin/cos position embedding), got ${config.recurrentWidth}`);
+  if (config.samplerSteps > config.timesteps) throw new ConfigError('samplerSteps', `must be ≤ timesteps (${config.timesteps}), got ${config.samplerSteps}`);
+  const positive = (key: 'lr' | 'clipNorm' | 'betaStart' | 'betaEnd') => {
+    if (!(Number.isFinite(config[key]) && config[key] > 0)) throw new ConfigError(key, `must be a positive number, got ${String(config[key])}`);
+  };
+  positive('lr');
+  positive('clipNorm');
+  positive('betaStart');
+  positive('betaEnd');
+  if (!(config.betaStart < config.betaEnd && config.betaEnd < 1)) throw new ConfigError('betaEnd', `must satisfy betaStart < betaEnd < 1, got ${config.betaStart}…${config.betaEnd}`);
+  if (!(Number.isFinite(config.weightDecay) && config.weightDecay >= 0)) throw new ConfigError('weightDecay', `must be ≥ 0, got ${String(config.weightDecay)}`);
+  if (!(Number.isFinite(config.eta) && config.eta >= 0)) throw new ConfigError('eta', `must be ≥ 0, got ${String(config.eta)}`);
+  if (!(Number.isFinite(config.clipDenoised) && config.clipDenoised >= 0)) throw new ConfigError('clipDenoised', `must be ≥ 0, got ${String(config.clipDenoised)}`);
+  return config;
+}

@@ -1,0 +1,160 @@
+// The diffusion model shared by all tokens (RPG.md "Diffusion model"): each token is denoised as
+// a 1-channel 1-D signal of length tokenSize by a stack of conv1d (kernel 7, stride 1, same
+// padding) + norm + ELU, channels 1 → …hidden → 1 with skip connections where a width repeats on
+// the way down (e.g. 1→32→64→128→64→32→1: skips at 64 and 32). Every conv sees (h + cond)·time,
+// where cond = Linear(prototype) and time = MLP(sinusoidal(t)), both one value per position.
+//
+// The two dense layers of the reference (prototype D→tokenSize, time tokenSize→tokenSize) dominate
+// its size at large token sizes; `conditionRank` and `timeHidden` put a low-rank bottleneck there.
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from './random.js';
+import { timestepFeatures } from './schedule.js';
+
+export interface DenoiserConfig {
+  tokenSize: number;
+  /** prototype width D (the recurrent model's width) */
+  prototypeWidth: number;
+  /** hidden channels, e.g. [32, 64, 128, 64, 32] */
+  channels: number[];
+  kernelSize: number;
+  timeFeatures: number;
+  /** hidden width of the time MLP; 0 = tokenSize */
+  timeHidden: number;
+  /** rank of the prototype projection; 0 = full D×tokenSize */
+  conditionRank: number;
+  /** 'channel': LayerNorm over channels at each position; 'none': only the learned scale and shift */
+  norm: DenoiserNorm;
+}
+
+export type DenoiserNorm = 'channel' | 'none';
+
+/** PyTorch's default init: U(−1/√fanIn, 1/√fanIn), drawn from the seeded Rng. */
+function uniformVariable(rng: Rng, shape: number[], fanIn: number): tf.Variable {
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const bound = 1 / Math.sqrt(fanIn);
+  for (let i = 0; i < values.length; i++) values[i] = (2 * rng.uniform() - 1) * bound;
+  return tf.tidy(() => tf.variable(tf.tensor(values, shape)));
+}
+
+function constantVariable(shape: number[], value: number): tf.Variable {
+  return tf.tidy(() => tf.variable(tf.fill(shape, value)));
+}
+
+interface ConvLayer {
+  kernel: tf.Variable; // [k, in, out]
+  bias: tf.Variable; // [out]
+  gain?: tf.Variable; // norm scale [out]; absent on the output layer
+  shift?: tf.Variable;
+  /** index of the encoder output added after this layer, or -1 */
+  skipFrom: number;
+}
+
+export class Denoiser {
+  /** parameters by stable name, in creation order (the save order) */
+  readonly params = new Map<string, tf.Variable>();
+  private readonly layers: ConvLayer[] = [];
+
+  constructor(readonly config: DenoiserConfig, rng: Rng) {
+    const { tokenSize, prototypeWidth, channels, kernelSize, timeFeatures, timeHidden, conditionRank } = config;
+    const add = (name: string, v: tf.Variable) => (this.params.set(name, v), v);
+    const hidden = timeHidden > 0 ? timeHidden : tokenSize;
+    add('time.w1', uniformVariable(rng, [timeFeatures, hidden], timeFeatures));
+    add('time.b1', uniformVariable(rng, [hidden], timeFeatures));
+    add('time.w2', uniformVariable(rng, [hidden, tokenSize], hidden));
+    add('time.b2', uniformVariable(rng, [tokenSize], hidden));
+    if (conditionRank > 0) {
+      add('cond.w1', uniformVariable(rng, [prototypeWidth, conditionRank], prototypeWidth));
+      add('cond.w2', uniformVariable(rng, [conditionRank, tokenSize], conditionRank));
+    } else {
+      add('cond.w', uniformVariable(rng, [prototypeWidth, tokenSize], prototypeWidth));
+    }
+    add('cond.b', uniformVariable(rng, [tokenSize], prototypeWidth));
+
+    const chain = [1, ...channels, 1];
+    const peak = channels.indexOf(Math.max(...channels));
+    const encoderWidths: number[] = []; // outputs of layers before the widest one, by layer index
+    for (let i = 0; i + 1 < chain.length; i++) {
+      const [cin, cout] = [chain[i]!, chain[i + 1]!];
+      const last = i + 2 === chain.length;
+      const fanIn = cin * kernelSize;
+      const layer: ConvLayer = {
+        kernel: add(`conv${i}.kernel`, uniformVariable(rng, [kernelSize, cin, cout], fanIn)),
+        bias: add(`conv${i}.bias`, uniformVariable(rng, [cout], fanIn)),
+        skipFrom: -1,
+      };
+      if (!last) {
+        layer.gain = add(`conv${i}.norm.gain`, constantVariable([cout], 1));
+        layer.shift = add(`conv${i}.norm.shift`, constantVariable([cout], 0));
+      }
+      if (i < peak) encoderWidths[i] = cout;
+      else if (i > peak && !last) {
+        // Decoder layer: take the deepest unused encoder output of the same width (U-Net order).
+        const from = encoderWidths.lastIndexOf(cout);
+        if (from >= 0) {
+          layer.skipFrom = from;
+          encoderWidths[from] = -1;
+        }
+      }
+      this.layers.push(layer);
+    }
+  }
+
+  get variables(): tf.Variable[] {
+    return [...this.params.values()];
+  }
+
+  /** Channel widths at which a decoder layer adds an encoder output (the skip connections). */
+  skipWidths(): number[] {
+    return this.layers.filter((l) => l.skipFrom >= 0).map((l) => l.bias.shape[0]!);
+  }
+
+  parameterCount(): number {
+    return this.variables.reduce((n, v) => n + v.size, 0);
+  }
+
+  /** Sinusoidal features of integer timesteps, [N, timeFeatures]. */
+  timeInput(t: ArrayLike<number>): tf.Tensor2D {
+    return tf.tensor2d(timestepFeatures(t, this.config.timeFeatures), [t.length, this.config.timeFeatures]);
+  }
+
+  /**
+   * ε̂ for noisy tokens xt [N, tokenSize] at times given as features [N, timeFeatures], conditioned
+   * on prototypes [N, D]. Returns [N, tokenSize].
+   */
+  forward(xt: tf.Tensor2D, time: tf.Tensor2D, prototypes: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const p = this.params;
+      const [n, size] = xt.shape;
+      const preAct = tf.add(tf.matMul(time, p.get('time.w1')!), p.get('time.b1')!);
+      const silu = tf.mul(preAct, tf.sigmoid(preAct)); // SiLU
+      const timeScale = tf.reshape(tf.add(tf.matMul(silu, p.get('time.w2')!), p.get('time.b2')!), [n, size, 1]);
+      const condLinear = this.config.conditionRank > 0
+        ? tf.matMul(tf.matMul(prototypes, p.get('cond.w1')!), p.get('cond.w2')!)
+        : tf.matMul(prototypes, p.get('cond.w')!);
+      const cond = tf.reshape(tf.add(condLinear, p.get('cond.b')!), [n, size, 1]);
+
+      let h: tf.Tensor3D = tf.reshape(xt, [n, size, 1]);
+      const outputs: tf.Tensor3D[] = [];
+      for (const layer of this.layers) {
+        const input = tf.mul(tf.add(h, cond), timeScale) as tf.Tensor3D;
+        h = tf.add(tf.conv1d(input, layer.kernel as tf.Tensor3D, 1, 'same'), layer.bias);
+        if (layer.gain && layer.shift) {
+          if (this.config.norm === 'channel') {
+            // Norm over the channels at each position (a LayerNorm per position).
+            const { mean, variance } = tf.moments(h, -1, true);
+            h = tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, 1e-5)));
+          }
+          h = tf.add(tf.mul(h, layer.gain), layer.shift);
+          h = tf.elu(h);
+        }
+        if (layer.skipFrom >= 0) h = tf.add(h, outputs[layer.skipFrom]!);
+        outputs.push(h);
+      }
+      return tf.reshape(h, [n, size]) as tf.Tensor2D;
+    });
+  }
+
+  dispose(): void {
+    tf.dispose(this.variables);
+  }
+}

@@ -1,0 +1,43 @@
+// Presets chosen from the zoo's parameter count. 'tiny' is the paper's small setting (token 256,
+// width 256) with the LSTM that measured better than Mamba on small zoos (RPG.md: loss 0.028 vs
+// 0.065 after 2000 steps); larger zoos use longer tokens and Mamba, cheaper over long sequences.
+import { ConfigError, DEFAULT_CONFIG, validateConfig, type RpgConfig } from './config.js';
+
+export const PRESETS: Readonly<Record<string, Partial<RpgConfig>>> = {
+  tiny: {},
+  // The main CPU speed lever (RPG.md): a quarter of the convolution FLOPs of 'tiny'.
+  'tiny-slim': { preset: 'tiny-slim', denoiserChannels: [16, 32, 64, 32, 16], diffusionBatch: 32 },
+  small: {
+    preset: 'small', tokenSize: 1024, recurrent: 'mamba', recurrentWidth: 256, recurrentLayers: 2, dState: 32,
+    denoiserChannels: [32, 64, 32], timeHidden: 256, diffusionBatch: 64, batch: 4, steps: 4000, lr: 5e-4, warmupSteps: 100, saveEvery: 500,
+  },
+  medium: {
+    preset: 'medium', tokenSize: 4096, recurrent: 'mamba', recurrentWidth: 512, recurrentLayers: 2, dState: 64,
+    denoiserChannels: [64, 96, 64], timeHidden: 256, conditionRank: 256, diffusionBatch: 128, batch: 2, steps: 20000, lr: 1e-4,
+    warmupSteps: 500, saveEvery: 1000,
+  },
+  large: {
+    preset: 'large', tokenSize: 8192, recurrent: 'mamba', recurrentWidth: 1024, recurrentLayers: 2, dState: 128,
+    denoiserChannels: [64, 96, 64], timeHidden: 256, conditionRank: 256, diffusionBatch: 256, batch: 2, steps: 50000, lr: 3e-5,
+    warmupSteps: 1000, saveEvery: 2000,
+  },
+};
+
+/** The preset for a zoo whose checkpoints have `parameterCount` generated values. */
+export function presetFor(parameterCount: number): string {
+  if (parameterCount < 50_000) return 'tiny';
+  if (parameterCount < 2_000_000) return 'small';
+  if (parameterCount < 20_000_000) return 'medium';
+  return 'large';
+}
+
+/** Preset (named, or chosen from the parameter count) + overrides → a complete, validated config. */
+export function resolveConfig(options: { preset?: string; parameterCount?: number; overrides?: Partial<RpgConfig> }): RpgConfig {
+  const name = options.preset ?? presetFor(options.parameterCount ?? 0);
+  const preset = PRESETS[name];
+  if (!preset) throw new ConfigError('preset', `is '${name}', which is not one of ${Object.keys(PRESETS).join(', ')}`);
+  const base = validateConfig({ ...preset, preset: name });
+  return validateConfig(options.overrides ?? {}, base);
+}
+
+export { DEFAULT_CONFIG };

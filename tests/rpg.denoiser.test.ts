@@ -1,0 +1,68 @@
+// The shared 1-D conv denoiser: shapes, skip connections, the low-rank option, gradients.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../engine/backend.js';
+import { Denoiser, type DenoiserConfig } from '../engine/rpg/denoiser.js';
+import { Rng } from '../engine/rpg/random.js';
+
+const base: DenoiserConfig = { tokenSize: 64, prototypeWidth: 48, channels: [32, 64, 128, 64, 32], kernelSize: 7, timeFeatures: 256, timeHidden: 0, conditionRank: 0, norm: 'channel' };
+
+function inputs(n: number, config: DenoiserConfig) {
+  const rng = new Rng(1);
+  const xt = new Float32Array(n * config.tokenSize);
+  const proto = new Float32Array(n * config.prototypeWidth);
+  rng.fillNormal(xt);
+  rng.fillNormal(proto);
+  return { xt: tf.tensor2d(xt, [n, config.tokenSize]), proto: tf.tensor2d(proto, [n, config.prototypeWidth]), t: Array.from({ length: n }, (_, i) => i * 97) };
+}
+
+test('the default denoiser maps [N, tokenSize] to [N, tokenSize] with skips at the 64 and 32 levels', async () => {
+  await initBackend('wasm');
+  const denoiser = new Denoiser(base, new Rng(0));
+  assert.deepEqual(denoiser.skipWidths(), [64, 32]);
+  const { xt, proto, t } = inputs(5, base);
+  const out = denoiser.forward(xt, denoiser.timeInput(t), proto);
+  assert.deepEqual(out.shape, [5, 64]);
+  assert.ok((out.dataSync() as Float32Array).every(Number.isFinite));
+  // conv kernels 7·(1·32+32·64+64·128+128·64+64·32+32·1) + biases + norms, time MLP 256→64→64, cond 48→64
+  const convs = 7 * (32 + 2048 + 8192 + 8192 + 2048 + 32) + (32 + 64 + 128 + 64 + 32 + 1) + 2 * (32 + 64 + 128 + 64 + 32);
+  assert.equal(denoiser.parameterCount(), convs + (256 * 64 + 64) + (64 * 64 + 64) + (48 * 64 + 64));
+  tf.dispose([xt, proto, out]);
+  denoiser.dispose();
+});
+
+test('the slim large-token form (1→64→96→64→1, low-rank dense layers) is much smaller at tokenSize 4096', async () => {
+  await initBackend('wasm');
+  const big = { ...base, tokenSize: 4096, prototypeWidth: 512, channels: [64, 96, 64] };
+  const full = new Denoiser(big, new Rng(0));
+  const slim = new Denoiser({ ...big, timeHidden: 256, conditionRank: 256 }, new Rng(0));
+  assert.deepEqual(slim.skipWidths(), [64]);
+  assert.ok(full.parameterCount() > 18_000_000, `full form ${full.parameterCount()}`);
+  assert.ok(slim.parameterCount() < 3_500_000, `low-rank form ${slim.parameterCount()}`);
+  const { xt, proto, t } = inputs(2, big);
+  const out = slim.forward(xt, slim.timeInput(t), proto);
+  assert.deepEqual(out.shape, [2, 4096]);
+  tf.dispose([xt, proto, out]);
+  full.dispose();
+  slim.dispose();
+});
+
+test('every denoiser parameter gets a gradient, and the same seed builds the same weights', async () => {
+  await initBackend('wasm');
+  const config = { ...base, tokenSize: 32, prototypeWidth: 16, channels: [8, 16, 8] };
+  const a = new Denoiser(config, new Rng(7));
+  const b = new Denoiser(config, new Rng(7));
+  for (const [name, v] of a.params) assert.deepEqual(v.dataSync(), b.params.get(name)!.dataSync(), name);
+  const { xt, proto, t } = inputs(4, config);
+  const time = a.timeInput(t);
+  const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(a.forward(xt, time, proto))) as tf.Scalar, a.variables);
+  for (const [name, v] of a.params) {
+    const g = grads[v.name];
+    assert.ok(g, `no gradient for ${name}`);
+    assert.ok(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!) > 0, `zero gradient for ${name}`);
+  }
+  tf.dispose([xt, proto, time, value, ...Object.values(grads)]);
+  a.dispose();
+  b.dispose();
+});
