@@ -38,13 +38,24 @@ async function main() {
     Object.values(grads)[0]!.dataSync();
   }));
   if (process.env.PROFILE) {
-    const profile = await tf.profile(() => tf.tidy(() => {
+    // Kernel time by name (ms, count) for one forward+backward of each part.
+    const report = async (label: string, f: () => void) => {
+      const profile = await tf.profile(f);
+      const byKernel = new Map<string, [number, number]>();
+      for (const k of profile.kernels) {
+        const [ms, count] = byKernel.get(k.name) ?? [0, 0];
+        byKernel.set(k.name, [ms + (k.kernelTimeMs as number), count + 1]);
+      }
+      console.log(`${label}: ` + [...byKernel].sort((a, b) => b[1][0] - a[1][0]).slice(0, 16).map(([k, [ms, count]]) => `${k} ${ms.toFixed(0)}/${count}`).join(', '));
+    };
+    await report('denoiser kernels (ms/calls)', () => tf.tidy(() => {
       const { grads } = tf.variableGrads(() => tf.mean(generator.denoiser.forward(xt, time, protoIn)) as tf.Scalar, generator.denoiser.variables);
       Object.values(grads)[0]!.dataSync();
     }));
-    const byKernel = new Map<string, number>();
-    for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
-    console.log([...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', '));
+    await report('prototype kernels (ms/calls)', () => tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => tf.mean(generator.prototypes(perm, null)) as tf.Scalar, condVars);
+      Object.values(grads)[0]!.dataSync();
+    }));
   }
 }
 main();

@@ -1,6 +1,6 @@
 # PyTorch peer of bench/rpg-train.ts for the 'tiny' preset (same shapes: 39 tokens of 256, batch 8
 # checkpoints, 64 denoised tokens per step, LSTM 2×256, denoiser 1→32→64→128→64→32→1 kernel 7).
-# Prints ms per step. Run: OPENBLAS_NUM_THREADS=2 [TORCH_THREADS=2] /usr/bin/python3 bench/rpg-train-torch.py [steps]
+# Prints ms per step. Run: OPENBLAS_NUM_THREADS=2 [TORCH_THREADS=2] [PRESET=tiny-slim] /usr/bin/python3 bench/rpg-train-torch.py [steps]
 import json, math, os, sys, time
 import torch
 import torch.nn as nn
@@ -8,8 +8,11 @@ import torch.nn.functional as F
 
 torch.manual_seed(0)
 torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
-S, L, D, B, N, T = 256, 39, 256, 8, 64, 1000
-CH = [32, 64, 128, 64, 32]
+S, L, D, B, T = 256, 39, 256, 8, 1000
+# PRESET=tiny-slim: the 'tiny-slim' preset's denoiser (channels halved, 32 tokens per step).
+SLIM = os.environ.get("PRESET") == "tiny-slim"
+N = 32 if SLIM else 64
+CH = [16, 32, 64, 32, 16] if SLIM else [32, 64, 128, 64, 32]
 
 class Denoiser(nn.Module):
     def __init__(self):
@@ -72,4 +75,4 @@ step()
 start = time.time()
 for _ in range(steps): step()
 ms = (time.time() - start) / steps * 1000
-print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "ms_per_step": round(ms), "tokens_per_s": round(N / ms * 1000)}))
+print(json.dumps({"preset": "tiny-slim" if SLIM else "tiny", "torch": torch.__version__, "threads": torch.get_num_threads(), "ms_per_step": round(ms), "tokens_per_s": round(N / ms * 1000)}))

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/backend.js';
+import { setMaxPatchElements } from '../engine/backend/conv-backprop-filter.js';
 
 type Case = { name: string; run: () => Float32Array[] };
 
@@ -34,6 +35,15 @@ function grads(shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor): Float3
 
 const cases: Case[] = [
   { name: 'conv1d k7 same', run: () => grads([[3, 20, 5], [7, 5, 6]], (x, w) => tf.conv1d(x as tf.Tensor3D, w as tf.Tensor3D, 1, 'same')) },
+  { name: 'conv1d k5 valid', run: () => grads([[2, 19, 3], [5, 3, 4]], (x, w) => tf.conv1d(x as tf.Tensor3D, w as tf.Tensor3D, 1, 'valid')) },
+  { name: 'conv1d k7 same, weight gradient in several chunks', run: () => {
+    const previous = setMaxPatchElements(7 * 5 * 9); // 9 positions per chunk: 4 items × 26 positions in 12 chunks
+    try {
+      return grads([[4, 20, 5], [7, 5, 3]], (x, w) => tf.conv1d(x as tf.Tensor3D, w as tf.Tensor3D, 1, 'same'));
+    } finally {
+      setMaxPatchElements(previous);
+    }
+  } },
   { name: 'conv1d k3 valid stride 2', run: () => grads([[2, 17, 4], [3, 4, 3]], (x, w) => tf.conv1d(x as tf.Tensor3D, w as tf.Tensor3D, 2, 'valid')) },
   { name: 'conv2d 3x3 same stride 2', run: () => grads([[2, 9, 8, 3], [3, 3, 3, 4]], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same')) },
   { name: 'conv2d 5x5 valid', run: () => grads([[2, 12, 12, 1], [5, 5, 1, 6]], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid')) },
@@ -42,6 +52,7 @@ const cases: Case[] = [
   { name: 'matMul 2-D transposeB', run: () => grads([[5, 7], [3, 7]], (a, b) => tf.matMul(a!, b!, false, true)) },
   { name: 'matMul 2-D both transposed', run: () => grads([[7, 5], [3, 7]], (a, b) => tf.matMul(a!, b!, true, true)) },
   { name: 'matMul batched 3-D', run: () => grads([[4, 5, 7], [4, 7, 3]], (a, b) => tf.matMul(a!, b!)) },
+  { name: 'matMul batched 3-D, items large enough for the per-item XNNPACK path', run: () => grads([[3, 40, 30], [3, 30, 20]], (a, b) => tf.square(tf.matMul(a!, b!))) },
   { name: 'gather rows', run: () => grads([[10, 4]], (t) => tf.gather(t!, tf.tensor1d([3, 1, 3, 9, 0], 'int32'))) },
   { name: 'slice + unstack + split', run: () => grads([[4, 6, 8]], (x) => {
     const s = tf.slice(x!, [1, 2, 3], [2, 3, 4]);
@@ -102,4 +113,16 @@ test('a conv1d model trains on wasm with tf.variableGrads and does not leak tens
   assert.equal(tf.memory().numTensors, before, 'tensors leaked across training steps');
   const last = loss().dataSync()[0]!;
   assert.ok(last < first * 0.2, `loss fell from ${first} to ${last}`);
+});
+
+test('wasm batched matMul equals the cpu backend, with either side shared by every item', async () => {
+  const shapes: Array<[number[], number[]]> = [[[5, 40, 30], [5, 30, 20]], [[1, 40, 30], [5, 30, 20]], [[5, 40, 30], [1, 30, 20]], [[2, 3, 40, 30], [2, 3, 30, 20]]];
+  const run = () => shapes.map(([sa, sb]) => tf.tidy(() => tf.matMul(randn(sa, 1), randn(sb, 2)).dataSync() as Float32Array));
+  await tf.setBackend('cpu');
+  const reference = run();
+  await initBackend('wasm');
+  const before = tf.memory().numTensors;
+  const got = run();
+  assert.equal(tf.memory().numTensors, before);
+  for (const [i, g] of got.entries()) assert.ok(relativeError(g, reference[i]!) < 1e-5, `${JSON.stringify(shapes[i])}: differs by ${relativeError(g, reference[i]!)}`);
 });

@@ -98,3 +98,33 @@ test('wrong conditions are refused with a ConditionError', async () => {
   e.dispose();
   t.dispose();
 });
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  test(`${backend}: a zoo of ONE permutation state embeds and learns its single row`, async () => {
+    await initBackend(backend);
+    const e = new ConditionEmbedding({ width: WIDTH, tokenCount: layout.tokenCount, ...positions, permutationStates: 1, taskBits: 0 }, 4);
+    const pe = positionEmbedding(WIDTH, positions.tensorIndexOfToken, positions.indexInTensorOfToken);
+    const row = e.permutationTable.dataSync();
+    const states = tf.tensor1d([0, 0], 'int32');
+    const out = tf.tidy(() => e.forward(states, null).dataSync());
+    for (let b = 0; b < 2; b++) {
+      for (let i = 0; i < layout.tokenCount * WIDTH; i++) assert.ok(Math.abs(out[b * layout.tokenCount * WIDTH + i]! - (pe[i]! + row[i % WIDTH]!)) < 1e-6);
+    }
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(e.forward(states, null))) as tf.Scalar, e.variables);
+    const g = grads[e.permutationTable.name]!.dataSync();
+    assert.ok(g.every(Number.isFinite) && g.some((x) => x !== 0), 'the single row gets a gradient');
+    tf.dispose([states, value, ...Object.values(grads)]);
+    e.dispose();
+  });
+}
+
+test('building and disposing a ConditionEmbedding leaves no tensor behind (outside tf.tidy too)', async () => {
+  await initBackend('wasm');
+  const before = tf.memory().numTensors;
+  for (const taskBits of [0, 3]) {
+    const e = new ConditionEmbedding({ width: WIDTH, tokenCount: layout.tokenCount, ...positions, permutationStates: 5, taskBits }, 2);
+    assert.equal(tf.memory().numTensors, before + 1 + e.variables.length, 'alive: the position table and the variables only');
+    e.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  }
+});

@@ -26,7 +26,7 @@ function syntheticZoo(count: number, tokens: number, size: number, seed = 5): Tr
       tokenCount: tokens,
       tensorIndexOfToken: Int32Array.from({ length: tokens }, (_, i) => Math.floor(i / 3)),
       indexInTensorOfToken: Int32Array.from({ length: tokens }, (_, i) => i % 3),
-      permutationStates: Math.max(2, count),
+      permutationStates: count,
       taskBits: 0,
     },
     checkpointCount: count,

@@ -53,7 +53,23 @@ function randomVariable(rng: Rng, shape: number[], std: number, name: string): t
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
   rng.fillNormal(values);
   for (let i = 0; i < values.length; i++) values[i]! *= std;
-  return tf.variable(tf.tensor(values, shape), true, name);
+  return variableFrom(tf.tensor(values, shape), name);
+}
+
+/** A variable holding `initial`'s values; `initial` is freed (the variable keeps its own reference). */
+function variableFrom(initial: tf.Tensor, name: string): tf.Variable {
+  const variable = tf.variable(initial, true, name);
+  initial.dispose();
+  return variable;
+}
+
+/**
+ * One-hot rows [B, depth] of int32 states. tf.oneHot refuses depth 1 ("depth must be ≥2"), which a
+ * zoo of a single checkpoint has; comparing against 0…depth−1 gives the same 0/1 values at any depth.
+ */
+function oneHotRows(states: tf.Tensor1D, depth: number): tf.Tensor2D {
+  const columns = tf.range(0, depth, 1, 'int32');
+  return tf.cast(tf.equal(tf.reshape(states, [-1, 1]), tf.reshape(columns, [1, depth])), 'float32') as tf.Tensor2D;
 }
 
 let instances = 0;
@@ -91,9 +107,9 @@ export class ConditionEmbedding {
     if (taskBits > 0) {
       this.task = {
         w1: randomVariable(rng, [taskBits, width], Math.sqrt(1 / taskBits), `condition${id}/task_w1`),
-        b1: tf.variable(tf.zeros([width]), true, `condition${id}/task_b1`),
+        b1: variableFrom(tf.zeros([width]), `condition${id}/task_b1`),
         w2: randomVariable(rng, [width, width], Math.sqrt(1 / width), `condition${id}/task_w2`),
-        b2: tf.variable(tf.zeros([width]), true, `condition${id}/task_b2`),
+        b2: variableFrom(tf.zeros([width]), `condition${id}/task_b2`),
       };
       this.variables.push(this.task.w1, this.task.b1, this.task.w2, this.task.b2);
     } else {
@@ -127,7 +143,7 @@ export class ConditionEmbedding {
     return tf.tidy(() => {
       const batch = permState.shape[0];
       // oneHot·matMul instead of gather: wasm has no gradient kernel for gather.
-      let condition: tf.Tensor2D = tf.matMul(tf.oneHot(permState, permutationStates).toFloat(), this.permutationTable as tf.Tensor2D);
+      let condition: tf.Tensor2D = tf.matMul(oneHotRows(permState, permutationStates), this.permutationTable as tf.Tensor2D);
       if (task !== null && this.task !== null) {
         const { w1, b1, w2, b2 } = this.task;
         const hidden = tf.add(tf.matMul(task, w1 as tf.Tensor2D), b1);

@@ -71,13 +71,11 @@ export class RpgGenerator {
     if (tensorIndexOfToken.length !== tokenCount || indexInTensorOfToken.length !== tokenCount) {
       throw new GeneratorStateError(`token positions cover ${tensorIndexOfToken.length} tokens, the layout has ${tokenCount}`);
     }
-    // Built inside tidy: the temporary tensors that initialise their variables are freed, while the
-    // variables and any tensor reachable from the returned object (e.g. the position table) stay.
-    this.condition = parts.condition ?? tf.tidy(() => new ConditionEmbedding(
+    this.condition = parts.condition ?? new ConditionEmbedding(
       { width: config.recurrentWidth, tokenCount, tensorIndexOfToken, indexInTensorOfToken, permutationStates, taskBits },
-      config.seed * 4 + 1) as unknown as tf.TensorContainer) as unknown as ConditionModel;
-    this.recurrent = parts.recurrent ?? tf.tidy(() => createRecurrent(config.recurrent,
-      { width: config.recurrentWidth, layers: config.recurrentLayers, dState: config.dState }, config.seed * 4 + 2) as unknown as tf.TensorContainer) as unknown as RecurrentModel;
+      config.seed * 4 + 1);
+    this.recurrent = parts.recurrent ?? createRecurrent(config.recurrent,
+      { width: config.recurrentWidth, layers: config.recurrentLayers, dState: config.dState }, config.seed * 4 + 2);
     this.denoiser = new Denoiser({
       tokenSize: config.tokenSize, prototypeWidth: config.recurrentWidth, channels: config.denoiserChannels,
       kernelSize: config.kernelSize, timeFeatures: config.timeFeatures, timeHidden: config.timeHidden, conditionRank: config.conditionRank, norm: config.denoiserNorm,

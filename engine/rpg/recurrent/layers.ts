@@ -15,7 +15,11 @@ export class ParameterFactory {
   }
 
   private add(values: Float32Array, shape: number[], name: string): tf.Variable {
-    const variable = tf.variable(tf.tensor(values, shape), true, `${this.prefix}/${name}`);
+    // The variable takes its own reference to the data: the initial tensor is freed here, so
+    // building a model leaves nothing behind but its variables, inside tf.tidy or not.
+    const initial = tf.tensor(values, shape);
+    const variable = tf.variable(initial, true, `${this.prefix}/${name}`);
+    initial.dispose();
     this.variables.push(variable);
     return variable;
   }
@@ -88,20 +92,11 @@ export function silu<T extends tf.Tensor>(x: T): T {
   return tf.mul(x, tf.sigmoid(x)) as T;
 }
 
-// wasm 4.22 runs BatchMatMul with more than one batch item at ~1.5 GFLOP/s against ~15 GFLOP/s for
-// a 2-D matMul (XNNPACK); measured on the 2-core machine: 8×[1024,64]·[64,1024] forward+backward
-// 7.2 s batched, 0.39 s looped; 64×[21,21]·[21,64] 10 ms batched, 30 ms looped. Each looped item
-// makes XNNPACK pack its own weight copy until the tape is freed (2048 items of [32,32]·[32,512]
-// ran the heap out of memory), so only a few large items are looped.
-const LOOP_MATMUL_MIN_MACS = 2 ** 21;
-const LOOP_MATMUL_MAX_ITEMS = 256;
-
-/** [N, M, K] × [N, K, P] → [N, M, P], fast on wasm for large items too. */
+/**
+ * [N, M, K] × [N, K, P] → [N, M, P]. On wasm, engine/backend/batch-matmul.ts runs large items on
+ * XNNPACK's 2-D path inside the kernel (stock wasm 4.22 runs any batch > 1 at ~1.5 GFLOP/s), which
+ * replaces the unstack/matMul/stack loop that used to live here.
+ */
 export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  const [items, m, k] = a.shape;
-  const p = b.shape[2];
-  const loop = tf.getBackend() === 'wasm' && items > 1 && items <= LOOP_MATMUL_MAX_ITEMS && m * k * p >= LOOP_MATMUL_MIN_MACS;
-  if (!loop) return tf.matMul(a, b);
-  const bs = tf.unstack(b) as tf.Tensor2D[];
-  return tf.stack((tf.unstack(a) as tf.Tensor2D[]).map((ai, i) => tf.matMul(ai, bs[i]!))) as tf.Tensor3D;
+  return tf.matMul(a, b);
 }

@@ -56,30 +56,38 @@ export function ssdChunked(x: tf.Tensor4D, dt: tf.Tensor3D, a: tf.Tensor1D, b: t
     const bT = tf.transpose(bChunks, [0, 2, 1]); // [B·nC, N, Q]
     const cChunks = tf.reshape(c, [batch * chunks, chunk, n]) as tf.Tensor3D;
 
+    // Each stage in its own tidy: its intermediates (∝ sequence length) are freed before the next
+    // stage runs, which bounds the memory of long sequences (a gradient tape keeps its own copies).
     // 1. Within each chunk: y_t += Σ_{s≤t} (C_t·B_s)·exp(cum_t − cum_s)·dt_s·x_s
-    const within = maskedDecay(cum, cum, triangle(chunk, false)); // [B, H, nC, Q, Q]
-    const cb = tf.reshape(batchMatMul(cChunks, bT as tf.Tensor3D), [batch, 1, chunks, chunk, chunk]);
-    const mixing = tf.reshape(tf.mul(within, cb), [batch * heads * chunks, chunk, chunk]) as tf.Tensor3D;
-    const xHeads = tf.reshape(tf.transpose(xdt, [0, 2, 1, 3]), [batch * heads * chunks, chunk, headDim]) as tf.Tensor3D;
-    const yWithin = tf.transpose(tf.reshape(batchMatMul(mixing, xHeads), [batch, heads, padded, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+    const yWithin = tf.tidy(() => {
+      const within = maskedDecay(cum, cum, triangle(chunk, false)); // [B, H, nC, Q, Q]
+      const cb = tf.reshape(batchMatMul(cChunks, bT as tf.Tensor3D), [batch, 1, chunks, chunk, chunk]);
+      const mixing = tf.reshape(tf.mul(within, cb), [batch * heads * chunks, chunk, chunk]) as tf.Tensor3D;
+      const xHeads = tf.reshape(tf.transpose(xdt, [0, 2, 1, 3]), [batch * heads * chunks, chunk, headDim]) as tf.Tensor3D;
+      return tf.transpose(tf.reshape(batchMatMul(mixing, xHeads), [batch, heads, padded, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+    });
     if (chunks === 1) return yWithin; // no state crosses a chunk boundary
 
-    // 2. State each chunk leaves behind, starting from zero: Σ_s exp(total − cum_s)·dt_s·x_s ⊗ B_s
-    const toEnd = tf.transpose(tf.reshape(tf.exp(tf.sub(tf.expandDims(total, 3), cum)), [batch, heads, padded]), [0, 2, 1]); // [B, Lp, H]
-    const xToEnd = tf.reshape(tf.mul(xdt, tf.expandDims(toEnd, 3)), [batch * chunks, chunk, heads * headDim]) as tf.Tensor3D;
-    const states = batchMatMul(bT as tf.Tensor3D, xToEnd); // [B·nC, N, H·P]
+    const enteringByChunk = tf.tidy(() => {
+      // 2. State each chunk leaves behind, starting from zero: Σ_s exp(total − cum_s)·dt_s·x_s ⊗ B_s
+      const toEnd = tf.transpose(tf.reshape(tf.exp(tf.sub(tf.expandDims(total, 3), cum)), [batch, heads, padded]), [0, 2, 1]); // [B, Lp, H]
+      const xToEnd = tf.reshape(tf.mul(xdt, tf.expandDims(toEnd, 3)), [batch * chunks, chunk, heads * headDim]) as tf.Tensor3D;
+      const states = batchMatMul(bT as tf.Tensor3D, xToEnd); // [B·nC, N, H·P]
 
-    // 3. State entering chunk k: Σ_{j<k} exp(T_{k−1} − T_j)·states_j, T = cumsum of chunk totals
-    const totals = tf.cumsum(total, 2);
-    const exclusive = tf.sub(totals, total); // T_{k−1}
-    const across = tf.reshape(maskedDecay(exclusive, totals, triangle(chunks, true)), [batch * heads, chunks, chunks]) as tf.Tensor3D;
-    const statesByHead = tf.reshape(tf.transpose(tf.reshape(states, [batch, chunks * n, heads, headDim]), [0, 2, 1, 3]), [batch * heads, chunks, n * headDim]) as tf.Tensor3D;
-    const entering = batchMatMul(across, statesByHead); // [B·H, nC, N·P]
-    const enteringByChunk = tf.reshape(tf.transpose(tf.reshape(entering, [batch, heads, chunks * n, headDim]), [0, 2, 1, 3]), [batch * chunks, n, heads * headDim]) as tf.Tensor3D;
+      // 3. State entering chunk k: Σ_{j<k} exp(T_{k−1} − T_j)·states_j, T = cumsum of chunk totals
+      const totals = tf.cumsum(total, 2);
+      const exclusive = tf.sub(totals, total); // T_{k−1}
+      const across = tf.reshape(maskedDecay(exclusive, totals, triangle(chunks, true)), [batch * heads, chunks, chunks]) as tf.Tensor3D;
+      const statesByHead = tf.reshape(tf.transpose(tf.reshape(states, [batch, chunks * n, heads, headDim]), [0, 2, 1, 3]), [batch * heads, chunks, n * headDim]) as tf.Tensor3D;
+      const entering = batchMatMul(across, statesByHead); // [B·H, nC, N·P]
+      return tf.reshape(tf.transpose(tf.reshape(entering, [batch, heads, chunks * n, headDim]), [0, 2, 1, 3]), [batch * chunks, n, heads * headDim]) as tf.Tensor3D;
+    });
 
     // 4. Its contribution inside the chunk: exp(cum_t)·C_t·state
-    const fromStart = tf.transpose(tf.reshape(tf.exp(cum), [batch, heads, padded]), [0, 2, 1]); // [B, Lp, H]
-    const yEntering = tf.mul(tf.reshape(batchMatMul(cChunks, enteringByChunk), [batch, padded, heads, headDim]), tf.expandDims(fromStart, 3));
+    const yEntering = tf.tidy(() => {
+      const fromStart = tf.transpose(tf.reshape(tf.exp(cum), [batch, heads, padded]), [0, 2, 1]); // [B, Lp, H]
+      return tf.mul(tf.reshape(batchMatMul(cChunks, enteringByChunk), [batch, padded, heads, headDim]), tf.expandDims(fromStart, 3));
+    });
 
     const y = tf.add(yWithin, yEntering) as tf.Tensor4D;
     return padded > length ? (tf.slice(y, [0, 0, 0, 0], [batch, length, heads, headDim]) as tf.Tensor4D) : y;
