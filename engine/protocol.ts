@@ -148,6 +148,128 @@ export interface Requests {
   'job.get': { params: { id: Id }; result: JobInfo };
   'job.list': { params: Record<string, never>; result: JobInfo[] };
   'job.cancel': { params: { id: Id }; result: JobInfo };
+  /** pipeline jobs (engine/pipeline): their results are CollectJobResult, TrainJobResult, … */
+  collect: { params: CollectParams; result: { job: JobInfo } };
+  train: { params: TrainParams; result: { job: JobInfo } };
+  generate: { params: GenerateParams; result: { job: JobInfo } };
+  evaluate: { params: EvaluateParams; result: { job: JobInfo } };
+  demo: { params: DemoParams; result: { job: JobInfo } };
+}
+
+// ---- The pipeline: collect → train → generate → evaluate (→ demo report) ----
+
+/** `backend`: the TensorFlow.js backend the job should use (tensorflow, wasm, cpu); default: the best that loads. */
+export interface CollectParams {
+  task: string;
+  zoo: string;
+  seeds?: number;
+  checkpointsPerSeed?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  trainSubset?: number;
+  /** task-conditioned families: how many seen task vectors */
+  tasks?: number;
+  backend?: string;
+}
+
+export interface AccuracySummaryInfo {
+  best: number | null;
+  avg: number | null;
+  min: number | null;
+}
+
+export interface CollectJobResult {
+  zoo: string;
+  /** the companion zoo of held-out task models (task-conditioned families), else null */
+  heldOutZoo: string | null;
+  task: string;
+  backend: string;
+  checkpoints: number;
+  heldOutCheckpoints: number;
+  accuracy: AccuracySummaryInfo;
+  settings: Record<string, unknown>;
+  seconds: number;
+}
+
+export interface TrainParams {
+  zoo: string;
+  preset?: string;
+  steps?: number;
+  /** generator config overrides (engine/rpg/config.ts field names) */
+  set?: Record<string, unknown>;
+  /** continue this run from its last save */
+  resume?: Id;
+  backend?: string;
+}
+
+export interface TrainJobResult {
+  run: Id;
+  zoo: string;
+  steps: number;
+  finalLoss: number;
+  secondsPerStep: number;
+  config: Record<string, unknown>;
+  backend: string;
+}
+
+export interface GenerateParams {
+  run: Id;
+  count?: number;
+  seed?: number;
+  sampler?: 'ddpm' | 'ddim';
+  steps?: number;
+  /** task vector (0/1 per class) for task-conditioned runs */
+  condition?: number[];
+  mode?: 'sequential' | 'partial' | 'full';
+  backend?: string;
+}
+
+export interface GenerateJobResult {
+  run: Id;
+  backend: string;
+  models: { id: Id; seed: number; sha256: string; seconds: number; permutationState: number; condition: number[] | null }[];
+}
+
+export interface EvaluateParams {
+  run: Id;
+  backend?: string;
+}
+
+/** One zoo's evaluation (engine/zoo/evaluate.ts ZooEvaluation); accuracies in percent. */
+export interface ZooEvaluationInfo {
+  zoo: string;
+  task: string;
+  originals: AccuracySummaryInfo;
+  generated: AccuracySummaryInfo;
+  nearestIoU: { generated: number | null; noised: number | null };
+  seconds: Record<string, number>;
+  details?: unknown;
+}
+
+export interface EvaluateJobResult {
+  evaluation: Id;
+  run: Id;
+  zoos: ZooEvaluationInfo[];
+}
+
+export interface DemoParams {
+  /** the digits MLP zoo with a small generator (minutes); otherwise MNIST zoos */
+  quick?: boolean;
+  /** folder for report.html; default <data>/reports/<timestamp>/ */
+  out?: string;
+  backend?: string;
+}
+
+export interface DemoJobResult {
+  zoos: ZooEvaluationInfo[];
+  /** path of report.html */
+  report: string;
+  runs: Id[];
+  /** the terminal table (engine/report/table.ts) */
+  table: string;
+  seconds: Record<string, number>;
 }
 
 export type RequestName = keyof Requests;

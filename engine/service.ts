@@ -16,6 +16,7 @@ import { resolveModel } from './catalog/models.js';
 import { importCheckpoints } from './catalog/import.js';
 import { exportModel, type ExportParams } from './catalog/export.js';
 import { inspectCheckpoint } from './formats/index.js';
+import { installPipeline } from './pipeline/install.js';
 
 export interface EngineServiceOptions {
   dataDir: string;
@@ -41,7 +42,19 @@ export interface EngineService {
   close(): Promise<void>;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The package's version; package.json is one folder up from source, two from the build in dist/. */
+function packageVersion(): string {
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next place
+    }
+  }
+  return 'unknown';
+}
+
+const VERSION = packageVersion();
 
 export function createEngineService(options: EngineServiceOptions): EngineService {
   const dataDir = resolve(options.dataDir);
@@ -101,6 +114,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
   };
 
   installFoundation(service);
+  installPipeline(service);
   return service;
 }
 

@@ -76,6 +76,12 @@ export const MIGRATIONS: readonly Migration[] = [
     created_at TEXT NOT NULL
   );
   `,
+  // 3 (engine/pipeline): a generated model's permutation state and generation time; the job training a run.
+  `
+  ALTER TABLE generated_models ADD COLUMN permutation_state INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE generated_models ADD COLUMN seconds REAL;
+  ALTER TABLE runs ADD COLUMN job_id TEXT;
+  `,
 ];
 
 export function schemaVersion(db: Database.Database): number {

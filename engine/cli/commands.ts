@@ -4,7 +4,9 @@ import type { Command } from './command.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { inspectCommand } from './inspect.js';
+import { serveCommand } from './serve.js';
 import { zooCreateCommand, zooListCommand, zooShowCommand } from './zoo.js';
+import { PIPELINE_COMMANDS } from './commands-pipeline/index.js';
 
 export const COMMANDS: readonly Command[] = [
   inspectCommand,
@@ -13,4 +15,6 @@ export const COMMANDS: readonly Command[] = [
   zooShowCommand,
   importCommand,
   exportCommand,
+  serveCommand,
+  ...PIPELINE_COMMANDS,
 ];

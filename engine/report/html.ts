@@ -1,6 +1,7 @@
 // The demo's HTML report: one self-contained file (chart.js inlined) that opens offline.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { ZooEvaluation } from '../zoo/evaluate.js';
 
 export interface ReportInput {
@@ -16,7 +17,8 @@ export interface ReportInput {
 
 let chartSource: string | null = null;
 function chartJs(): string {
-  chartSource ??= readFileSync(createRequire(import.meta.url).resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+  // chart.js's exports map hides dist/ files: resolve its entry (dist/chart.cjs) and take the UMD build beside it.
+  chartSource ??= readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
   return chartSource;
 }
 

@@ -1,0 +1,135 @@
+// The demo job: collect → train → generate 10 → evaluate → report, on the embedded default
+// (--quick: the digits MLP zoo, minutes on a 2-core machine) or on MNIST zoos. Each part is the
+// same function its own job runs, called in sequence inside this one job (the job runner runs one
+// job at a time, so a job cannot wait for another).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { CollectParams, DemoJobResult, DemoParams, Id, ZooEvaluationInfo } from '../protocol.js';
+import type { BlobStore } from '../blobs.js';
+import type { JobContext } from '../jobs.js';
+import type { Catalog } from '../catalog/db.js';
+import { findZoo } from '../catalog/zoos.js';
+import { renderReport } from '../report/html.js';
+import { evaluationTable } from '../report/table.js';
+import type { ZooEvaluation } from '../zoo/index.js';
+import type { RpgConfig } from '../rpg/config.js';
+import { useBackend } from './backend.js';
+import { runCollect } from './collect.js';
+import { runEvaluate } from './evaluate.js';
+import { runGenerate } from './generate.js';
+import { subContext } from './progress.js';
+import { getRun } from './store.js';
+import { runTrain } from './train.js';
+
+export interface DemoZooPlan {
+  zoo: string;
+  collect: Omit<CollectParams, 'zoo' | 'backend'>;
+  train: { preset?: string; set: Partial<RpgConfig> };
+  /** share of the demo's progress bar (≈ share of its time) */
+  weight: number;
+}
+
+/**
+ * --quick: the digits MLP zoo (3 seeds × 10 checkpoints, 4,810 parameters) and a slim generator.
+ * Measured on the 2-core dev machine, wasm backend, 1000 steps each (generated avg accuracy of 10):
+ *   token 64 (76 tokens), LSTM width 64, denoiser 16-32-16, lr 1e-3…1e-2: 46–140 ms/step, 9–12% (chance)
+ *   token 256 (21 tokens), width 128, denoiser 16-32-16, lr 1e-3, diffusion batch 16: 86 ms/step, 9.5%
+ *   token 256, width 256, denoiser 16-32-16, lr 3e-3: 89 ms/step, 36.6%
+ *   token 256, width 128, denoiser 16-32-16, lr 1e-2: 78 ms/step, 62.2% (originals 92.4%)
+ * Chosen: the last one for 2000 steps: 73 ms/step, 148 s, generated 91.2% avg (originals 92.4%);
+ * `paramzoo demo --quick` end to end: 152 s (collect 2 s, train 145 s, generate + evaluate 4 s).
+ * The prototype width must exceed the number of distinct tokens (21 positions × 3 permutation
+ * states = 63): with 76 tokens of 64 values even a one-checkpoint zoo was not reproduced (a linear
+ * readout of ≤ 64-wide prototypes cannot give 76+ different tokens).
+ */
+export const QUICK_PLAN: DemoZooPlan[] = [
+  {
+    zoo: 'digits-mlp-demo',
+    collect: { task: 'digits-mlp' },
+    train: {
+      set: {
+        tokenSize: 256, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64,
+        diffusionBatch: 64, lr: 1e-2, warmupSteps: 20, steps: 2000, saveEvery: 500,
+      },
+    },
+    weight: 1,
+  },
+];
+
+/**
+ * The full demo: MNIST zoos, with the quick demo's recipe scaled by the rule above (prototype width
+ * above tokens × permutation states): mnist-mlp 25,450 parameters → 28 tokens of 1024 (× 3 = 84 <
+ * 128); mnist-cnn 9,172 → 46 tokens of 256 (× 3 = 138 < 256).
+ * Measured on the 2-core dev machine, wasm (per stage; the stages were timed in two runs):
+ *   mnist-mlp: collect 33 s; 2000 steps 0.16 s/step → generated avg 47.6%, 4000 steps 612 s → 86.6% (originals 95.5%)
+ *   mnist-cnn: collect 219 s; 2000 steps (width 192) → 18.8%, 4000 steps (width 256) 460 s → 44.8% (originals 98.1%)
+ *   generate 25 s and evaluate 67 s for both: about 24 minutes in all (the 2000-step plan ran end to end in 15m55s).
+ */
+const FULL_GENERATOR: Partial<RpgConfig> = {
+  recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, lr: 1e-2, warmupSteps: 20, steps: 4000, saveEvery: 500,
+};
+export const FULL_PLAN: DemoZooPlan[] = [
+  { zoo: 'mnist-mlp-demo', collect: { task: 'mnist-mlp' }, train: { set: { ...FULL_GENERATOR, tokenSize: 1024, recurrentWidth: 128, diffusionBatch: 32 } }, weight: 1 },
+  { zoo: 'mnist-cnn-demo', collect: { task: 'mnist-cnn' }, train: { set: { ...FULL_GENERATOR, tokenSize: 256, recurrentWidth: 256, diffusionBatch: 64 } }, weight: 1 },
+];
+
+/** `name`, or `name-2`, `name-3`, … when a zoo of that name exists already (a second demo in the same data folder). */
+function freeZooName(catalog: Catalog, name: string): string {
+  for (let i = 1; ; i++) {
+    const candidate = i === 1 ? name : `${name}-${i}`;
+    if (!findZoo(catalog.db, candidate) && !findZoo(catalog.db, `${candidate}-heldout`)) return candidate;
+  }
+}
+
+export function defaultReportFolder(dataDir: string, at = new Date()): string {
+  return join(dataDir, 'reports', at.toISOString().replace(/[:.]/g, '-'));
+}
+
+/** `plan` replaces the built-in plans (benchmarks measuring other settings). */
+export async function runDemo(catalog: Catalog, blobs: BlobStore, params: DemoParams, ctx: JobContext, plan = params.quick ? QUICK_PLAN : FULL_PLAN): Promise<DemoJobResult> {
+  const backend = await useBackend(params.backend);
+  const totalWeight = plan.reduce((n, p) => n + p.weight, 0);
+  const evaluations: ZooEvaluation[] = [];
+  const lossCurves: Record<string, [number, number][]> = {};
+  const configs: Record<string, unknown> = {};
+  const runs: Id[] = [];
+  const seconds: Record<string, number> = {};
+  const timed = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const result = await work();
+    seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000;
+    return result;
+  };
+  const backendParam = params.backend ? { backend: params.backend } : {};
+  let done = 0;
+  for (const zooPlan of plan) {
+    const from = done / totalWeight;
+    const span = zooPlan.weight / totalWeight;
+    // Shares of a zoo's time, as measured for the quick demo: collect 5%, train 80%, generate 5%, evaluate 10%.
+    const part = (a: number, b: number, what: string) => subContext(ctx, from + span * a, from + span * b, `${what}: `);
+    const zoo = freeZooName(catalog, zooPlan.zoo);
+    const collected = await timed('collect', () => runCollect(catalog, blobs, { ...zooPlan.collect, zoo, ...backendParam }, part(0, 0.05, `collect ${zoo}`)));
+    const trained = await timed('train', () =>
+      runTrain(catalog, blobs, { zoo, ...(zooPlan.train.preset ? { preset: zooPlan.train.preset } : {}), set: zooPlan.train.set, ...backendParam }, part(0.05, 0.85, `train ${zoo}`)));
+    runs.push(trained.run);
+    const generateStart = performance.now();
+    await timed('generate', () => runGenerate(catalog, blobs, { run: trained.run, count: 10, seed: 0, ...backendParam }, part(0.85, 0.9, `generate ${zoo}`)));
+    const generateSeconds = (performance.now() - generateStart) / 1000;
+    const evaluated = await timed('evaluate', () => runEvaluate(catalog, blobs, { run: trained.run, ...backendParam }, part(0.9, 1, `evaluate ${zoo}`)));
+    for (const evaluation of evaluated.zoos as ZooEvaluation[]) {
+      evaluation.seconds = { collect: collected.seconds, train: trained.secondsPerStep * trained.steps, generate: generateSeconds, ...evaluation.seconds };
+      evaluations.push(evaluation);
+    }
+    const run = getRun(catalog.db, trained.run);
+    lossCurves[zoo] = run.lossCurve.map((loss, i): [number, number] => [i + 1, loss]);
+    configs[zoo] = trained.config;
+    done += zooPlan.weight;
+  }
+
+  const folder = resolve(params.out ?? defaultReportFolder(catalog.dataDir));
+  mkdirSync(folder, { recursive: true });
+  const report = join(folder, 'report.html');
+  const createdAt = new Date().toISOString();
+  writeFileSync(report, renderReport({ title: `ParamZoo demo${params.quick ? ' (quick)' : ''}`, createdAt, backend: backend.name, zoos: evaluations, lossCurves, configs }));
+  return { zoos: evaluations as ZooEvaluationInfo[], report, runs, table: evaluationTable(evaluations), seconds };
+}

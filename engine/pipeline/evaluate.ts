@@ -1,0 +1,96 @@
+// The evaluate job: a run's originals (its zoo's checkpoints) against its generated models, as
+// the paper judges them (engine/zoo evaluateZoo), stored in the evaluations table. A run without
+// generated models gets 10 first. Task-conditioned zoos: models generated for held-out task
+// vectors are compared with the companion zoo `<NAME>-heldout`.
+import type { EvaluateJobResult, EvaluateParams, ZooEvaluationInfo } from '../protocol.js';
+import { EngineError } from '../errors.js';
+import type { BlobStore } from '../blobs.js';
+import type { JobContext } from '../jobs.js';
+import type { Catalog } from '../catalog/db.js';
+import { listCheckpoints } from '../catalog/checkpoints.js';
+import { findZoo, getZooById } from '../catalog/zoos.js';
+import { evaluateZoo, getTask, heldOutTaskVectors, taskMask, type ModelInput } from '../zoo/index.js';
+import { useBackend } from './backend.js';
+import { heldOutZooName } from './collect.js';
+import { runGenerate, trainedRun } from './generate.js';
+import { subContext } from './progress.js';
+import { insertEvaluation, listGeneratedModels, setGeneratedModelMetrics } from './store.js';
+import { readBlobTensors } from './stored.js';
+
+export const DEFAULT_EVALUATION_COUNT = 10;
+
+async function modelInput(blobs: BlobStore, id: string, sha256: string, condition: number[] | null): Promise<ModelInput> {
+  return { id, weights: (await readBlobTensors(blobs, sha256)).tensors, condition };
+}
+
+/** Generates what evaluation needs: 10 models, spread over the zoo's conditions; one per held-out task vector. */
+async function generateForEvaluation(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, conditioned: boolean, zooId: number, ctx: JobContext): Promise<void> {
+  if (!conditioned) {
+    await runGenerate(catalog, blobs, { run: params.run, count: DEFAULT_EVALUATION_COUNT, seed: 0, ...(params.backend ? { backend: params.backend } : {}) }, ctx);
+    return;
+  }
+  const seen = [...new Map(listCheckpoints(catalog.db, zooId).map((c) => [taskMask(c.condition!), c.condition!])).values()];
+  const jobs: { condition: number[]; seed: number }[] = [];
+  for (let i = 0; i < DEFAULT_EVALUATION_COUNT; i++) jobs.push({ condition: seen[i % seen.length]!, seed: i });
+  for (const condition of heldOutTaskVectors()) jobs.push({ condition, seed: 0 });
+  for (const [i, job] of jobs.entries()) {
+    const part = subContext(ctx, i / jobs.length, (i + 1) / jobs.length);
+    await runGenerate(catalog, blobs, { run: params.run, count: 1, seed: job.seed, condition: job.condition, ...(params.backend ? { backend: params.backend } : {}) }, part);
+  }
+}
+
+export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, ctx: JobContext): Promise<EvaluateJobResult> {
+  const { db } = catalog;
+  const run = trainedRun(catalog, params.run);
+  const zoo = getZooById(db, run.zooId);
+  if (!zoo.task) {
+    throw new EngineError('zoo_without_task', `zoo '${zoo.name}' holds imported checkpoints, not a built-in task, so ParamZoo has no test set to score run '${run.id}' on`, {
+      hint: "evaluate runs of zoos made with 'paramzoo collect TASK --zoo NAME'; generated models of this run can still be exported and tested elsewhere",
+    });
+  }
+  const task = getTask(zoo.task);
+  await useBackend(params.backend);
+  const started = performance.now();
+  let generatedSeconds = 0;
+  if (listGeneratedModels(db, run.id).length === 0) {
+    const t = performance.now();
+    await generateForEvaluation(catalog, blobs, params, task.conditioned, zoo.id, subContext(ctx, 0, 0.4, 'no generated models yet: '));
+    generatedSeconds = (performance.now() - t) / 1000;
+  }
+  const evaluationCtx = subContext(ctx, generatedSeconds > 0 ? 0.4 : 0, 1);
+  evaluationCtx.progress({ fraction: 0, stage: 'reading models' });
+
+  const heldOutMasks = new Set(heldOutTaskVectors().map(taskMask));
+  const isHeldOut = (condition: number[] | null) => task.conditioned && condition !== null && heldOutMasks.has(taskMask(condition));
+  const originals: ModelInput[] = [];
+  for (const c of listCheckpoints(db, zoo.id)) originals.push(await modelInput(blobs, c.id, c.sha256, c.condition));
+  const generatedRows = listGeneratedModels(db, run.id);
+  const generated: ModelInput[] = [];
+  const generatedHeldOut: ModelInput[] = [];
+  for (const g of generatedRows) (isHeldOut(g.condition) ? generatedHeldOut : generated).push(await modelInput(blobs, g.id, g.sha256, g.condition));
+  let heldOut: { originals: ModelInput[]; generated: ModelInput[] } | undefined;
+  const companion = task.conditioned ? findZoo(db, heldOutZooName(zoo.name)) : null;
+  if (companion && generatedHeldOut.length > 0) {
+    const heldOriginals: ModelInput[] = [];
+    for (const c of listCheckpoints(db, companion.id)) heldOriginals.push(await modelInput(blobs, c.id, c.sha256, c.condition));
+    heldOut = { originals: heldOriginals, generated: generatedHeldOut };
+  }
+
+  const evaluation = await evaluateZoo({
+    zoo: zoo.name,
+    task: task.id,
+    originals,
+    generated,
+    ...(heldOut ? { heldOut } : {}),
+    signal: ctx.signal,
+    onProgress: (p) => evaluationCtx.progress({ fraction: p.fraction, stage: p.stage, metrics: p.metrics }),
+  });
+  if (generatedSeconds > 0) evaluation.seconds.generate = generatedSeconds;
+  evaluation.seconds.total = (performance.now() - started) / 1000;
+  for (const model of evaluation.details.generated) {
+    if (model.id) setGeneratedModelMetrics(db, model.id, { accuracy: model.accuracy, loss: model.loss, ...(model.nearestIoU !== null ? { nearestIoU: model.nearestIoU } : {}) });
+  }
+  const zoos: ZooEvaluationInfo[] = [evaluation];
+  const id = insertEvaluation(db, run.id, { zoos });
+  return { evaluation: id, run: run.id, zoos };
+}

@@ -1,0 +1,147 @@
+// The generate job: new models from a trained run. Token chunks from the sampler go through the
+// streaming Detokenizer straight into a safetensors blob per model; each finished model gets its
+// generated_models row as soon as it is complete (a cancel keeps the finished ones and removes the
+// half-written one).
+// Same run + seed + condition + sampler (+ steps) ⇒ the same bytes ⇒ the same sha256.
+import type { GenerateJobResult, GenerateParams, Id } from '../protocol.js';
+import { EngineError } from '../errors.js';
+import type { BlobStore } from '../blobs.js';
+import type { JobContext } from '../jobs.js';
+import type { Catalog } from '../catalog/db.js';
+import { firstCheckpoint, listCheckpoints } from '../catalog/checkpoints.js';
+import { getZooById } from '../catalog/zoos.js';
+import type { InferenceMode, SamplerKind } from '../rpg/config.js';
+import { generateModels } from '../rpg/generate.js';
+import { loadGeneratorState } from '../rpg/generator.js';
+import { Rng } from '../rpg/random.js';
+import { Detokenizer, buildLayout } from '../rpg/tokenizer.js';
+import { useBackend } from './backend.js';
+import { SafetensorsBlobWriter } from './blob-writer.js';
+import { loadGeneratorBlob } from './generator-blob.js';
+import { getRun, insertGeneratedModel, type RunRow } from './store.js';
+import { skippedTensorsOf } from './zoo-tokens.js';
+
+const SAMPLERS: readonly SamplerKind[] = ['ddim', 'ddpm'];
+const MODES: readonly InferenceMode[] = ['sequential', 'partial', 'full'];
+export const MAX_GENERATE_COUNT = 1000;
+
+export function trainedRun(catalog: Catalog, runId: Id): RunRow {
+  const run = getRun(catalog.db, runId);
+  if (run.status !== 'succeeded' || !run.generatorSha256) {
+    throw new EngineError('run_not_trained', `run '${runId}' has not finished training (status ${run.status}, step ${run.step}/${String(run.config.steps)})`, {
+      hint: run.generatorSha256 ? `resume it: paramzoo train ${run.zoo} --resume ${runId}` : `train a generator: paramzoo train ${run.zoo}`,
+    });
+  }
+  return run;
+}
+
+function validate(params: GenerateParams): void {
+  const { count, seed, sampler, steps, mode, condition } = params;
+  if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > MAX_GENERATE_COUNT)) {
+    throw new EngineError('bad_option', `--count must be a whole number from 1 to ${MAX_GENERATE_COUNT}, not ${String(count)}`, { hint: 'e.g. --count 10' });
+  }
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 31 - 1)) {
+    throw new EngineError('bad_option', `--seed must be a whole number from 0 to 2147483647, not ${String(seed)}`, { hint: 'e.g. --seed 7' });
+  }
+  if (sampler !== undefined && !SAMPLERS.includes(sampler)) {
+    throw new EngineError('bad_option', `--sampler must be ddpm or ddim, not '${String(sampler)}'`, { hint: 'e.g. --sampler ddim' });
+  }
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) {
+    throw new EngineError('bad_option', `--steps must be a positive whole number, not ${String(steps)}`, { hint: 'e.g. --steps 60' });
+  }
+  if (mode !== undefined && !MODES.includes(mode)) {
+    throw new EngineError('bad_option', `--mode must be sequential, partial or full, not '${String(mode)}'`, { hint: 'e.g. --mode partial' });
+  }
+  if (condition !== undefined && (!Array.isArray(condition) || condition.some((b) => b !== 0 && b !== 1))) {
+    throw new EngineError('bad_option', `--condition must be a string of 0s and 1s, not '${String(condition)}'`, { hint: 'e.g. --condition 0101010101' });
+  }
+}
+
+export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: GenerateParams, ctx: JobContext): Promise<GenerateJobResult> {
+  validate(params);
+  const { db } = catalog;
+  const run = trainedRun(catalog, params.run);
+  const zoo = getZooById(db, run.zooId);
+  const first = firstCheckpoint(db, zoo.id);
+  if (!zoo.signature || !first) throw new EngineError('empty_zoo', `zoo '${zoo.name}' of run '${run.id}' has no checkpoints any more`, { hint: 'train a new run on a filled zoo' });
+  const signature = zoo.signature;
+  const backend = await useBackend(params.backend);
+  ctx.progress({ fraction: 0, stage: `loading run ${run.id}` });
+  const { state, stats } = await loadGeneratorBlob(blobs, run.generatorSha256!);
+  const { generator } = loadGeneratorState(state);
+  try {
+    const config = generator.config;
+    const taskBits = generator.shape.taskBits;
+    if (taskBits > 0 && params.condition?.length !== taskBits) {
+      throw new EngineError('bad_option', `run '${run.id}' generates task-conditioned models: --condition needs ${taskBits} bits${params.condition ? `, got ${params.condition.length}` : ''}`, {
+        hint: `e.g. --condition ${'01'.repeat(taskBits).slice(0, taskBits)}`,
+      });
+    }
+    if (taskBits === 0 && params.condition !== undefined) {
+      throw new EngineError('bad_option', `run '${run.id}' was trained without task conditions: --condition does not apply`, { hint: 'leave out --condition' });
+    }
+    const count = params.count ?? 10;
+    const seed = params.seed ?? 0;
+    const sampler = params.sampler ?? config.sampler;
+    const steps = sampler === 'ddpm' ? config.timesteps : (params.steps ?? config.samplerSteps);
+    if (steps > config.timesteps) {
+      throw new EngineError('bad_option', `--steps ${steps} exceeds the generator's ${config.timesteps} diffusion steps`, { hint: `use at most --steps ${config.timesteps}` });
+    }
+    // Model i's permutation state, drawn by its seed among the states the zoo's checkpoints have
+    // (the generator's table can hold states no checkpoint trained: gaps, or a spare row).
+    const trainedStates = [...new Set(listCheckpoints(db, zoo.id).map((c) => c.permutationState))].sort((a, b) => a - b);
+    const stateOf = (modelSeed: number) => trainedStates[new Rng(modelSeed).int(trainedStates.length)]!;
+    const layout = buildLayout(signature, stats, config.tokenSize);
+    const skipped = await skippedTensorsOf(blobs, layout, first);
+    const metadataOf = (modelSeed: number, permutationState: number): Record<string, string> => ({
+      'paramzoo.generated': JSON.stringify({ seed: modelSeed, sampler, steps, permutationState, condition: params.condition ?? null }),
+    });
+
+    const models: GenerateJobResult['models'] = [];
+    let writer: SafetensorsBlobWriter | null = null;
+    let detokenizer: Detokenizer | null = null;
+    let started = performance.now();
+    let tokensDone = 0;
+    try {
+      await generateModels(
+        generator,
+        {
+          count,
+          seeds: Array.from({ length: count }, (_, i) => seed + i),
+          permutationStates: Array.from({ length: count }, (_, i) => stateOf(seed + i)),
+          ...(taskBits > 0 ? { task: Float32Array.from(params.condition!) } : {}),
+          sampler,
+          steps,
+          ...(params.mode ? { mode: params.mode } : {}),
+          signal: ctx.signal,
+        },
+        async (chunk) => {
+          if (chunk.firstToken === 0) {
+            writer = await SafetensorsBlobWriter.open(blobs, signature, metadataOf(chunk.seed, chunk.permutationState));
+            detokenizer = new Detokenizer(layout, skipped);
+          }
+          for (const tensor of detokenizer!.push(chunk.tokens)) await writer!.write(tensor);
+          tokensDone += chunk.tokenCount;
+          ctx.progress({ fraction: tokensDone / (count * layout.tokenCount), stage: `generating model ${chunk.model + 1}/${count}`, metrics: { models: models.length } });
+          if (!chunk.last) return;
+          for (const tensor of detokenizer!.finish()) await writer!.write(tensor);
+          const sha256 = await writer!.finish();
+          writer = null;
+          // From the previous model's end: prototypes and sampling happen before the first chunk arrives.
+          const seconds = (performance.now() - started) / 1000;
+          started = performance.now();
+          const condition = params.condition ?? null;
+          const id = insertGeneratedModel(db, {
+            runId: run.id, seed: chunk.seed, condition, sampler, steps, permutationState: chunk.permutationState, sha256, seconds,
+          });
+          models.push({ id, seed: chunk.seed, sha256, seconds, permutationState: chunk.permutationState, condition });
+        },
+      );
+    } finally {
+      await (writer as SafetensorsBlobWriter | null)?.abort();
+    }
+    return { run: run.id, backend: backend.name, models };
+  } finally {
+    generator.dispose();
+  }
+}

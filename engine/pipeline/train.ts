@@ -1,0 +1,152 @@
+// The train job: a generator run on a zoo. Tokens stream from the zoo's blobs; the generator's
+// state is saved as a blob every `saveEvery` steps and at the end, and the run's row (step, loss
+// curve, blob) follows each save, so a run killed at any moment resumes from its last save with
+// the same loss curve (the trainer saves its RNG and optimizer state too).
+import type { CheckpointRecord, Id, TrainJobResult, TrainParams } from '../protocol.js';
+import { CancelledError, EngineError } from '../errors.js';
+import type { BlobStore } from '../blobs.js';
+import type { JobContext } from '../jobs.js';
+import type { Catalog } from '../catalog/db.js';
+import { listCheckpoints } from '../catalog/checkpoints.js';
+import { getZoo, parameterCount, type ZooRow } from '../catalog/zoos.js';
+import type { RpgConfig } from '../rpg/config.js';
+import { resolveConfig } from '../rpg/presets.js';
+import { trainGenerator, type TrainingResult } from '../rpg/trainer.js';
+import { buildLayout, isGenerated, tokenMask, tokenPositions, type ZooStats } from '../rpg/tokenizer.js';
+import type { GeneratorState } from '../rpg/generator.js';
+import { useBackend } from './backend.js';
+import { loadGeneratorBlob, lossCurveOf, saveGeneratorBlob } from './generator-blob.js';
+import { getRun, insertRun, recordRunSave, setRunStatus, type RunRow } from './store.js';
+import { computeStatsFromBlobs, ZooTokenSource } from './zoo-tokens.js';
+
+/** Task vectors of a conditioned zoo: every checkpoint has one of the same length, or none has. */
+function taskBitsOf(zoo: ZooRow, checkpoints: CheckpointRecord[]): number {
+  const bits = checkpoints[0]!.condition?.length ?? 0;
+  for (const checkpoint of checkpoints) {
+    if ((checkpoint.condition?.length ?? 0) !== bits) {
+      throw new EngineError('mixed_conditions', `zoo '${zoo.name}' mixes checkpoints with and without task conditions (${checkpoint.id})`, {
+        hint: 'a generator learns one kind of condition: keep conditioned and unconditioned checkpoints in separate zoos',
+      });
+    }
+  }
+  return bits;
+}
+
+function generatedParameterCount(zoo: ZooRow): number {
+  return parameterCount((zoo.signature ?? []).filter(isGenerated));
+}
+
+function resumableRun(catalog: Catalog, runId: Id, zooName: string): RunRow {
+  const run = getRun(catalog.db, runId);
+  if (run.zoo !== zooName) {
+    throw new EngineError('run_zoo_mismatch', `run '${runId}' trains zoo '${run.zoo}', not '${zooName}'`, { hint: `paramzoo train ${run.zoo} --resume ${runId}` });
+  }
+  if (run.status === 'running') {
+    throw new EngineError('run_busy', `run '${runId}' is being trained right now (job ${run.jobId})`, { hint: 'wait for it, or cancel that job first' });
+  }
+  if (!run.generatorSha256) {
+    throw new EngineError('run_not_saved', `run '${runId}' stopped before its first save (step ${run.config.saveEvery as number}): nothing to resume`, {
+      hint: `start a new run: paramzoo train ${zooName}`,
+    });
+  }
+  return run;
+}
+
+/**
+ * Size of the permutation embedding table. At least 2: the embedding's one-hot refuses depth 1, so a
+ * zoo of one training run gets one spare, never-trained row (generation only draws trained states).
+ */
+function permutationStateCount(states: number[]): number {
+  return Math.max(2, Math.max(...states) + 1);
+}
+
+export async function runTrain(catalog: Catalog, blobs: BlobStore, params: TrainParams, ctx: JobContext): Promise<TrainJobResult> {
+  const { db } = catalog;
+  if (typeof params.zoo !== 'string') throw new EngineError('bad_request', 'train needs a zoo name', { hint: 'paramzoo train NAME' });
+  const zoo = getZoo(db, params.zoo);
+  const checkpoints = listCheckpoints(db, zoo.id);
+  if (checkpoints.length === 0 || !zoo.signature) {
+    throw new EngineError('empty_zoo', `zoo '${zoo.name}' has no checkpoints to learn from`, {
+      hint: `fill it first: paramzoo collect TASK --zoo ${zoo.name}, or paramzoo import ${zoo.name} PATH...`,
+    });
+  }
+  const signature = zoo.signature;
+  const taskBits = taskBitsOf(zoo, checkpoints);
+
+  let resumeFrom: GeneratorState | undefined;
+  let stats: ZooStats;
+  let config: RpgConfig;
+  let runId: Id;
+  if (params.resume) {
+    if (params.preset !== undefined || params.steps !== undefined || params.set !== undefined) {
+      throw new EngineError('bad_option', `--resume continues run '${params.resume}' with the config it was started with`, {
+        hint: 'leave out --preset, --steps and --set, or start a new run without --resume',
+      });
+    }
+    const run = resumableRun(catalog, params.resume, zoo.name);
+    ctx.progress({ fraction: 0, stage: `loading run ${run.id} at step ${run.step}` });
+    const loaded = await loadGeneratorBlob(blobs, run.generatorSha256!);
+    if (loaded.stats.checkpoints !== checkpoints.length) {
+      throw new EngineError('zoo_changed', `zoo '${zoo.name}' has ${checkpoints.length} checkpoints now, run '${run.id}' started with ${loaded.stats.checkpoints}`, {
+        hint: `a run learns one fixed zoo: start a new run (paramzoo train ${zoo.name})`,
+      });
+    }
+    resumeFrom = loaded.state;
+    stats = loaded.stats;
+    config = run.config as unknown as RpgConfig;
+    runId = run.id;
+  } else {
+    config = resolveConfig({
+      ...(params.preset ? { preset: params.preset } : { parameterCount: generatedParameterCount(zoo) }),
+      overrides: { ...(params.set as Partial<RpgConfig> | undefined), ...(params.steps !== undefined ? { steps: params.steps } : {}) },
+    });
+    stats = await computeStatsFromBlobs(blobs, signature, checkpoints, (done) => {
+      ctx.throwIfCancelled();
+      ctx.progress({ fraction: 0, stage: `zoo statistics ${done}/${checkpoints.length}` });
+    });
+    runId = '';
+  }
+  const layout = buildLayout(signature, stats, config.tokenSize);
+  const positions = tokenPositions(layout);
+  const backend = await useBackend(params.backend);
+  if (!params.resume) runId = insertRun(db, { zooId: zoo.id, config, backend: backend.name, jobId: ctx.jobId });
+  else setRunStatus(db, runId, 'running', ctx.jobId);
+
+  const source = new ZooTokenSource(blobs, layout, checkpoints);
+  const permutationStates = checkpoints.map((c) => c.permutationState);
+  ctx.progress({ stage: `run ${runId}: ${layout.tokenCount} tokens of ${config.tokenSize} per checkpoint, ${checkpoints.length} checkpoints` });
+
+  let result: TrainingResult;
+  try {
+    result = await trainGenerator(
+      {
+        shape: { tokenCount: layout.tokenCount, ...positions, permutationStates: permutationStateCount(permutationStates), taskBits },
+        checkpointCount: checkpoints.length,
+        tokens: (index) => source.tokens(index),
+        mask: tokenMask(layout),
+        permutationStates,
+        ...(taskBits > 0 ? { tasks: checkpoints.map((c) => Float32Array.from(c.condition!)) } : {}),
+      },
+      config,
+      {
+        signal: ctx.signal,
+        ...(resumeFrom ? { resumeFrom } : {}),
+        onProgress: (p) => ctx.progress({
+          fraction: p.step / p.steps,
+          stage: `training run ${runId}: step ${p.step}/${p.steps}, loss ${p.loss.toFixed(4)}, lr ${p.lr.toExponential(1)}, ${Math.round(p.tokensPerSecond)} tokens/s`,
+          metrics: { step: p.step, loss: p.loss, lr: p.lr, tokensPerSecond: p.tokensPerSecond, etaSeconds: p.etaSeconds },
+        }),
+        onCheckpoint: async (state, step) => {
+          const sha256 = await saveGeneratorBlob(blobs, state, stats);
+          recordRunSave(db, runId, { step, lossCurve: lossCurveOf(state), generatorSha256: sha256 });
+        },
+      },
+    );
+  } catch (error) {
+    setRunStatus(db, runId, error instanceof CancelledError || ctx.signal.aborted ? 'cancelled' : 'failed');
+    throw error;
+  }
+  result.generator.dispose();
+  setRunStatus(db, runId, 'succeeded');
+  return { run: runId, zoo: zoo.name, steps: result.steps, finalLoss: result.finalLoss, secondsPerStep: result.secondsPerStep, config: result.config as unknown as Record<string, unknown>, backend: backend.name };
+}

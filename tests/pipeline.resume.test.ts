@@ -1,0 +1,187 @@
+// Training survives a crash: a run killed with SIGKILL resumes from its last save and ends with
+// the loss curve of a run that was never interrupted. Plus the pipeline's user errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { PROJECT_ROOT, runCli, runCliJson } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
+
+const BIN = fileURLToPath(new URL('../bin/paramzoo.js', import.meta.url));
+const data = tempDir('paramzoo-resume-');
+// A small generator: ~0.1 s per step on wasm (2-core dev machine).
+const SMALL = ['--set', 'tokenSize=64', '--set', 'recurrentWidth=32', '--set', 'recurrentLayers=1', '--set', 'denoiserChannels=8,16,8',
+  '--set', 'timeFeatures=32', '--set', 'diffusionBatch=32', '--set', 'saveEvery=10', '--steps', '60'];
+
+interface TrainJson { run: string; steps: number; finalLoss: number; secondsPerStep: number; config: { steps: number; saveEvery: number } }
+
+function runRow(id: string): { status: string; step: number; loss_curve: string } | undefined {
+  const db = new Database(join(data, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT status, step, loss_curve FROM runs WHERE id = ?').get(id) as { status: string; step: number; loss_curve: string } | undefined;
+  } finally {
+    db.close();
+  }
+}
+
+function newestRunId(): string | undefined {
+  const db = new Database(join(data, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT id FROM runs ORDER BY rowid DESC LIMIT 1').get() as { id: string } | undefined)?.id;
+  } finally {
+    db.close();
+  }
+}
+
+test('collect a small zoo', async () => {
+  const result = await runCliJson<{ zoo: string; checkpoints: number; accuracy: { avg: number } }>(
+    ['collect', 'digits-mlp', '--zoo', 'small', '--seeds', '2', '--checkpoints', '3', '--epochs', '3', '--data', data]);
+  assert.equal(result.zoo, 'small');
+  assert.equal(result.checkpoints, 6);
+  assert.ok(result.accuracy.avg > 70, `accuracy ${result.accuracy.avg}`);
+});
+
+test('train --resume after SIGKILL continues the same loss curve', async () => {
+  const reference = await runCliJson<TrainJson>(['train', 'small', ...SMALL, '--data', data]);
+  assert.equal(reference.steps, 60);
+  const referenceCurve = JSON.parse(runRow(reference.run)!.loss_curve) as number[];
+  assert.equal(referenceCurve.length, 60);
+
+  // Same settings, killed without warning once its first state is saved.
+  const child = spawn(process.execPath, [BIN, 'train', 'small', ...SMALL, '--data', data], { cwd: PROJECT_ROOT, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let killedAt = -1;
+  let killed: string | undefined;
+  for (let waited = 0; waited < 120_000 && killedAt < 0; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const id = newestRunId();
+    const row = id && id !== reference.run ? runRow(id) : undefined;
+    if (row && row.step >= 10) {
+      child.kill('SIGKILL');
+      killed = id;
+      killedAt = row.step;
+    }
+  }
+  await exited;
+  assert.ok(killed, 'the second run never saved');
+  const afterKill = runRow(killed!)!;
+  assert.ok(afterKill.step >= 10 && afterKill.step < 60, `killed at saved step ${afterKill.step}`);
+  assert.equal(afterKill.status, 'running', 'a killed process cannot record its end');
+
+  const resumed = await runCliJson<TrainJson>(['train', 'small', '--resume', killed!, '--data', data]);
+  assert.equal(resumed.run, killed);
+  assert.equal(resumed.steps, 60);
+  const row = runRow(killed!)!;
+  assert.equal(row.status, 'succeeded');
+  assert.equal(row.step, 60);
+  assert.deepEqual(JSON.parse(row.loss_curve), referenceCurve);
+  assert.equal(resumed.finalLoss, reference.finalLoss);
+
+  // The resumed generator generates exactly what the uninterrupted one does.
+  type Generated = { models: { sha256: string }[] };
+  const a = await runCliJson<Generated>(['generate', reference.run, '--count', '1', '--seed', '3', '--data', data]);
+  const b = await runCliJson<Generated>(['generate', killed!, '--count', '1', '--seed', '3', '--data', data]);
+  assert.equal(a.models[0]!.sha256, b.models[0]!.sha256);
+});
+
+test('user errors are clear and change nothing', async () => {
+  const unknownRun = await runCli(['generate', 'run_0123456789abcdef', '--data', data]);
+  assert.equal(unknownRun.code, 1);
+  assert.match(unknownRun.stderr, /no generator run 'run_0123456789abcdef'/);
+
+  const badSetting = await runCli(['train', 'small', '--set', 'tokenSize=-3', '--data', data]);
+  assert.equal(badSetting.code, 1);
+  assert.match(badSetting.stderr, /tokenSize/);
+
+  const notConditioned = await runCli(['generate', newestRunId()!, '--condition', '0101010101', '--data', data]);
+  assert.equal(notConditioned.code, 1);
+  assert.match(notConditioned.stderr, /without task conditions/);
+
+  const refill = await runCli(['collect', 'digits-mlp', '--zoo', 'small', '--data', data]);
+  assert.equal(refill.code, 1);
+  assert.match(refill.stderr, /already holds 6 checkpoints/);
+});
+
+test('a zoo of imported checkpoints trains and generates, but evaluate says it cannot be scored', async () => {
+  const shown = await runCliJson<{ checkpoints: { id: string }[] }>(['zoo', 'show', 'small', '--data', data]);
+  const files: string[] = [];
+  for (const [i, checkpoint] of shown.checkpoints.slice(0, 2).entries()) {
+    const file = join(data, `ck${i}.safetensors`);
+    await runCliJson(['export', checkpoint.id, '--out', file, '--data', data]);
+    files.push(file);
+  }
+  await runCliJson(['zoo', 'create', 'imported', '--data', data]);
+  await runCliJson(['import', 'imported', ...files, '--data', data]);
+  const trained = await runCliJson<TrainJson>(['train', 'imported', ...SMALL.slice(0, -2), '--steps', '2', '--data', data]);
+  const generated = await runCliJson<{ models: { id: string }[] }>(['generate', trained.run, '--count', '1', '--data', data]);
+  assert.equal(generated.models.length, 1);
+  const evaluation = await runCli(['evaluate', trained.run, '--data', data]);
+  assert.equal(evaluation.code, 1);
+  assert.match(evaluation.stderr, /zoo 'imported' holds imported checkpoints, not a built-in task/);
+});
+
+test('a binary-task family keeps its held-out task models out of the training zoo', async () => {
+  const result = await runCliJson<{ zoo: string; heldOutZoo: string; checkpoints: number; heldOutCheckpoints: number }>(
+    ['collect', 'digits-binary', '--zoo', 'binary', '--seeds', '1', '--checkpoints', '1', '--epochs', '0', '--tasks', '2', '--data', data]);
+  assert.equal(result.heldOutZoo, 'binary-heldout');
+  assert.equal(result.checkpoints, 2);
+  assert.equal(result.heldOutCheckpoints, 20);
+  type Shown = { task: string; checkpoints: { condition: number[] | null; source: string }[] };
+  const zoo = await runCliJson<Shown>(['zoo', 'show', 'binary', '--data', data]);
+  const heldOut = await runCliJson<Shown>(['zoo', 'show', 'binary-heldout', '--data', data]);
+  assert.equal(zoo.task, 'digits-binary');
+  assert.equal(heldOut.checkpoints.length, 20);
+  const heldOutVectors = new Set(heldOut.checkpoints.map((c) => c.condition!.join('')));
+  assert.equal(heldOutVectors.size, 20);
+  for (const checkpoint of zoo.checkpoints) {
+    assert.equal(checkpoint.condition!.length, 10);
+    assert.ok(!heldOutVectors.has(checkpoint.condition!.join('')), `held-out task ${checkpoint.condition!.join('')} is in the training zoo`);
+    assert.match(checkpoint.source, /^builtin:digits-binary\/seed0\/ck0\/task[01]{10}$/);
+  }
+
+  // A task-conditioned generator: evaluate generates for the zoo's task vectors and for every held-out one.
+  const trained = await runCliJson<TrainJson>(['train', 'binary', ...SMALL.slice(0, -2), '--steps', '2', '--data', data]);
+  const missing = await runCli(['generate', trained.run, '--data', data]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /--condition needs 10 bits/);
+  type Evaluated = { zoos: { generated: { avg: number }; details: { generated: unknown[]; heldOut: { condition: number[]; originals: { avg: number }; generated: { avg: number } }[] } }[] };
+  const evaluation = await runCliJson<Evaluated>(['evaluate', trained.run, '--data', data]);
+  const [scored] = evaluation.zoos;
+  assert.equal(scored!.details.generated.length, 10);
+  assert.equal(scored!.details.heldOut.length, 20);
+  assert.ok(scored!.details.heldOut.every((h) => heldOutVectors.has(h.condition.join('')) && h.originals.avg > 0 && h.generated.avg >= 0));
+});
+
+test('a zoo of one training run (one permutation state) trains and generates models of that state', async () => {
+  await runCliJson(['collect', 'digits-mlp', '--zoo', 'one-run', '--seeds', '1', '--checkpoints', '2', '--epochs', '1', '--data', data]);
+  const trained = await runCliJson<TrainJson>(['train', 'one-run', ...SMALL.slice(0, -2), '--steps', '2', '--data', data]);
+  const generated = await runCliJson<{ models: { permutationState: number }[] }>(['generate', trained.run, '--count', '3', '--data', data]);
+  assert.deepEqual(generated.models.map((m) => m.permutationState), [0, 0, 0]);
+});
+
+test('a cancelled training job leaves a cancelled, resumable run', async () => {
+  const { createEngineService, runJob } = await import('../engine/service.js');
+  const service = createEngineService({ dataDir: data });
+  try {
+    let cancelled = false;
+    const set = { tokenSize: 64, recurrentWidth: 32, recurrentLayers: 1, denoiserChannels: [8, 16, 8], timeFeatures: 32, diffusionBatch: 32, saveEvery: 5 };
+    const training = runJob(service, 'train', { zoo: 'small', steps: 500, set }, (progress, job) => {
+      if (!cancelled && (progress.metrics.step ?? 0) >= 8) {
+        cancelled = true;
+        void service.request('job.cancel', { id: job.id });
+      }
+    });
+    await assert.rejects(training, (error: unknown) => (error as { code?: string }).code === 'cancelled');
+    const id = newestRunId()!;
+    const row = runRow(id)!;
+    assert.equal(row.status, 'cancelled');
+    assert.ok(row.step >= 5 && row.step < 500, `saved at step ${row.step}`);
+    const refused = await runCli(['train', 'small', '--resume', id, '--steps', '9', '--data', data]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--resume continues run/);
+  } finally {
+    await service.close();
+  }
+});
