@@ -40,9 +40,9 @@ function firstLine(error: unknown): string {
 }
 
 /**
- * Selects the backend once per process. With no preference: the best that loads, skipping
- * tensorflow unless PARAMZOO_TRY_TFJS_NODE=1 or `preferred` names it (loading a broken
- * libtensorflow can take seconds). Asking for one that cannot load is a user error.
+ * Selects the backend once per process. With no preference: the best that loads (tfjs-node-gpu,
+ * tfjs-node, then wasm; a package that is not installed fails its import at once).
+ * Asking for one that cannot load is a user error.
  */
 export async function initBackend(preferred?: BackendName): Promise<BackendInfo> {
   if (current && (preferred === undefined || current.name === preferred)) return current;
@@ -52,7 +52,7 @@ export async function initBackend(preferred?: BackendName): Promise<BackendInfo>
   else if (preferred === 'wasm') ok = await tryWasm(notes);
   else if (preferred === 'cpu') ok = await tf.setBackend('cpu');
   else {
-    ok = (process.env.PARAMZOO_TRY_TFJS_NODE === '1' && (await tryTensorflow(notes))) || (await tryWasm(notes));
+    ok = (await tryTensorflow(notes)) || (await tryWasm(notes));
     if (!ok) ok = await tf.setBackend('cpu');
   }
   if (!ok) {

@@ -52,12 +52,9 @@ function resumableRun(catalog: Catalog, runId: Id, zooName: string): RunRow {
   return run;
 }
 
-/**
- * Size of the permutation embedding table. At least 2: the embedding's one-hot refuses depth 1, so a
- * zoo of one training run gets one spare, never-trained row (generation only draws trained states).
- */
+/** Size of the permutation embedding table: one row per state up to the largest the zoo uses. */
 function permutationStateCount(states: number[]): number {
-  return Math.max(2, Math.max(...states) + 1);
+  return Math.max(...states) + 1;
 }
 
 export async function runTrain(catalog: Catalog, blobs: BlobStore, params: TrainParams, ctx: JobContext): Promise<TrainJobResult> {
