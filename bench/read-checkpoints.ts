@@ -15,7 +15,7 @@ const TENSORS = 25;
 const SHAPE = [2048, 2048]; // 4M parameters each
 const GOALS = { openMs: 50, gbPerSecond: 1, rssPerFileSize: 1.2 };
 
-type Mode = 'idle' | 'open' | 'read' | 'summarize' | 'readFileSync';
+type Mode = 'idle' | 'open' | 'read' | 'load' | 'summarize' | 'readFileSync';
 interface Measure { mode: Mode; seconds: number; maxRssBytes: number; bytes: number }
 
 async function child(mode: Mode, path: string): Promise<Measure> {
@@ -25,6 +25,12 @@ async function child(mode: Mode, path: string): Promise<Measure> {
   else if (mode !== 'idle') {
     const opened = await openCheckpoint(path);
     if (mode === 'read') for (const tensor of opened.tensors) bytes += (await tensor.read()).byteLength;
+    if (mode === 'load') {
+      // every tensor kept in memory at once, as a user loading a whole model would
+      const kept: Uint8Array[] = [];
+      for (const tensor of opened.tensors) kept.push(await tensor.read());
+      bytes = kept.reduce((sum, data) => sum + data.byteLength, 0);
+    }
     if (mode === 'summarize') bytes = (await summarizeCheckpoint(opened)) && opened.tensors.reduce((sum, t) => sum + t.byteLength, 0);
     await opened.close();
   }
@@ -60,14 +66,18 @@ async function main(): Promise<void> {
       const baseline = inChild('readFileSync', path);
       const open = [inChild('open', path), inChild('open', path), inChild('open', path)].sort((a, b) => a.seconds - b.seconds)[1]!;
       const read = inChild('read', path);
+      const load = inChild('load', path);
       const summarize = inChild('summarize', path);
       console.log(`\n${format}: ${mb(size)} (written in ${writeSeconds.toFixed(2)} s, ${(size / writeSeconds / 1e9).toFixed(2)} GB/s)`);
       console.log(`  header-only open        ${(open.seconds * 1000).toFixed(1)} ms (median of 3; goal ≤ ${GOALS.openMs} ms)`);
-      for (const m of [read, summarize, baseline]) {
-        const label = m.mode === 'read' ? 'read every tensor' : m.mode === 'summarize' ? 'summarize (read + sum)' : 'fs.readFileSync';
+      const labels: Partial<Record<Mode, string>> = {
+        read: 'read tensor by tensor', load: 'load all (kept)', summarize: 'summarize (read + sum)', readFileSync: 'fs.readFileSync',
+      };
+      for (const m of [read, load, summarize, baseline]) {
+        const label = labels[m.mode]!;
         console.log(`  ${label.padEnd(23)} ${m.seconds.toFixed(3)} s  ${(size / m.seconds / 1e9).toFixed(2)} GB/s  peak RSS ${mb(m.maxRssBytes)} = ${(m.maxRssBytes / size).toFixed(2)}× file (${mb(m.maxRssBytes - idle.maxRssBytes)} above an idle process)`);
       }
-      console.log(`  ratios vs readFileSync: time ×${(read.seconds / baseline.seconds).toFixed(2)}, peak RSS ×${(read.maxRssBytes / baseline.maxRssBytes).toFixed(2)}; idle process RSS ${mb(idle.maxRssBytes)}`);
+      console.log(`  ratios vs readFileSync: load all time ×${(load.seconds / baseline.seconds).toFixed(2)}, peak RSS ×${(load.maxRssBytes / baseline.maxRssBytes).toFixed(2)}; idle process RSS ${mb(idle.maxRssBytes)}`);
       console.log(`  goals: ≥ ${GOALS.gbPerSecond} GB/s, peak RSS ≤ ${GOALS.rssPerFileSize}× file size`);
       rmSync(path);
     }
