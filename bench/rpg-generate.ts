@@ -20,15 +20,8 @@ import { resolveConfig } from '../engine/rpg/presets.js';
 import { RpgGenerator } from '../engine/rpg/generator.js';
 import { generateModels } from '../engine/rpg/generate.js';
 import type { RpgConfig, SamplerKind } from '../engine/rpg/config.js';
+import { mlp } from './mlp-signature.js';
 
-function mlp(widths: number[]): TensorSignature[] {
-  const out: TensorSignature[] = [];
-  for (let i = 0; i + 1 < widths.length; i++) {
-    out.push({ name: `layers.${i}.weight`, dtype: 'F32', shape: [widths[i + 1]!, widths[i]!] });
-    out.push({ name: `layers.${i}.bias`, dtype: 'F32', shape: [widths[i + 1]!] });
-  }
-  return out;
-}
 
 const ZOOS = {
   tiny: { label: '~10K-param MLP 64→128→10, tiny preset', widths: [64, 128, 10], preset: 'tiny', states: 50 },

@@ -9,15 +9,8 @@ import { presetFor, resolveConfig } from '../engine/rpg/presets.js';
 import { trainGenerator } from '../engine/rpg/trainer.js';
 import { generateModels } from '../engine/rpg/generate.js';
 import { Rng } from '../engine/rpg/random.js';
+import { mlp } from './mlp-signature.js';
 
-function mlp(widths: number[]): TensorSignature[] {
-  const out: TensorSignature[] = [];
-  for (let i = 0; i + 1 < widths.length; i++) {
-    out.push({ name: `layers.${i}.weight`, dtype: 'F32', shape: [widths[i + 1]!, widths[i]!] });
-    out.push({ name: `layers.${i}.bias`, dtype: 'F32', shape: [widths[i + 1]!] });
-  }
-  return out;
-}
 
 /** `count` checkpoints: one random base + small per-checkpoint noise, tokenized lazily. */
 function syntheticZoo(signature: TensorSignature[], count: number, preset: string | undefined, overrides: Record<string, number>) {
