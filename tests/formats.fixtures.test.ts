@@ -10,7 +10,7 @@ import type { InspectResult } from '../engine/protocol.js';
 import { tempDir } from './helpers/tmp.js';
 import { runTorch } from './helpers/torch.js';
 
-const FIXTURES = '../shared/fixtures/checkpoints';
+import { FIXTURES } from './helpers/fixtures.js';
 
 interface ExpectedTensor { dtype: string; shape: number[]; sum: number; first: number[] }
 interface ExpectedFixture { kind: string; tensors: Record<string, ExpectedTensor>; tensors_ema?: Record<string, ExpectedTensor> }

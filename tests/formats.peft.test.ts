@@ -8,7 +8,7 @@ import { openCheckpoint, writeCheckpoint } from '../engine/formats/index.js';
 import type { OpenedCheckpoint, TensorData } from '../engine/formats/types.js';
 import { tempDir } from './helpers/tmp.js';
 
-const FIXTURES = '../shared/fixtures/checkpoints';
+import { FIXTURES } from './helpers/fixtures.js';
 
 async function tensorsOf(opened: OpenedCheckpoint): Promise<TensorData[]> {
   const out: TensorData[] = [];

@@ -19,23 +19,22 @@ interface DemoJson {
 const data = tempDir('paramzoo-demo-');
 const out = join(data, 'my-report');
 let demo: DemoJson;
-let seconds = 0;
 
-test('demo --quick runs collect → train → generate → evaluate → report, generated models well above chance', async () => {
-  const started = performance.now();
+test('demo --quick runs collect → train → generate → evaluate → report, generated models as good as the originals', async () => {
   const run = await runCli(['demo', '--quick', '--json', '--data', data, '--out', out]);
-  seconds = (performance.now() - started) / 1000;
   assert.equal(run.code, 0, run.stderr);
   demo = JSON.parse(run.stdout) as DemoJson;
   assert.equal(demo.zoos.length, 1);
   const [zoo] = demo.zoos;
   assert.equal(zoo!.task, 'digits-mlp');
-  // Chance is 10% on 10 classes; the originals reach ~92%.
+  // The demo is seeded end to end, so it asserts the README's bar (RPG.md "How results are judged"):
+  // generated avg within 0.5 points of the originals' avg, generated min within 1 point of theirs.
+  // Its wall time is a figure for bench/, not an assertion (machines differ up to 2x).
+  console.log(`demo --quick: generated ${JSON.stringify(zoo!.generated)}, originals ${JSON.stringify(zoo!.originals)}, stages ${JSON.stringify(zoo!.seconds)}`);
   assert.ok(zoo!.originals.avg > 85, `originals avg ${zoo!.originals.avg}`);
-  assert.ok(zoo!.generated.avg > 30, `generated avg ${zoo!.generated.avg}% (best ${zoo!.generated.best}, min ${zoo!.generated.min})`);
+  assert.ok(zoo!.generated.avg! >= zoo!.originals.avg - 0.5, `generated avg ${zoo!.generated.avg}% is more than 0.5 below the originals' ${zoo!.originals.avg}%`);
+  assert.ok(zoo!.generated.min! >= zoo!.originals.min - 1, `generated min ${zoo!.generated.min}% is more than 1 below the originals' ${zoo!.originals.min}%`);
   assert.ok(zoo!.nearestIoU.generated > 0 && zoo!.nearestIoU.noised > 0);
-  console.log(`demo --quick: ${seconds.toFixed(0)} s, generated ${JSON.stringify(zoo!.generated)}, originals ${JSON.stringify(zoo!.originals)}, stages ${JSON.stringify(zoo!.seconds)}`);
-  assert.ok(seconds < 300, `the quick demo took ${seconds.toFixed(0)} s, more than 5 minutes`);
 });
 
 test('the report is written where asked and carries the charts data', () => {

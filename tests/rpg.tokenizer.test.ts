@@ -10,7 +10,7 @@ import {
   tokenMask, tokenPositions, tokenize, type TokenLayout,
 } from '../engine/rpg/tokenizer.js';
 
-const FIXTURES = '../shared/fixtures/checkpoints';
+import { FIXTURES } from './helpers/fixtures.js';
 
 /** A zoo made of a real checkpoint and `count − 1` copies with every generated tensor perturbed. */
 function perturbedZoo(first: Map<string, Float32Array>, count: number, seed: number): Array<Map<string, Float32Array>> {

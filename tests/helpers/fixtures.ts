@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { DType } from '../../engine/protocol.js';
 import { PROJECT_ROOT } from './cli.js';
 
-/** The shared PyTorch fixtures, found relative to the project root as in CI. */
-export const FIXTURES = join(PROJECT_ROOT, '..', 'shared', 'fixtures', 'checkpoints');
+/** PyTorch-written checkpoint fixtures kept in the repository (tests/fixtures/checkpoints/README.md). */
+export const FIXTURES = join(PROJECT_ROOT, 'tests', 'fixtures', 'checkpoints');
 
 export interface ExpectedTensor {
   dtype: string;
