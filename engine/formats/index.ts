@@ -11,9 +11,11 @@ import { safetensorsFormat } from './safetensors.js';
 import { findHubWeights, openHubFolder } from './timm.js';
 import { torchFormat } from './torch.js';
 import type { FormatModule, OpenedCheckpoint, TensorData } from './types.js';
+import type { ReadOptions } from './limits.js';
 
 export type { FormatModule, OpenedCheckpoint, TensorData, TensorEntry } from './types.js';
 export { toFloat32Array, fromFloat32Array, toFloat64Array, sumAndFirst } from './dtypes.js';
+export { DEFAULT_LIMITS, ReadLimitError, type ReadLimits, type ReadOptions } from './limits.js';
 
 /** A checkpoint path that no reader can open (missing, unreadable, unknown kind) or no writer can write. */
 export class CheckpointError extends EngineError {
@@ -27,7 +29,7 @@ const SUPPORTED = 'safetensors files, PyTorch .pth/.bin/.pth.tar files, timm hub
 /** File formats, in sniffing order. Adding a format: one module, one line here. */
 export const FILE_FORMATS: readonly FormatModule[] = [safetensorsFormat, torchFormat];
 
-async function openFile(path: string): Promise<OpenedCheckpoint> {
+async function openFile(path: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
   const head = await readHead(path, 64);
   const lowerPath = path.toLowerCase();
   const format = FILE_FORMATS.find((candidate) => candidate.match(head))
@@ -36,24 +38,52 @@ async function openFile(path: string): Promise<OpenedCheckpoint> {
     const shown = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new CheckpointError(path, head.length === 0 ? 'is empty' : `is not a checkpoint ParamZoo can read (first bytes: ${shown})`, `ParamZoo reads ${SUPPORTED}`);
   }
-  return format.read(path);
+  return format.read(path, options);
 }
 
-/** Opens a checkpoint file or folder; the tensors' bytes are read only when asked. */
-export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
+/**
+ * Opens a checkpoint file or folder; the tensors' bytes are read only when asked. Every reader
+ * works within `options.limits` (engine/formats/limits.ts) and stops on `options.signal`.
+ */
+export async function openCheckpoint(path: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
+  try {
+    return await openAny(path, options);
+  } catch (error) {
+    throw asCheckpointError(path, error);
+  }
+}
+
+async function openAny(path: string, options: ReadOptions): Promise<OpenedCheckpoint> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new CheckpointError(path, 'does not exist or cannot be read', 'check the path');
   if (info.isDirectory()) {
-    if (await peft.isAdapterFolder(path)) return peft.read(path);
-    if (await findHubWeights(path)) return openHubFolder(path, openFile);
+    if (await peft.isAdapterFolder(path)) return peft.read(path, options);
+    if (await findHubWeights(path)) return openHubFolder(path, (weights) => openFile(weights, options), options);
     throw new CheckpointError(path, 'is a folder without a checkpoint', `ParamZoo reads ${SUPPORTED}`);
   }
   if (!info.isFile()) throw new CheckpointError(path, 'is not a regular file', 'pass a checkpoint file or folder');
   // An adapter's weights mean nothing without the config beside them: open the adapter folder.
   if ((peft.ADAPTER_WEIGHTS as readonly string[]).includes(basename(path)) && (await peft.isAdapterFolder(dirname(path)))) {
-    return peft.read(dirname(path));
+    return peft.read(dirname(path), options);
   }
-  return openFile(path);
+  return openFile(path, options);
+}
+
+/**
+ * Last line of defence: an engine limit a file still reached (V8's string or array length, the
+ * call stack) becomes a user error naming the file, never a crash with a stack.
+ */
+function asCheckpointError(path: string, error: unknown): unknown {
+  if (error instanceof EngineError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof RangeError || code === 'ERR_STRING_TOO_LONG' || code === 'ERR_BUFFER_TOO_LARGE') {
+    return new CheckpointError(path, `cannot be read: ${(error as Error).message}`,
+      'the file is damaged or hostile; re-save it with torch.save(model.state_dict(), path) or as safetensors', { code: 'checkpoint_too_complex', cause: error });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT' || code === 'EISDIR' || code === 'ELOOP') {
+    return new CheckpointError(path, `cannot be read (${code})`, 'check the path and its permissions', { cause: error });
+  }
+  return error;
 }
 
 const WRITERS: Record<CheckpointFormat, (path: string, tensors: TensorData[], metadata: Record<string, string>) => Promise<void>> = {
@@ -86,9 +116,10 @@ const WRITE_ERRORS: Record<string, string> = {
 };
 
 /** float64 sums and first values of every tensor, reading one tensor at a time. */
-export async function summarizeCheckpoint(opened: OpenedCheckpoint): Promise<InspectResult> {
+export async function summarizeCheckpoint(opened: OpenedCheckpoint, signal?: AbortSignal): Promise<InspectResult> {
   const entries: Array<[string, TensorSummary]> = [];
   for (const tensor of opened.tensors) {
+    signal?.throwIfAborted();
     const { sum, first } = sumAndFirst(tensor.dtype, await tensor.read(), 4);
     entries.push([tensor.name, { dtype: tensor.dtype, shape: tensor.shape, sum, first }]);
   }
@@ -98,10 +129,12 @@ export async function summarizeCheckpoint(opened: OpenedCheckpoint): Promise<Ins
 }
 
 /** Opens, summarises and closes: `paramzoo inspect PATH`. */
-export async function inspectCheckpoint(path: string): Promise<InspectResult> {
-  const opened = await openCheckpoint(path);
+export async function inspectCheckpoint(path: string, options: ReadOptions = {}): Promise<InspectResult> {
+  const opened = await openCheckpoint(path, options);
   try {
-    return await summarizeCheckpoint(opened);
+    return await summarizeCheckpoint(opened, options.signal);
+  } catch (error) {
+    throw asCheckpointError(path, error);
   } finally {
     await opened.close();
   }

@@ -1,10 +1,12 @@
 // PEFT adapters (LoRA, DoRA): a folder with adapter_config.json and adapter_model.safetensors
 // (or the legacy adapter_model.bin, a torch.save state_dict). The config travels verbatim in the
 // metadata under "adapter_config.json", so a written-back folder loads in PEFT unchanged.
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
+import { fileInside, readTextInside } from './folder.js';
+import { limitsOf, type ReadOptions } from './limits.js';
 import * as safetensors from './safetensors.js';
 import * as torch from './torch.js';
 import type { OpenedCheckpoint, TensorData } from './types.js';
@@ -18,22 +20,16 @@ export class PeftError extends EngineError {
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = ['adapter_model.safetensors', 'adapter_model.bin'] as const;
 
-async function isFile(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
-}
-
+/** A folder with an adapter_config.json (even a link or an oversized one: read() then says what is wrong with it). */
 export async function isAdapterFolder(folder: string): Promise<boolean> {
-  return isFile(join(folder, ADAPTER_CONFIG));
+  const found = await fileInside(folder, ADAPTER_CONFIG);
+  return found.ok || found.exists;
 }
 
-export async function read(folder: string): Promise<OpenedCheckpoint> {
+export async function read(folder: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
   const configPath = join(folder, ADAPTER_CONFIG);
-  let configText: string;
-  try {
-    configText = await readFile(configPath, 'utf8');
-  } catch {
-    throw new PeftError(folder, `has no readable ${ADAPTER_CONFIG}`);
-  }
+  const configText = await readTextInside(folder, ADAPTER_CONFIG, limitsOf(options).configBytes, (file, problem) => new PeftError(file, problem,
+    'replace the link with a copy of the file, or save the adapter again with model.save_pretrained(folder)'));
   let config: unknown;
   try {
     config = JSON.parse(configText);
@@ -44,9 +40,9 @@ export async function read(folder: string): Promise<OpenedCheckpoint> {
 
   let opened: OpenedCheckpoint | undefined;
   for (const name of ADAPTER_WEIGHTS) {
-    const path = join(folder, name);
-    if (!(await isFile(path))) continue;
-    opened = name.endsWith('.safetensors') ? await safetensors.read(path) : await torch.read(path);
+    const found = await fileInside(folder, name);
+    if (!found.ok) continue;
+    opened = name.endsWith('.safetensors') ? await safetensors.read(found.path, options) : await torch.read(found.path, options);
     break;
   }
   if (!opened) throw new PeftError(folder, `has ${ADAPTER_CONFIG} but neither ${ADAPTER_WEIGHTS.join(' nor ')}`);

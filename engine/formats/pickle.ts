@@ -2,7 +2,8 @@
 // names Python callables (GLOBAL) and asks to call them (REDUCE, NEWOBJ, INST, OBJ); here only
 // callables on an allow-list are honoured, each by a small JS function that builds data. Any other
 // call is refused with the callable's name.
-import { EngineError } from '../errors.js';
+import { CancelledError, EngineError } from '../errors.js';
+import { DEFAULT_LIMITS, ReadLimitError, type ReadLimits } from './limits.js';
 
 export class PickleError extends EngineError {
   /** true when the pickle simply ran out of bytes (a reader holding only a window of the file may retry with more) */
@@ -52,6 +53,10 @@ export interface UnpickleOptions {
   callables: ReadonlyMap<string, AllowedCallable>;
   /** resolves a persistent id (torch: storage references); refused when absent */
   persistentLoad?: (pid: unknown) => unknown;
+  /** budgets (engine/formats/limits.ts); defaults when absent */
+  limits?: Partial<ReadLimits>;
+  /** checked every 65 536 opcodes */
+  signal?: AbortSignal;
 }
 
 /** The allow-list every checkpoint may use: containers, argparse.Namespace, protocol-2 bytes. */
@@ -98,6 +103,15 @@ const MARK = Symbol('mark');
 /** Everyday names for what a refused global does, so the message reads as a user would search it. */
 const ALIASES: Record<string, string> = { posix: 'os', nt: 'os' };
 
+/** Estimated heap bytes of what an opcode allocates (a V8 Map is ~200 bytes, an array ~64, a slot ~16). */
+const COST = { map: 200, array: 64, slot: 16, object: 96, string: 32 } as const;
+
+function sizeOf(value: unknown): number {
+  if (Array.isArray(value)) return value.length;
+  if (value instanceof Map || value instanceof Set) return value.size;
+  return 0;
+}
+
 /**
  * Unpickles `data` starting at `start`; returns the value and the offset after STOP (legacy torch
  * files hold several pickles back to back).
@@ -113,6 +127,37 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
+  const limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
+  const heapBudget = limits.pickleHeapFloor + limits.pickleHeapRatio * (data.length - start);
+  let heap = 0;
+  let opcodes = 0;
+  /** nesting depth of every container built so far (primitives are depth 0) */
+  const depths = new WeakMap<object, number>();
+  /** containers already placed inside another: changing them afterwards could hide depth (or make a cycle) */
+  const nested = new WeakSet<object>();
+  const overLimit = (limit: keyof ReadLimits, problem: string) => new ReadLimitError(source, limit, problem);
+  const charge = (bytes: number, what: string): void => {
+    heap += bytes;
+    if (heap > heapBudget) throw overLimit('pickleHeapRatio', `the pickle builds more than ${Math.floor(heapBudget)} bytes of values (${what}) from ${data.length - start} bytes`);
+  };
+  const depthOf = (value: unknown): number => (typeof value === 'object' && value !== null ? depths.get(value) ?? 1 : 0);
+  /** records `child` inside `parent`: depth checked, child sealed */
+  const nest = (parent: object, child: unknown): void => {
+    const childDepth = depthOf(child);
+    if (childDepth > 0) nested.add(child as object);
+    const depth = Math.max(depths.get(parent) ?? 1, childDepth + 1);
+    if (depth > limits.pickleDepth) throw overLimit('pickleDepth', `the pickle nests containers more than ${limits.pickleDepth} deep`);
+    depths.set(parent, depth);
+  };
+  const built = <T extends object>(container: T, items: Iterable<unknown>): T => {
+    for (const item of items) nest(container, item);
+    return container;
+  };
+  const mutable = (target: unknown): void => {
+    if (typeof target === 'object' && target !== null && nested.has(target)) {
+      throw fail('the pickle changes a container after placing it inside another (a cycle or a nesting trick); torch.save never does');
+    }
+  };
 
   const need = (n: number): number => {
     if (!Number.isSafeInteger(n) || n < 0 || pos + n > data.length) {
@@ -129,17 +174,24 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
   const line = (): string => {
     const end = data.indexOf(0x0a, pos);
     if (end < 0) throw truncated('the pickle ends inside a text line: the file is truncated');
+    charge(COST.string + 2 * (end - pos), 'text lines');
     const text = latin1.decode(data.subarray(pos, end));
     pos = end + 1;
     return text;
   };
   const text = (n: number): string => {
     const raw = bytes(n);
+    charge(COST.string + 2 * n, 'strings');
     try {
       return utf8.decode(raw);
     } catch {
       throw fail('a pickled string is not valid UTF-8');
     }
+  };
+  const copyBytes = (n: number): Uint8Array => {
+    const raw = bytes(n);
+    charge(COST.string + n, 'bytes');
+    return raw.slice();
   };
   const pop = (): unknown => {
     if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]!)) throw fail('the pickle pops an empty stack: it is damaged');
@@ -163,12 +215,20 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
     if (!(callable instanceof PyGlobal)) throw fail(`the pickle ${how}s something that is not a named global`);
     const allowed = callables.get(callable.qualifiedName);
     if (!allowed) {
-      const alias = ALIASES[callable.module];
+      const alias = Object.hasOwn(ALIASES, callable.module) ? ALIASES[callable.module] : undefined;
       const named = alias ? `${alias}.${callable.name}` : callable.qualifiedName;
       throw fail(`the checkpoint wants to call ${named}${alias ? ` (${callable.qualifiedName})` : ''}; ParamZoo never runs code from a checkpoint`,
         'only plain tensors, dicts and lists are read; save the weights alone with torch.save(model.state_dict(), path)');
     }
-    return allowed(args, source);
+    // Callables copy their arguments (list(x), dict(x), tuple(x)): charge the copy before it is made.
+    let copied = args.length;
+    for (const arg of args) copied += sizeOf(arg);
+    charge(COST.object + COST.slot * copied, `${callable.qualifiedName} copying ${copied} items`);
+    const result = allowed(args, source);
+    if (typeof result === 'object' && result !== null && !(result instanceof Uint8Array)) {
+      for (const arg of args) if (arg !== result) nest(result, arg);
+    }
+    return result;
   };
   const asInt = (value: unknown): number => {
     if (typeof value !== 'number' || !Number.isInteger(value)) throw fail('a memo index is not an integer');
@@ -178,31 +238,58 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
     if (!memo.has(index)) throw fail(`the pickle reads memo slot ${index}, which was never written: it is damaged`);
     return memo.get(index);
   };
+  const longBytes = (n: number): Uint8Array => {
+    if (n > limits.pickleIntBytes) throw overLimit('pickleIntBytes', `the pickle holds a ${n}-byte integer; checkpoints need at most ${limits.pickleIntBytes}`);
+    return bytes(n);
+  };
   const decodeLong = (raw: Uint8Array): number | bigint => {
     if (raw.length === 0) return 0;
-    let value = 0n;
-    for (let i = raw.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(raw[i]!);
+    // One hex parse (linear) rather than a shift per byte (quadratic).
+    let value = BigInt(`0x${Buffer.from(raw).reverse().toString('hex')}`);
     if (raw[raw.length - 1]! & 0x80) value -= 1n << BigInt(raw.length * 8);
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
   };
   const parseIntText = (textValue: string): number | bigint => {
     const trimmed = textValue.replace(/L$/, '');
-    if (!/^[-+]?\d+$/.test(trimmed)) throw fail(`the pickle holds a malformed integer "${textValue}"`);
+    if (trimmed.length > limits.pickleIntBytes * 2.5) {
+      throw overLimit('pickleIntBytes', `the pickle holds a ${trimmed.length}-digit integer; checkpoints need at most ${Math.floor(limits.pickleIntBytes * 2.4)} digits`);
+    }
+    if (!/^[-+]?\d+$/.test(trimmed)) throw fail(`the pickle holds a malformed integer "${textValue.slice(0, 40)}"`);
     const value = BigInt(trimmed);
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
   };
   const setItems = (target: unknown, items: unknown[]): void => {
     if (!(target instanceof Map)) throw fail('the pickle sets dict items on something that is not a dict');
     if (items.length % 2 !== 0) throw fail('the pickle sets a dict item without a value');
-    for (let i = 0; i < items.length; i += 2) target.set(items[i], items[i + 1]);
+    mutable(target);
+    charge(COST.slot * items.length, 'dict items');
+    for (let i = 0; i < items.length; i += 2) {
+      const key = items[i];
+      if (target.has(key)) throw fail(`the pickle sets dict key ${JSON.stringify(typeof key === 'bigint' ? String(key) : key) ?? String(key)} twice; Python never writes a dict that way`);
+      nest(target, key);
+      nest(target, items[i + 1]);
+      target.set(key, items[i + 1]);
+    }
   };
   const appendItems = (target: unknown, items: unknown[]): void => {
     if (!Array.isArray(target) || Object.isFrozen(target)) throw fail('the pickle appends to something that is not a list');
-    for (const item of items) target.push(item);
+    mutable(target);
+    charge(COST.slot * items.length, 'list items');
+    for (const item of items) {
+      nest(target, item);
+      target.push(item);
+    }
   };
 
+  const maxMarks = limits.pickleDepth;
   for (;;) {
     const opcode = data[need(1)]!;
+    if (++opcodes > limits.pickleOpcodes) throw overLimit('pickleOpcodes', `the pickle runs more than ${limits.pickleOpcodes} opcodes`);
+    if ((opcodes & 0xffff) === 0) {
+      if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new CancelledError(`reading ${source}`);
+      // every opcode pushes at most one value: a slot each, charged in bulk
+      charge(COST.slot * 0x10000, 'values on the stack and in the memo');
+    }
     switch (opcode) {
       case 0x80: need(1); break; // PROTO
       case 0x95: need(8); break; // FRAME: framing only
@@ -210,30 +297,41 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
         const value = pop();
         return { value, end: pos };
       }
-      case 0x28: marks.push(stack.length); break; // MARK
+      case 0x28: // MARK
+        if (marks.length >= maxMarks) throw overLimit('pickleDepth', `the pickle opens more than ${maxMarks} MARKs at once`);
+        marks.push(stack.length);
+        break;
       case 0x30: pop(); break; // POP
       case 0x31: popMark(); break; // POP_MARK
       case 0x32: stack.push(top()); break; // DUP
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x29: stack.push(Object.freeze([])); break; // EMPTY_TUPLE
-      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
-      case 0x74: stack.push(Object.freeze(popMark())); break; // TUPLE
-      case 0x85: stack.push(Object.freeze([pop()])); break; // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); stack.push(Object.freeze([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push(Object.freeze([a, b, c])); break; } // TUPLE3
-      case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x64: { const dict = new Map(); setItems(dict, popMark()); stack.push(dict); break; } // DICT
-      case 0x91: stack.push(new Set(popMark())); break; // FROZENSET
-      case 0x90: { const items = popMark(); const target = top(); if (!(target instanceof Set)) throw fail('ADDITEMS on something that is not a set'); for (const i of items) target.add(i); break; }
+      case 0x7d: charge(COST.map, 'dicts'); stack.push(new Map()); break; // EMPTY_DICT
+      case 0x5d: charge(COST.array, 'lists'); stack.push([]); break; // EMPTY_LIST
+      case 0x29: charge(COST.array, 'tuples'); stack.push(Object.freeze([])); break; // EMPTY_TUPLE
+      case 0x8f: charge(COST.map, 'sets'); stack.push(new Set()); break; // EMPTY_SET
+      case 0x74: { const items = popMark(); charge(COST.array + COST.slot * items.length, 'tuples'); stack.push(Object.freeze(built(items, items))); break; } // TUPLE
+      case 0x85: { charge(COST.array, 'tuples'); const a = [pop()]; stack.push(Object.freeze(built(a, a))); break; } // TUPLE1
+      case 0x86: { charge(COST.array, 'tuples'); const b = pop(); const a = pop(); const t = [a, b]; stack.push(Object.freeze(built(t, t))); break; } // TUPLE2
+      case 0x87: { charge(COST.array, 'tuples'); const c = pop(); const b = pop(); const a = pop(); const t = [a, b, c]; stack.push(Object.freeze(built(t, t))); break; } // TUPLE3
+      case 0x6c: { const items = popMark(); charge(COST.array + COST.slot * items.length, 'lists'); stack.push(built(items, items)); break; } // LIST
+      case 0x64: { charge(COST.map, 'dicts'); const dict = new Map(); setItems(dict, popMark()); stack.push(dict); break; } // DICT
+      case 0x91: { const items = popMark(); charge(COST.map + COST.slot * items.length, 'sets'); stack.push(built(new Set(items), items)); break; } // FROZENSET
+      case 0x90: { // ADDITEMS
+        const items = popMark();
+        const target = top();
+        if (!(target instanceof Set)) throw fail('ADDITEMS on something that is not a set');
+        mutable(target);
+        charge(COST.slot * items.length, 'set items');
+        for (const i of items) { nest(target, i); target.add(i); }
+        break;
+      }
       case 0x4e: stack.push(null); break; // NONE
       case 0x88: stack.push(true); break; // NEWTRUE
       case 0x89: stack.push(false); break; // NEWFALSE
       case 0x4a: stack.push(view.getInt32(need(4), true)); break; // BININT
       case 0x4b: stack.push(data[need(1)]!); break; // BININT1
       case 0x4d: stack.push(view.getUint16(need(2), true)); break; // BININT2
-      case 0x8a: stack.push(decodeLong(bytes(data[need(1)]!))); break; // LONG1
-      case 0x8b: { const n = view.getInt32(need(4), true); if (n < 0) throw fail('LONG4 with a negative length'); stack.push(decodeLong(bytes(n))); break; }
+      case 0x8a: stack.push(decodeLong(longBytes(data[need(1)]!))); break; // LONG1
+      case 0x8b: { const n = view.getInt32(need(4), true); if (n < 0) throw fail('LONG4 with a negative length'); stack.push(decodeLong(longBytes(n))); break; }
       case 0x49: { // INT (text; "01"/"00" are protocol-0 booleans)
         const value = line();
         stack.push(value === '01' ? true : value === '00' ? false : parseIntText(value));
@@ -246,8 +344,8 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
       case 0x8c: stack.push(text(data[need(1)]!)); break; // SHORT_BINUNICODE
       case 0x8d: stack.push(text(u64())); break; // BINUNICODE8
       case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, a: string | undefined, b: string | undefined) => String.fromCodePoint(parseInt(a ?? b ?? '0', 16)))); break; // UNICODE
-      case 0x54: { const n = view.getInt32(need(4), true); if (n < 0) throw fail('BINSTRING with a negative length'); stack.push(latin1.decode(bytes(n))); break; }
-      case 0x55: stack.push(latin1.decode(bytes(data[need(1)]!))); break; // SHORT_BINSTRING
+      case 0x54: { const n = view.getInt32(need(4), true); if (n < 0) throw fail('BINSTRING with a negative length'); const raw = bytes(n); charge(COST.string + 2 * n, 'strings'); stack.push(latin1.decode(raw)); break; }
+      case 0x55: { const raw = bytes(data[need(1)]!); charge(COST.string + 2 * raw.length, 'strings'); stack.push(latin1.decode(raw)); break; } // SHORT_BINSTRING
       case 0x53: { // STRING (repr text)
         const raw = line();
         const quote = raw[0];
@@ -256,10 +354,10 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
           hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c ?? ''));
         break;
       }
-      case 0x42: stack.push(bytes(view.getUint32(need(4), true)).slice()); break; // BINBYTES
-      case 0x43: stack.push(bytes(data[need(1)]!).slice()); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(bytes(u64()).slice()); break; // BINBYTES8
-      case 0x96: stack.push(bytes(u64()).slice()); break; // BYTEARRAY8
+      case 0x42: stack.push(copyBytes(view.getUint32(need(4), true))); break; // BINBYTES
+      case 0x43: stack.push(copyBytes(data[need(1)]!)); break; // SHORT_BINBYTES
+      case 0x8e: stack.push(copyBytes(u64())); break; // BINBYTES8
+      case 0x96: stack.push(copyBytes(u64())); break; // BYTEARRAY8
       case 0x70: memo.set(asInt(parseIntText(line())), top()); break; // PUT
       case 0x71: memo.set(data[need(1)]!, top()); break; // BINPUT
       case 0x72: memo.set(view.getUint32(need(4), true), top()); break; // LONG_BINPUT
@@ -315,6 +413,8 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
       case 0x62: { // BUILD: sets state on an object; nothing is called
         const state = pop();
         const target = top();
+        mutable(target);
+        if (typeof target === 'object' && target !== null) nest(target, state);
         if (target instanceof PyObject) target.state = state;
         else if (isBuildable(target)) target.setState(state);
         else if (target instanceof Map) dictAttributes.set(target, state);

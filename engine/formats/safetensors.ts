@@ -5,6 +5,8 @@ import { EngineError } from '../errors.js';
 import type { DType } from '../protocol.js';
 import { writeAll, writeFileAtomic } from '../fsutil.js';
 import { byteLengthOf, isDType } from './dtypes.js';
+import { CancelledError } from '../errors.js';
+import { limitsOf, ReadLimitError, type ReadOptions } from './limits.js';
 import { RandomAccessFile } from './random-access.js';
 import type { FormatModule, OpenedCheckpoint, TensorData, TensorEntry } from './types.js';
 
@@ -41,13 +43,17 @@ export function match(head: Uint8Array): boolean {
 }
 
 /** Parses and validates the header of an open file against the spec; allocates only the header. */
-export async function readHeader(file: RandomAccessFile): Promise<SafetensorsHeader> {
+export async function readHeader(file: RandomAccessFile, options: ReadOptions = {}): Promise<SafetensorsHeader> {
   const fail = (problem: string, hint?: string) => new SafetensorsError(file.path, problem, hint);
+  const limits = limitsOf(options);
   if (file.size < 8) throw fail(`the file is ${file.size} bytes, shorter than the 8-byte header length`);
   const lengthBytes = await file.read(0, 8, () => fail('the file ends inside the header length'));
   const headerLength = new DataView(lengthBytes.buffer).getBigUint64(0, true);
   if (headerLength > BigInt(MAX_HEADER_BYTES)) {
     throw fail(`the header claims ${headerLength} bytes, more than the 100 MB the safetensors spec allows`);
+  }
+  if (headerLength > BigInt(limits.headerBytes)) {
+    throw new ReadLimitError(file.path, 'headerBytes', `the header claims ${headerLength} bytes, more than ${limits.headerBytes}`);
   }
   const n = Number(headerLength);
   if (8 + n > file.size) {
@@ -60,6 +66,17 @@ export async function readHeader(file: RandomAccessFile): Promise<SafetensorsHea
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
     throw fail('the header is not valid UTF-8');
+  }
+  // Count the tensors before JSON.parse builds them (1.5 M empty tensors would take GBs and tens of seconds).
+  const keys = topLevelKeys(text, limits.tensorCount + 1, options.signal);
+  if (keys === null) throw fail('the header is not a JSON object');
+  if (keys.length > limits.tensorCount + 1 || (keys.length === limits.tensorCount + 1 && !keys.includes('__metadata__'))) {
+    throw new ReadLimitError(file.path, 'tensorCount', `the header describes more than ${limits.tensorCount} tensors`);
+  }
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (seen.has(key)) throw fail(`the header names "${key}" twice`);
+    seen.add(key);
   }
   let parsed: unknown;
   try {
@@ -82,7 +99,9 @@ export async function readHeader(file: RandomAccessFile): Promise<SafetensorsHea
 
   const dataLength = file.size - 8 - n;
   const tensors: SafetensorsHeaderEntry[] = [];
-  for (const name of topLevelKeyOrder(text, Object.keys(header))) {
+  const parsedKeys = Object.keys(header);
+  const ordered = parsedKeys.length === keys.length && parsedKeys.every((key) => seen.has(key)) ? keys : parsedKeys;
+  for (const name of ordered) {
     if (name === '__metadata__') continue;
     const info = header[name];
     if (typeof info !== 'object' || info === null) throw fail(`tensor "${name}" has no description object`);
@@ -127,22 +146,37 @@ export async function readHeader(file: RandomAccessFile): Promise<SafetensorsHea
 }
 
 /**
- * The header's top-level keys in file order. JSON.parse puts integer-like keys ("0", "1") first,
- * which would reorder a state_dict whose names are indices; this scan keeps the file's order.
+ * The header's top-level keys in file order, scanning the text once without building anything but
+ * the keys; stops after `max` keys. JSON.parse puts integer-like keys ("0", "1") first, which would
+ * reorder a state_dict whose names are indices; this scan keeps the file's order. null when the
+ * text is not an object.
  */
-function topLevelKeyOrder(text: string, parsedKeys: string[]): string[] {
+function topLevelKeys(text: string, max: number, signal?: AbortSignal): string[] | null {
   const keys: string[] = [];
   let depth = 0;
   let expectKey = false;
+  let sawObject = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '"') {
       let j = i + 1;
-      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        try {
+          keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+        } catch {
+          return keys; // JSON.parse of the whole header reports the error
+        }
+        if (keys.length >= max) return keys;
+        if ((keys.length & 0xffff) === 0 && signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError('reading a safetensors header');
+      }
       expectKey = false;
       i = j;
     } else if (c === '{' || c === '[') {
+      if (depth === 0) {
+        if (c !== '{') return null;
+        sawObject = true;
+      }
       depth++;
       expectKey = depth === 1;
     } else if (c === '}' || c === ']') {
@@ -151,15 +185,13 @@ function topLevelKeyOrder(text: string, parsedKeys: string[]): string[] {
       expectKey = true;
     }
   }
-  // Duplicate keys: JSON.parse keeps the last value; keep one name per key.
-  const unique = [...new Set(keys)];
-  return unique.length === parsedKeys.length ? unique : parsedKeys;
+  return sawObject ? keys : null;
 }
 
-export async function read(path: string): Promise<OpenedCheckpoint> {
+export async function read(path: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
   const file = await RandomAccessFile.open(path);
   try {
-    const header = await readHeader(file);
+    const header = await readHeader(file, options);
     const tensors: TensorEntry[] = header.tensors.map((t) => ({
       name: t.name,
       dtype: t.dtype,

@@ -2,9 +2,10 @@
 // EMA weights and optimizer state beside them, `module.` / `_orig_mod.` prefixes from
 // DataParallel and torch.compile), and hub folders (`model.safetensors` or `pytorch_model.bin`
 // next to `config.json`).
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { CheckpointLayout } from '../protocol.js';
+import { EngineError } from '../errors.js';
+import { fileInside, readTextInside } from './folder.js';
+import { limitsOf, type ReadOptions } from './limits.js';
 import { PyObject, dictAttributes } from './pickle.js';
 import type { OpenedCheckpoint } from './types.js';
 
@@ -99,13 +100,12 @@ export function unwrapTorchObject<T>(
 export const HUB_WEIGHT_FILES = ['model.safetensors', 'pytorch_model.bin'] as const;
 export const HUB_CONFIG_FILE = 'config.json';
 
-async function isFile(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
-}
-
-/** The weights file of a hub-style folder, or undefined when the folder is not one. */
+/** The weights file of a hub-style folder (a regular file inside it, engine/formats/folder.ts), or undefined when the folder is not one. */
 export async function findHubWeights(folder: string): Promise<string | undefined> {
-  for (const name of HUB_WEIGHT_FILES) if (await isFile(join(folder, name))) return join(folder, name);
+  for (const name of HUB_WEIGHT_FILES) {
+    const found = await fileInside(folder, name);
+    if (found.ok) return found.path;
+  }
   return undefined;
 }
 
@@ -113,13 +113,16 @@ export async function findHubWeights(folder: string): Promise<string | undefined
  * A hub folder, opened through its weights file: layout `timm_hub`, config.json kept verbatim as
  * metadata (key "config.json") so an export writes it back unchanged.
  */
-export async function openHubFolder(folder: string, openWeights: (path: string) => Promise<OpenedCheckpoint>): Promise<OpenedCheckpoint> {
+export async function openHubFolder(folder: string, openWeights: (path: string) => Promise<OpenedCheckpoint>, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
   const weights = await findHubWeights(folder);
   if (weights === undefined) throw new Error(`${folder} is not a hub folder`);
+  // config.json: only a regular file inside the folder, size-capped (never a link to /proc/self/environ)
+  const config = await fileInside(folder, HUB_CONFIG_FILE);
+  const configText = !config.ok && !config.exists ? undefined
+    : await readTextInside(folder, HUB_CONFIG_FILE, limitsOf(options).configBytes, (file, problem) =>
+      new EngineError('checkpoint_unreadable', `${file}: ${problem}`, { file, hint: 'replace the link with a copy of the file, or remove it' }));
   const opened = await openWeights(weights);
-  const configPath = join(folder, HUB_CONFIG_FILE);
-  const hasConfig = await isFile(configPath);
   const metadata = { ...opened.metadata };
-  if (hasConfig) metadata[HUB_CONFIG_FILE] = await readFile(configPath, 'utf8');
-  return { ...opened, path: folder, layout: hasConfig ? 'timm_hub' : opened.layout, metadata };
+  if (configText !== undefined) metadata[HUB_CONFIG_FILE] = configText;
+  return { ...opened, path: folder, layout: configText !== undefined ? 'timm_hub' : opened.layout, metadata };
 }

@@ -9,6 +9,7 @@ import {
   DTYPE_SIZE, DTYPE_TO_STORAGE_CLASS, STORAGE_CLASS_TO_DTYPE, TORCH_DTYPE_TO_DTYPE, elementCount, swapByteOrder,
 } from './dtypes.js';
 import { BASE_CALLABLES, PickleError, PyGlobal, unpickle, type AllowedCallable, type Buildable } from './pickle.js';
+import { ByteBudget, budgetFor, limitsOf, ReadLimitError, type ReadLimits, type ReadOptions } from './limits.js';
 import { RandomAccessFile } from './random-access.js';
 import { validateTensors } from './safetensors.js';
 import { unwrapTorchObject } from './timm.js';
@@ -63,7 +64,9 @@ function intList(value: unknown, what: string, source: string): number[] {
 function dtypeOfStorageType(type: unknown): DType | undefined {
   if (!(type instanceof PyGlobal)) return undefined;
   if (type.name === 'UntypedStorage') return 'U8';
-  return STORAGE_CLASS_TO_DTYPE[type.name] ?? (type.module === 'torch' ? TORCH_DTYPE_TO_DTYPE[type.name] : undefined);
+  // own properties only: a storage class named "constructor" or "__proto__" is no dtype
+  if (Object.hasOwn(STORAGE_CLASS_TO_DTYPE, type.name)) return STORAGE_CLASS_TO_DTYPE[type.name];
+  return type.module === 'torch' && Object.hasOwn(TORCH_DTYPE_TO_DTYPE, type.name) ? TORCH_DTYPE_TO_DTYPE[type.name] : undefined;
 }
 
 /** numpy dtype descriptor, built from `numpy.dtype(typestr, align, copy)` + BUILD state; decodes scalars, never calls numpy. */
@@ -144,6 +147,8 @@ interface LoadedPickle {
   storageBytes: (key: string) => number;
   readStorage: ReadStorage;
   bigEndian: boolean;
+  /** drops cached inflated records */
+  release?: () => void;
 }
 
 /** Builds the persistent_load for storage ids; one StorageRef per key, its dtype fixed by the first mention. */
@@ -179,9 +184,16 @@ function storageResolver(source: string, onNew: (key: string, dtype: DType, nume
   };
 }
 
-async function loadZip(file: RandomAccessFile, source: string): Promise<LoadedPickle> {
+interface ReadContext {
+  limits: ReadLimits;
+  signal?: AbortSignal;
+  /** bytes inflated or loaded whole from this file */
+  decoded: ByteBudget;
+}
+
+async function loadZip(file: RandomAccessFile, source: string, context: ReadContext): Promise<LoadedPickle> {
   const fail = (problem: string) => new TorchFormatError(source, problem, 'the file is truncated or not a PyTorch checkpoint; copy or save it again');
-  const zip = await ZipReader.open(file, fail);
+  const zip = await ZipReader.open(file, fail, context.decoded);
   const pickles = [...zip.entries.keys()].filter((name) => name === 'data.pkl' || name.endsWith('/data.pkl'));
   const pickleName = pickles.sort((a, b) => a.split('/').length - b.split('/').length)[0];
   if (pickleName === undefined) throw fail('is a zip archive without data.pkl, so not a torch.save checkpoint');
@@ -202,12 +214,13 @@ async function loadZip(file: RandomAccessFile, source: string): Promise<LoadedPi
     storageEntries.set(key, entry);
   });
   const data = await zip.readWhole(zip.entries.get(pickleName)!, MAX_PICKLE_BYTES);
-  const root = unpickle(data, { source, callables: torchCallables(), persistentLoad: resolve }).value;
+  const root = unpickle(data, { source, callables: torchCallables(), persistentLoad: resolve, limits: context.limits, signal: context.signal }).value;
   return {
     root,
     bigEndian,
     storageBytes: (key) => storageEntries.get(key)!.size,
     readStorage: (storage, byteOffset, byteLength) => zip.readRange(storageEntries.get(storage.key)!, byteOffset, byteLength),
+    release: () => zip.release(),
   };
 }
 
@@ -230,9 +243,9 @@ async function unpickleAt(file: RandomAccessFile, offset: number, options: Param
   }
 }
 
-async function loadLegacy(file: RandomAccessFile, source: string): Promise<LoadedPickle> {
+async function loadLegacy(file: RandomAccessFile, source: string, context: ReadContext): Promise<LoadedPickle> {
   const fail = (problem: string) => new TorchFormatError(source, problem, 'the file is truncated or damaged; copy or save it again');
-  const base = { source, callables: torchCallables() };
+  const base = { source, callables: torchCallables(), limits: context.limits, signal: context.signal };
   const magic = await unpickleAt(file, 0, base);
   const protocol = await unpickleAt(file, magic.end, base);
   if (protocol.value !== LEGACY_PROTOCOL_VERSION) throw fail(`uses legacy protocol version ${String(protocol.value)}; only ${LEGACY_PROTOCOL_VERSION} is known`);
@@ -300,7 +313,7 @@ function gather(span: Uint8Array, shape: number[], stride: number[], elementSize
   return out;
 }
 
-function tensorEntry(name: string, tensor: TorchTensor, loaded: LoadedPickle, source: string): TensorEntry {
+function tensorEntry(name: string, tensor: TorchTensor, loaded: LoadedPickle, source: string, materialised: ByteBudget): TensorEntry {
   const { storage, offset, shape, stride } = tensor;
   const { dtype } = storage;
   const elementSize = DTYPE_SIZE[dtype];
@@ -319,6 +332,8 @@ function tensorEntry(name: string, tensor: TorchTensor, loaded: LoadedPickle, so
     throw new TorchFormatError(source, `tensor "${name}" is a ${byteLength}-byte view of a ${storageBytes}-byte storage`,
       'save it with tensor.contiguous() (or .clone()) so it owns its data');
   }
+  // Every tensor is materialised in full (shared views and expansions included): the file's total is capped relative to its size.
+  materialised.charge(byteLength, `tensor "${name}", ${byteLength} bytes`);
   let expected = 1;
   let contiguous = true;
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -344,25 +359,38 @@ function tensorEntry(name: string, tensor: TorchTensor, loaded: LoadedPickle, so
   };
 }
 
-export async function read(path: string): Promise<OpenedCheckpoint> {
+export async function read(path: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
   const source = path;
+  const limits = limitsOf(options);
   const file = await RandomAccessFile.open(path);
   try {
     const head = await file.read(0, Math.min(file.size, 64), () => new TorchFormatError(source, 'the file is empty'));
+    const context: ReadContext = {
+      limits,
+      signal: options.signal,
+      decoded: new ByteBudget(source, 'decodedRatio', budgetFor(file.size, limits.decodedRatio, limits.decodedFloor), 'decompressed data'),
+    };
     let loaded: LoadedPickle;
-    if (isZip(head)) loaded = await loadZip(file, source);
-    else if (isLegacy(head)) loaded = await loadLegacy(file, source);
+    if (isZip(head)) loaded = await loadZip(file, source, context);
+    else if (isLegacy(head)) loaded = await loadLegacy(file, source, context);
     else throw new TorchFormatError(source, 'is neither a zip-format nor a legacy torch.save file');
     const unwrapped = unwrapTorchObject(loaded.root, (value): value is TorchTensor => value instanceof TorchTensor,
       (problem, hint) => new TorchFormatError(source, problem, hint), METADATA_ATTRIBUTE);
-    const tensors = unwrapped.tensors.map(([name, tensor]) => tensorEntry(name, tensor, loaded, source));
+    if (unwrapped.tensors.length > limits.tensorCount) {
+      throw new ReadLimitError(source, 'tensorCount', `holds ${unwrapped.tensors.length} tensors, more than the ${limits.tensorCount} a checkpoint may have`);
+    }
+    const materialised = new ByteBudget(source, 'tensorRatio', budgetFor(file.size, limits.tensorRatio, limits.tensorFloor), 'the tensors materialised from this file');
+    const tensors = unwrapped.tensors.map(([name, tensor]) => tensorEntry(name, tensor, loaded, source, materialised));
     return {
       format: 'pth',
       layout: unwrapped.layout,
       path,
       tensors,
       metadata: unwrapped.metadata,
-      close: () => file.close(),
+      close: async () => {
+        loaded.release?.();
+        await file.close();
+      },
     };
   } catch (error) {
     await file.close();
@@ -488,4 +516,4 @@ export async function write(path: string, tensors: TensorData[], metadata: Recor
   });
 }
 
-export const torchFormat: FormatModule = { name: 'pth', extensions: ['.pth', '.pt', '.bin', '.tar', '.ckpt'], match, read, write: (path, tensors, metadata) => write(path, tensors, metadata) };
+export const torchFormat: FormatModule = { name: 'pth', extensions: ['.pth', '.pt', '.bin', '.tar', '.ckpt'], match, read: (path, options) => read(path, options), write: (path, tensors, metadata) => write(path, tensors, metadata) };

@@ -1,4 +1,5 @@
 import type { CheckpointFormat, CheckpointLayout, DType } from '../protocol.js';
+import type { ReadOptions } from './limits.js';
 
 /** One tensor of an opened checkpoint. Bytes are read only when asked. */
 export interface TensorEntry {
@@ -39,7 +40,7 @@ export interface FormatModule {
   extensions?: readonly string[];
   /** true when these first bytes (at least 64 when the file is that long) look like this format */
   match(head: Uint8Array): boolean;
-  read(path: string): Promise<OpenedCheckpoint>;
+  read(path: string, options?: ReadOptions): Promise<OpenedCheckpoint>;
   write?(path: string, tensors: TensorData[], metadata: Record<string, string>): Promise<void>;
 }
 

@@ -4,6 +4,7 @@
 import { crc32, inflateRawSync } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import { writeAll } from '../fsutil.js';
+import type { ByteBudget } from './limits.js';
 import type { RandomAccessFile } from './random-access.js';
 
 const LOCAL_HEADER = 0x04034b50;
@@ -32,14 +33,20 @@ export type Fail = (problem: string) => Error;
 
 export class ZipReader {
   private readonly dataStarts = new Map<string, number>();
+  /** deflated records, inflated once (budgeted) and kept until release(): never again per tensor */
+  private readonly inflated = new Map<string, Uint8Array>();
+  /** how many times a record was inflated, process-wide (tests prove the cache) */
+  static inflations = 0;
 
   private constructor(
     readonly file: RandomAccessFile,
     readonly entries: Map<string, ZipEntry>,
     private readonly fail: Fail,
+    private readonly decoded?: ByteBudget,
   ) {}
 
-  static async open(file: RandomAccessFile, fail: Fail): Promise<ZipReader> {
+  /** `decoded`, when given, is charged for every record inflated or loaded whole, before it is. */
+  static async open(file: RandomAccessFile, fail: Fail, decoded?: ByteBudget): Promise<ZipReader> {
     const tailLength = Math.min(file.size, 22 + 0xffff);
     const tail = await file.read(file.size - tailLength, tailLength, () => fail('the file ends before its zip directory'));
     const tailView = new DataView(tail.buffer);
@@ -113,10 +120,13 @@ export class ZipReader {
         extra += 4 + length;
       }
       if (!file.contains(localHeaderOffset, 30 + compressedSize)) throw fail(`zip entry ${name} lies outside the file: the file is truncated`);
+      // As PyTorch's reader does: a stored record holds exactly its bytes, and every name is unique.
+      if (method === STORED && size !== compressedSize) throw fail(`zip entry ${name} is stored (uncompressed) with ${compressedSize} bytes but claims ${size}`);
+      if (entries.has(name)) throw fail(`the zip archive holds two entries named ${name}`);
       entries.set(name, { name, method, crc, compressedSize, size, localHeaderOffset });
       at = end;
     }
-    return new ZipReader(file, entries, fail);
+    return new ZipReader(file, entries, fail, decoded);
   }
 
   /** File offset of an entry's first data byte (read from its local header, whose extra field may differ from the directory's). */
@@ -134,6 +144,7 @@ export class ZipReader {
 
   /** A whole entry, decompressed and CRC-checked: for small records (data.pkl, version) only. */
   async readWhole(entry: ZipEntry, maxBytes: number): Promise<Uint8Array> {
+    this.decoded?.charge(entry.size, `zip entry ${entry.name}`);
     if (entry.size > maxBytes || entry.compressedSize > maxBytes) throw this.fail(`zip entry ${entry.name} is ${entry.size} bytes, more than the ${maxBytes} allowed for it`);
     const start = await this.dataStart(entry);
     const raw = await this.file.read(start, entry.compressedSize, () => this.fail(`zip entry ${entry.name} runs past the end of the file: the file is truncated`));
@@ -141,6 +152,7 @@ export class ZipReader {
     if (entry.method === STORED) data = raw;
     else if (entry.method === DEFLATED) {
       try {
+        ZipReader.inflations += 1;
         data = inflateRawSync(raw, { maxOutputLength: Math.max(entry.size, 1) });
       } catch (error) {
         throw this.fail(`zip entry ${entry.name} does not inflate (${(error as Error).message})`);
@@ -151,11 +163,21 @@ export class ZipReader {
     return data;
   }
 
+  /** Forgets inflated records (the checkpoint is closed). */
+  release(): void {
+    this.inflated.clear();
+  }
+
   /** `length` bytes at `offset` inside a stored entry, read lazily by position. */
   async readRange(entry: ZipEntry, offset: number, length: number): Promise<Uint8Array> {
     if (entry.method !== STORED) {
-      // torch stores tensor records uncompressed; a deflated one (rare, rewritten archives) is inflated whole.
-      const whole = await this.readWhole(entry, 1 << 30);
+      // torch stores tensor records uncompressed; a deflated one (rare, rewritten archives) is inflated whole, once.
+      let whole = this.inflated.get(entry.name);
+      if (!whole) {
+        whole = await this.readWhole(entry, 1 << 30);
+        this.inflated.set(entry.name, whole);
+      }
+      if (offset < 0 || offset + length > whole.length) throw this.fail(`a read of bytes ${offset}–${offset + length} leaves zip entry ${entry.name} (${whole.length} bytes)`);
       return whole.slice(offset, offset + length);
     }
     if (offset < 0 || offset + length > entry.size) throw this.fail(`a read of bytes ${offset}–${offset + length} leaves zip entry ${entry.name} (${entry.size} bytes)`);
