@@ -105,8 +105,8 @@ export function metricsFromMetadata(metadata: Record<string, string>): Record<st
   return metrics;
 }
 
-async function withCheckpoint<T>(path: string, use: (opened: OpenedCheckpoint) => Promise<T>): Promise<T> {
-  const opened = await openCheckpoint(path);
+async function withCheckpoint<T>(path: string, use: (opened: OpenedCheckpoint) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const opened = await openCheckpoint(path, { signal });
   try {
     return await use(opened);
   } finally {
@@ -127,7 +127,7 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
   for (const [i, file] of files.entries()) {
     ctx.throwIfCancelled();
     ctx.progress({ fraction: (0.1 * i) / files.length, stage: `checking ${i + 1}/${files.length}` });
-    const signature = await withCheckpoint(file, async (opened) => signatureOf(opened));
+    const signature = await withCheckpoint(file, async (opened) => signatureOf(opened), ctx.signal);
     if (expected === null) {
       expected = signature;
       expectedFrom = file;
@@ -167,7 +167,7 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
           metrics: metricsFromMetadata(opened.metadata),
           metadata: opened.metadata,
         } satisfies NewCheckpoint;
-      });
+      }, ctx.signal);
       rows.push(row);
     }
     ctx.throwIfCancelled();
