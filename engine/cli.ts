@@ -10,6 +10,7 @@ import type { CommandContext } from './cli/command.js';
 import { COMMANDS } from './cli/commands.js';
 import { commandHelp, globalHelp } from './cli/help.js';
 import { ProgressReporter } from './cli/progress.js';
+import { terminalSafe } from './cli/text.js';
 
 /** Kept in step with engine/backend.ts's BACKEND_NAMES (not imported: that loads TensorFlow.js). */
 const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       print(value, text) {
         if (printed) throw new Error('a command printed two results');
         printed = true;
-        process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+        process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${terminalSafe(text())}\n`);
       },
       async runJob(method, params) {
         const mode = process.stderr.isTTY ? 'bar' : json ? 'off' : 'lines';
@@ -85,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof EngineError) {
-      process.stderr.write(`paramzoo: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+      process.stderr.write(terminalSafe(`paramzoo: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
       if (json) process.stdout.write(`${JSON.stringify({ error: error.toInfo() }, null, 2)}\n`);
       return 1;
     }

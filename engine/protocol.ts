@@ -144,7 +144,7 @@ export interface Requests {
   /** all or nothing: if any file fails to read or does not fit the zoo, none is imported; the job's result is an ImportResult */
   import: { params: ImportParams; result: { job: JobInfo } };
   /** the job's result is an ExportResult */
-  export: { params: { id: Id; out: string; format?: CheckpointFormat }; result: { job: JobInfo } };
+  export: { params: { id: Id; out: string; format?: CheckpointFormat; force?: boolean }; result: { job: JobInfo } };
   'job.get': { params: { id: Id }; result: JobInfo };
   'job.list': { params: Record<string, never>; result: JobInfo[] };
   'job.cancel': { params: { id: Id }; result: JobInfo };

@@ -22,7 +22,8 @@ export function openCatalog(dataDir: string): Catalog {
   const file = join(dataDir, CATALOG_FILE);
   let db: Database.Database;
   try {
-    mkdirSync(dataDir, { recursive: true });
+    // private: the catalog holds file paths and metadata of the user's models (DESIGN: created 0700)
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     db = new Database(file);
   } catch (error) {
     throw new EngineError('catalog_unavailable', `cannot open the catalog ${file}: ${(error as Error).message}`, {

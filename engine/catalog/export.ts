@@ -1,6 +1,6 @@
 // The export job: a checkpoint or generated model back to disk in its source format (or the one
 // asked for), dtypes and names as imported. PEFT adapters and timm hub checkpoints are folders.
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CheckpointFormat, ExportResult, ParamsOf } from '../protocol.js';
 import type { TensorData } from '../formats/types.js';
@@ -39,13 +39,28 @@ export async function exportModel(catalog: Catalog, blobs: BlobStore, params: Ex
       hint: 'choose another --out path',
     });
   }
+  await refuseOverwrite(out, params.force === true);
 
   ctx.progress({ fraction: 0, stage: 'reading' });
   const tensors = await readTensors(blobs, model, ctx);
   ctx.throwIfCancelled();
+  // Checked again right before writing: the path may have appeared while the tensors were read.
+  await refuseOverwrite(out, params.force === true);
   ctx.progress({ fraction: 0.5, stage: 'writing' });
   const weights = await writeModel(format, out, model, tensors);
   return { path: out, format, sha256: await sha256OfFile(weights) };
+}
+
+/** An export never replaces a file (or fills a non-empty folder) unless asked with force (`--force`). */
+async function refuseOverwrite(out: string, force: boolean): Promise<void> {
+  if (force) return;
+  const existing = await stat(out).catch(() => null);
+  if (!existing) return;
+  if (existing.isDirectory() && (await readdir(out)).length === 0) return;
+  throw new EngineError('output_exists', `${out} already exists; export does not overwrite it`, {
+    file: out,
+    hint: 'choose another --out path, or pass --force to replace it',
+  });
 }
 
 async function readTensors(blobs: BlobStore, model: StoredModel, ctx: JobContext): Promise<TensorData[]> {

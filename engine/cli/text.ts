@@ -1,7 +1,21 @@
 // Plain-text rendering for humans: aligned tables and short numbers.
 
+/**
+ * Text from files (tensor names, metadata, paths) made safe for a terminal: control characters
+ * other than newline and tab (ESC sequences, BEL, C1 CSI) and bidi overrides print as escapes
+ * (\x1b, \u202e), so a checkpoint cannot retitle, recolour or rewrite the user's terminal.
+ */
+export function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** Columns padded to their widest cell; numbers-looking columns stay left-aligned for simplicity. */
-export function table(headers: string[], rows: string[][]): string {
+export function table(headers: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((row) => row.map(terminalSafe));
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
   return [line(headers), ...rows.map(line)].join('\n');
