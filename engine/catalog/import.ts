@@ -13,7 +13,8 @@ import { findHubWeights } from '../formats/timm.js';
 import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from './db.js';
-import { countCheckpoints, firstCheckpoint, insertCheckpoint, isBlobReferenced, type NewCheckpoint } from './checkpoints.js';
+import { countCheckpoints, firstCheckpoint, insertCheckpoint, type NewCheckpoint } from './checkpoints.js';
+import { collectGarbage, holdBlob, releaseHolds } from './gc.js';
 import { newId } from './ids.js';
 import { firstDifference, signatureOf } from './signature.js';
 import { readAllTensors } from './tensors.js';
@@ -152,7 +153,8 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
         const tensors = await readAllTensors(opened, ctx);
         const temp = await blobs.tempPath('.safetensors');
         await writeCheckpoint('safetensors', temp, tensors, opened.metadata);
-        const blob = await blobs.adopt(temp);
+        // held (committed) before the blob is looked for; the rows replace the hold below
+        const blob = await blobs.adopt(temp, (sha256) => holdBlob(db, sha256, ctx.jobId));
         if (blob.created) createdBlobs.push(blob.sha256);
         return {
           id: newId('checkpoint'),
@@ -183,10 +185,14 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
         if (difference) throw new SignatureMismatchError(zoo.name, difference, files[0]!);
       }
       for (const row of rows) insertCheckpoint(db, row);
-    })();
+      releaseHolds(db, ctx.jobId);
+    }).immediate();
   } catch (error) {
-    // Only blobs this import added, and only if nothing took them up meanwhile (another process importing the same bytes).
-    for (const sha256 of createdBlobs) if (!isBlobReferenced(db, sha256)) await blobs.remove(sha256);
+    // Drop this job's holds, then let the collector take the blobs this import added: it deletes
+    // one only when no row references it and no live process holds it (another process importing
+    // the same bytes keeps it).
+    releaseHolds(db, ctx.jobId);
+    await collectGarbage(catalog, blobs, { only: createdBlobs }).catch(() => undefined);
     throw error;
   }
   return { imported: rows.map(({ id, source }) => ({ id, source })) };

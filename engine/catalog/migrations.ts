@@ -82,6 +82,17 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE generated_models ADD COLUMN seconds REAL;
   ALTER TABLE runs ADD COLUMN job_id TEXT;
   `,
+  // 4 (blob lifetime across processes): a blob a job has adopted but not yet referenced from a row.
+  // The garbage collector never deletes a blob held by a live process (engine/catalog/gc.ts).
+  `
+  CREATE TABLE blob_holds (
+    sha256 TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (sha256, job_id)
+  );
+  `,
 ];
 
 export function schemaVersion(db: Database.Database): number {
@@ -103,10 +114,13 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
   }
   for (let version = current; version < migrations.length; version += 1) {
     const step = migrations[version]!;
+    // IMMEDIATE: two processes opening a new data folder at once take turns; the second sees the
+    // version the first committed and skips the step instead of running it twice.
     db.transaction(() => {
+      if (schemaVersion(db) !== version) return;
       if (typeof step === 'string') db.exec(step);
       else step(db);
       db.pragma(`user_version = ${version + 1}`);
-    })();
+    }).immediate();
   }
 }

@@ -2,6 +2,7 @@
 // demo, serve) and one line here.
 import type { Command } from './command.js';
 import { exportCommand } from './export.js';
+import { gcCommand } from './gc.js';
 import { importCommand } from './import.js';
 import { inspectCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
@@ -16,5 +17,6 @@ export const COMMANDS: readonly Command[] = [
   importCommand,
   exportCommand,
   serveCommand,
+  gcCommand,
   ...PIPELINE_COMMANDS,
 ];
