@@ -33,11 +33,22 @@ export function openCatalog(dataDir: string): Catalog {
     });
   }
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
     // Another process (the app and the CLI share a data folder) may hold a write lock briefly.
     db.pragma('busy_timeout = 5000');
-    migrate(db, undefined, file);
+    db.pragma('foreign_keys = ON');
+    // Switching a new file to WAL, and migrating it, can meet SQLITE_BUSY without the busy handler
+    // when another process does the same at that moment: take turns (a few tries, short waits).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        db.pragma('journal_mode = WAL');
+        migrate(db, undefined, file);
+        break;
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? '';
+        if ((!code.startsWith('SQLITE_BUSY') && code !== 'SQLITE_LOCKED') || attempt >= 50) throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.floor(Math.random() * 80));
+      }
+    }
     markInterruptedJobs(db);
   } catch (error) {
     db.close();
