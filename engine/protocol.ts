@@ -288,3 +288,135 @@ export type ServerMessage =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: EngineErrorInfo }
   | { event: EngineEvent };
+
+// ---- What the app's views need (engine/service-app.ts): runs, models, evaluations, zoo edits,
+// generator settings, uploads and downloads. Declaration merging adds them to `Requests`. ----
+
+export type RunStatusName = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface RunSummary {
+  id: Id;
+  zoo: string;
+  status: RunStatusName;
+  /** the step of the last saved generator state */
+  step: number;
+  /** the steps the run was configured for */
+  steps: number;
+  preset: string | null;
+  backend: string;
+  /** the last loss of the saved curve, null before the first save */
+  finalLoss: number | null;
+  /** the job training it (running or last), null when unknown */
+  job: Id | null;
+  models: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GeneratedModelInfo {
+  id: Id;
+  run: Id;
+  zoo: string;
+  seed: number;
+  condition: number[] | null;
+  sampler: string;
+  steps: number;
+  permutationState: number;
+  sha256: string;
+  seconds: number | null;
+  /** accuracy (percent), loss, nearestIoU once evaluated */
+  metrics: Record<string, number>;
+  createdAt: string;
+}
+
+export interface EvaluationRecord {
+  id: Id;
+  run: Id;
+  zoos: ZooEvaluationInfo[];
+  createdAt: string;
+}
+
+export interface RunDetail extends RunSummary {
+  config: Record<string, unknown>;
+  /** loss per step up to the last save (live steps arrive as job.progress metrics) */
+  lossCurve: number[];
+  generated: GeneratedModelInfo[];
+  evaluations: EvaluationRecord[];
+}
+
+/** One generator setting, described by the engine so the UI draws its form from it. */
+export interface SettingField {
+  name: string;
+  type: 'integer' | 'number' | 'choice' | 'integer-list';
+  /** inclusive bounds where they exist */
+  min?: number;
+  max?: number;
+  choices?: string[];
+  default: unknown;
+  /** one line: what it does */
+  help: string;
+  /** 'model' | 'diffusion' | 'training' | 'sampling' */
+  group: string;
+}
+
+export interface GeneratorSettings {
+  fields: SettingField[];
+  /** the built-in config (engine/rpg/config.ts DEFAULT_CONFIG) */
+  defaults: Record<string, unknown>;
+  /** each preset's complete config */
+  presets: { name: string; config: Record<string, unknown> }[];
+  /** the preset a zoo of this many parameters gets by default */
+  presetForParameters: { below: number; preset: string }[];
+}
+
+export interface TaskInfo {
+  id: string;
+  dataset: string;
+  description: string;
+  conditioned: boolean;
+  defaults: Record<string, number>;
+}
+
+/** A file of an upload: its path relative to the upload's root ('/'-separated) and its size in bytes. */
+export interface UploadFile {
+  path: string;
+  size: number;
+}
+
+/**
+ * Binary upload frames (≤ 1 MiB each): a 4-byte little-endian length N, then N bytes of UTF-8 JSON
+ * `UploadChunkHeader`, then the bytes of the file from `offset` on. Chunks of a file arrive in order.
+ */
+export interface UploadChunkHeader {
+  upload: Id;
+  /** index into the upload's files */
+  file: number;
+  offset: number;
+}
+
+export interface Requests {
+  'task.list': { params: Record<string, never>; result: TaskInfo[] };
+  /** renames a zoo; its checkpoints, runs and models follow */
+  'zoo.rename': { params: { name: string; to: string }; result: ZooSummary };
+  /** removes the zoo's rows (checkpoints, runs, models, evaluations); blobs are freed by gc */
+  'zoo.delete': { params: { name: string }; result: { deleted: string } };
+  'checkpoint.delete': { params: { ids: Id[] }; result: { deleted: number } };
+  'run.list': { params: { zoo?: string }; result: RunSummary[] };
+  'run.show': { params: { id: Id }; result: RunDetail };
+  'run.delete': { params: { id: Id }; result: { deleted: Id } };
+  'model.list': { params: { run?: Id }; result: GeneratedModelInfo[] };
+  'evaluation.list': { params: { run?: Id }; result: EvaluationRecord[] };
+  'evaluation.get': { params: { id: Id }; result: EvaluationRecord };
+  'generator.settings': { params: Record<string, never>; result: GeneratorSettings };
+  /** preset + overrides → the complete config, or the engine's error naming the setting */
+  'generator.validate': { params: { preset?: string; set?: Record<string, unknown>; zoo?: string }; result: { config: Record<string, unknown> } };
+  /** announces an upload; its chunks follow as binary frames */
+  'upload.begin': { params: { files: UploadFile[] }; result: { upload: Id; maxChunkBytes: number } };
+  /** once every byte arrived: imports the upload's top-level files and folders into a zoo (a job), then removes the upload */
+  'upload.import': { params: { upload: Id; zoo: string; permutationState?: number; condition?: number[] }; result: { job: JobInfo } };
+  'upload.cancel': { params: { upload: Id }; result: { cancelled: Id } };
+  /** exports a model into the engine's downloads folder (a job; result an ExportResult) for `download.ticket` */
+  'download.export': { params: { id: Id; format?: CheckpointFormat }; result: { job: JobInfo } };
+  /** a one-time URL (relative to the server) for a finished download.export job's file */
+  'download.ticket': { params: { job: Id }; result: { url: string; name: string; size: number } };
+}

@@ -17,6 +17,7 @@ import { importCheckpoints } from './catalog/import.js';
 import { exportModel, type ExportParams } from './catalog/export.js';
 import { inspectCheckpoint } from './formats/index.js';
 import { installPipeline } from './pipeline/install.js';
+import { installApp } from './service-app.js';
 
 export interface EngineServiceOptions {
   dataDir: string;
@@ -115,6 +116,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
 
   installFoundation(service);
   installPipeline(service);
+  installApp(service);
   return service;
 }
 

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { WebSocket } from 'ws';
 import type { EngineEvent, ImportResult, JobInfo, ServerMessage, ZooSummary } from '../engine/protocol.js';
 import { createEngineService } from '../engine/service.js';
-import { startWebServer } from '../engine/hosts/web-server.js';
+import { startWebServer, websocketProtocols } from '../engine/hosts/web-server.js';
 import { PROJECT_ROOT } from './helpers/cli.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
@@ -60,8 +60,8 @@ class SocketClient {
     });
   }
 
-  static open(url: string): Promise<SocketClient> {
-    const socket = new WebSocket(url);
+  static open(url: string, token: string): Promise<SocketClient> {
+    const socket = new WebSocket(url, websocketProtocols(token));
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new SocketClient(socket)));
       socket.once('error', reject);
@@ -89,8 +89,8 @@ class SocketClient {
 }
 
 /** How a WebSocket handshake ends: 'open', or the HTTP status it was refused with. */
-function handshake(url: string): Promise<'open' | number> {
-  const socket = new WebSocket(url);
+function handshake(url: string, protocols: string[] = [], headers: Record<string, string> = {}, origin?: string): Promise<'open' | number> {
+  const socket = new WebSocket(url, protocols, { headers, ...(origin ? { origin } : {}) });
   return new Promise((resolve, reject) => {
     socket.once('open', () => {
       socket.close();
@@ -117,6 +117,15 @@ function rawGet(port: number, path: string): Promise<{ status: number; type: str
   });
 }
 
+function rawGetWithHost(port: number, path: string, host: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, headers: { Host: host } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve({ status: response.statusCode ?? 0 }));
+    }).on('error', reject);
+  });
+}
+
 let served: Served;
 const dataDir = tempDir();
 
@@ -131,7 +140,7 @@ after(() => {
 test('serve prints a loopback address with a token, and a request round-trips over the socket', async () => {
   assert.equal(served.url.hostname, '127.0.0.1');
   assert.match(served.url.searchParams.get('token') ?? '', /^[A-Za-z0-9_-]{40,}$/);
-  const client = await SocketClient.open(`ws://${served.url.host}/ws?token=${served.url.searchParams.get('token')}`);
+  const client = await SocketClient.open(`ws://${served.url.host}/ws`, served.url.searchParams.get('token')!);
   try {
     const created = await client.request('zoo.create', { name: 'cnn' });
     assert.ok(created.ok, JSON.stringify(created));
@@ -154,7 +163,7 @@ test('serve prints a loopback address with a token, and a request round-trips ov
 });
 
 test("an import job's progress and finished events arrive over the socket", async () => {
-  const client = await SocketClient.open(`ws://${served.url.host}/ws?token=${served.url.searchParams.get('token')}`);
+  const client = await SocketClient.open(`ws://${served.url.host}/ws`, served.url.searchParams.get('token')!);
   try {
     const started = await client.request('import', { zoo: 'cnn', paths: [join(FIXTURES, 'tiny_cnn.pth'), join(FIXTURES, 'tiny_cnn_legacy.pth')] });
     assert.ok(started.ok, JSON.stringify(started));
@@ -173,15 +182,45 @@ test("an import job's progress and finished events arrive over the socket", asyn
   }
 });
 
-test('a wrong or missing token is refused with 401', async () => {
+test('the token is accepted only in Sec-WebSocket-Protocol: wrong, missing or in the URL is refused with 401', async () => {
   const base = `ws://${served.url.host}/ws`;
   const token = served.url.searchParams.get('token')!;
-  assert.equal(await handshake(`${base}?token=${token.slice(0, -1)}x`), 401);
-  assert.equal(await handshake(`${base}?token=${token}${token}`), 401);
-  assert.equal(await handshake(base), 401);
-  assert.equal(await handshake(`ws://${served.url.host}/?token=${token}`), 404);
-  assert.equal(await handshake(`${base}?token=${token}`), 'open');
-  assert.equal((await rawGet(Number(served.url.port), '/ws')).status, 401);
+  assert.equal(await handshake(base, websocketProtocols(`${token.slice(0, -1)}x`)), 401);
+  assert.equal(await handshake(base, websocketProtocols(`${token}${token}`)), 401);
+  assert.equal(await handshake(base), 401, 'no token');
+  assert.equal(await handshake(`${base}?token=${token}`), 401, 'the token in the URL is not enough');
+  assert.equal(await handshake(`${base}?token=${token}`, ['paramzoo']), 401, 'the engine protocol without the token');
+  assert.equal(await handshake(base, [`token.${token}`]), 401, 'the token without the engine protocol');
+  assert.equal(await handshake(`ws://${served.url.host}/`, websocketProtocols(token)), 404);
+  assert.equal(await handshake(base, websocketProtocols(token)), 'open');
+  assert.equal((await rawGet(Number(served.url.port), '/ws')).status, 426);
+});
+
+test('a handshake from another Origin, or with a Host that is not a loopback name, is refused with 403 before any request runs', async () => {
+  const base = `ws://${served.url.host}/ws`;
+  const port = served.url.port;
+  const protocols = websocketProtocols(served.url.searchParams.get('token')!);
+  // The page's own origin (whichever loopback name the browser used) and the desktop app's scheme.
+  assert.equal(await handshake(base, protocols, {}, `http://${served.url.host}`), 'open');
+  assert.equal(await handshake(base, protocols, { Host: `localhost:${port}` }, `http://localhost:${port}`), 'open');
+  assert.equal(await handshake(base, protocols, {}, 'app://paramzoo'), 'open');
+  // Another site, another port on this machine, https, a null origin.
+  for (const origin of ['http://evil.example', `http://127.0.0.1:${Number(port) + 1}`, `https://${served.url.host}`, 'null', `http://${served.url.host}.evil.example`]) {
+    assert.equal(await handshake(base, protocols, {}, origin), 403, origin);
+  }
+  // DNS rebinding: a name that resolves here but is not a loopback name; the origin matching it does not help.
+  assert.equal(await handshake(base, protocols, { Host: `rebind.example:${port}` }, `http://rebind.example:${port}`), 403);
+  assert.equal(await handshake(base, protocols, { Host: `10.0.0.5:${port}` }), 403);
+  assert.equal((await rawGetWithHost(Number(port), '/', `rebind.example:${port}`)).status, 403, 'HTTP too');
+  // Nothing ran: no zoo was created by any of these.
+  const client = await SocketClient.open(base, served.url.searchParams.get('token')!);
+  try {
+    const listed = await client.request('zoo.list', {});
+    assert.ok(listed.ok);
+    assert.deepEqual((listed.result as ZooSummary[]).map((z) => z.name), ['cnn']);
+  } finally {
+    client.socket.close();
+  }
 });
 
 test('the HTTP root serves the built UI, or a page that says it is not built, without the token', async () => {
@@ -203,7 +242,7 @@ test('SIGTERM with a connected client and a running import: the job is cancelled
   const sources = tempDir();
   const paths = Array.from({ length: 200 }, (_, i) => join(sources, `copy-${String(i).padStart(3, '0')}.pth`));
   for (const path of paths) copyFileSync(join(FIXTURES, 'tiny_cnn.pth'), path);
-  const client = await SocketClient.open(`ws://${served.url.host}/ws?token=${served.url.searchParams.get('token')}`);
+  const client = await SocketClient.open(`ws://${served.url.host}/ws`, served.url.searchParams.get('token')!);
   const closed = new Promise<number>((resolve) => client.socket.on('close', (code) => resolve(code)));
   const started = await client.request('import', { zoo: 'cnn', paths });
   assert.ok(started.ok);

@@ -5,6 +5,7 @@ import type { ClientMessage, EngineErrorInfo, ServerMessage } from '../protocol.
 import { EngineError } from '../errors.js';
 import { errorInfo } from '../jobs.js';
 import type { EngineService } from '../service.js';
+import { receiveUploadChunk } from '../service-app.js';
 
 export type Send = (message: ServerMessage) => void;
 
@@ -13,6 +14,8 @@ export interface Connection {
   receive(message: unknown): Promise<void>;
   /** the same for a text frame: JSON that does not parse is answered as a malformed message */
   receiveText(text: string): Promise<void>;
+  /** a binary frame: an upload chunk (engine/uploads.ts); a bad one marks its upload failed */
+  receiveBinary(frame: Buffer): Promise<void>;
   /** stops the events and drops answers still being computed; idempotent */
   close(): void;
 }
@@ -62,6 +65,16 @@ export function createConnection(service: EngineService, send: Send): Connection
         return Promise.resolve();
       }
       return receive(message);
+    },
+    receiveBinary(frame) {
+      if (open) {
+        try {
+          receiveUploadChunk(service, frame);
+        } catch (error) {
+          console.error('paramzoo: an upload chunk could not be written:', error instanceof Error ? error.message : error);
+        }
+      }
+      return Promise.resolve();
     },
     close() {
       if (!open) return;

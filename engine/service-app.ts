@@ -1,0 +1,232 @@
+// The requests the app's views need beyond the CLI's (engine/protocol.ts, second part): runs,
+// generated models, evaluations, zoo edits, the generator settings the Train form is drawn from,
+// uploads (browser build) and one-time downloads. One line in service.ts installs them.
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { basename, join, relative, isAbsolute, dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { CheckpointFormat, ExportResult, GeneratorSettings, Id, JobInfo, SettingField, TaskInfo } from './protocol.js';
+import { EngineError } from './errors.js';
+import type { EngineService } from './service.js';
+import { deleteCheckpoints, deleteRun, deleteZoo, evaluation, evaluations, generatedModels, renameZoo, runDetail, runSummaries } from './catalog/runs.js';
+import { getJob } from './catalog/jobs.js';
+import { getZoo, parameterCount } from './catalog/zoos.js';
+import { resolveModel } from './catalog/models.js';
+import { UploadArea } from './uploads.js';
+import { getTask, listTaskIds } from './zoo/tasks/registry.js';
+import { DEFAULT_CONFIG, PRESETS, presetFor, resolveConfig } from './rpg/presets.js';
+
+interface AppState {
+  uploads: UploadArea;
+  /** ticket → file, one use each, for a short while */
+  tickets: Map<string, { path: string; name: string; expires: number }>;
+}
+
+const states = new WeakMap<EngineService, AppState>();
+const TICKET_LIFETIME_MS = 5 * 60_000;
+
+function stateOf(service: EngineService): AppState {
+  let state = states.get(service);
+  if (!state) {
+    state = { uploads: new UploadArea(join(service.dataDir, 'uploads')), tickets: new Map() };
+    states.set(service, state);
+  }
+  return state;
+}
+
+/** A binary frame from a transport that carries them (the WebSocket host). */
+export function receiveUploadChunk(service: EngineService, frame: Buffer): void {
+  stateOf(service).uploads.chunk(frame);
+}
+
+/** The file of a one-time download ticket, or null (unknown, used or expired). */
+export function redeemDownloadTicket(service: EngineService, ticket: string): { path: string; name: string } | null {
+  const { tickets } = stateOf(service);
+  const entry = tickets.get(ticket);
+  tickets.delete(ticket);
+  if (!entry || entry.expires < Date.now() || !existsSync(entry.path)) return null;
+  return entry;
+}
+
+/** Removes a downloaded file's folder once it was sent. */
+export function downloadSent(service: EngineService, path: string): void {
+  const root = join(service.dataDir, 'downloads');
+  const folder = dirname(path);
+  if (isInside(root, folder) && folder !== root) rmSync(folder, { recursive: true, force: true });
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+const FIELD_HELP: Record<string, [group: string, help: string, min?: number, max?: number]> = {
+  tokenSize: ['model', 'values per token: tensors are cut into tokens of this size', 1, 65536],
+  recurrent: ['model', 'the recurrent model over the token sequence'],
+  recurrentWidth: ['model', 'width D of the recurrent model and the prototypes (multiple of 4)', 4, 8192],
+  recurrentLayers: ['model', 'recurrent layers', 1, 16],
+  dState: ['model', 'Mamba state size (other kinds ignore it)', 1, 1024],
+  denoiserChannels: ['model', 'hidden channels of the 1-D conv denoiser, comma separated'],
+  kernelSize: ['model', 'denoiser kernel size (odd)', 1, 63],
+  denoiserNorm: ['model', 'norm after each hidden conv'],
+  timeFeatures: ['model', 'sinusoidal time features (even)', 2, 4096],
+  timeHidden: ['model', 'hidden width of the time MLP; 0 = token size', 0, 65536],
+  conditionRank: ['model', 'rank of the prototype projection; 0 = full', 0, 65536],
+  timesteps: ['diffusion', 'diffusion steps T', 1, 10000],
+  betaStart: ['diffusion', 'first β of the linear schedule', 0, 1],
+  betaEnd: ['diffusion', 'last β of the linear schedule', 0, 1],
+  diffusionBatch: ['training', 'tokens denoised per step, each with its own t', 1, 65536],
+  batch: ['training', 'checkpoints per training step', 1, 4096],
+  steps: ['training', 'training steps', 1, 10_000_000],
+  lr: ['training', 'learning rate (AdamW)', 0, 1],
+  weightDecay: ['training', 'AdamW weight decay', 0, 1],
+  warmupSteps: ['training', 'linear warm-up steps', 0, 10_000_000],
+  clipNorm: ['training', 'global gradient-norm clip', 0, 1e6],
+  seed: ['training', 'seed of initialisation and noise', 0, 2 ** 31 - 1],
+  saveEvery: ['training', 'steps between saved states (the end is always saved)', 1, 10_000_000],
+  sampler: ['sampling', 'sampler used by generate by default'],
+  samplerSteps: ['sampling', 'sampler steps (≤ timesteps)', 1, 10000],
+  eta: ['sampling', 'DDIM noise scale', 0, 10],
+  clipDenoised: ['sampling', 'DDIM clip of x̂0 relative to the largest token value; 0 = none', 0, 100],
+  inferenceMode: ['sampling', 'how tokens are generated: one by one, in chunks, or all at once'],
+  chunkTokens: ['sampling', "tokens per chunk in 'partial' mode", 1, 1_000_000],
+};
+const CHOICES: Record<string, string[]> = {
+  recurrent: ['lstm', 'mamba', 'transformer'],
+  denoiserNorm: ['batch', 'channel', 'none'],
+  sampler: ['ddim', 'ddpm'],
+  inferenceMode: ['sequential', 'partial', 'full'],
+};
+
+export function generatorSettings(): GeneratorSettings {
+  const fields: SettingField[] = [];
+  for (const [name, value] of Object.entries(DEFAULT_CONFIG)) {
+    if (name === 'preset') continue;
+    const [group, help, min, max] = FIELD_HELP[name] ?? ['other', name];
+    const type: SettingField['type'] = CHOICES[name] ? 'choice' : Array.isArray(value) ? 'integer-list' : Number.isInteger(value) && !['lr', 'betaStart', 'betaEnd', 'weightDecay', 'eta', 'clipDenoised', 'clipNorm'].includes(name) ? 'integer' : 'number';
+    fields.push({ name, type, group, help, default: value, ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}), ...(CHOICES[name] ? { choices: CHOICES[name] } : {}) });
+  }
+  return {
+    fields,
+    defaults: { ...DEFAULT_CONFIG },
+    presets: Object.keys(PRESETS).map((name) => ({ name, config: { ...resolveConfig({ preset: name }) } })),
+    presetForParameters: [50_000, 2_000_000, 20_000_000, Infinity].map((below) => ({ below: Number.isFinite(below) ? below : Number.MAX_SAFE_INTEGER, preset: presetFor(below - 1) })),
+  };
+}
+
+function taskInfo(id: string): TaskInfo {
+  const task = getTask(id);
+  return { id: task.id, dataset: task.dataset, description: task.description, conditioned: task.conditioned, defaults: { ...task.defaults } as unknown as Record<string, number> };
+}
+
+function requireString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new EngineError('bad_request', `the request needs '${name}' as a non-empty string`, { hint: 'check the request parameters' });
+  }
+}
+
+/** Runs `then` once the job with this id has ended (finished, failed or cancelled). */
+function whenJobEnds(service: EngineService, job: JobInfo, then: () => void): void {
+  const unsubscribe = service.subscribe((event) => {
+    if ((event.type === 'job.finished' || event.type === 'job.failed') && event.job.id === job.id) {
+      unsubscribe();
+      then();
+    }
+  });
+}
+
+export function installApp(service: EngineService): void {
+  const db = () => service.catalog().db;
+
+  service.handle('task.list', () => listTaskIds().map(taskInfo));
+  service.handle('zoo.rename', ({ name, to }) => {
+    requireString(name, 'name');
+    requireString(to, 'to');
+    const zoo = renameZoo(db(), name, to);
+    service.emit({ type: 'catalog.changed', what: 'zoos', zoo: to });
+    return zoo;
+  });
+  service.handle('zoo.delete', ({ name }) => {
+    requireString(name, 'name');
+    deleteZoo(db(), name);
+    service.emit({ type: 'catalog.changed', what: 'zoos' });
+    return { deleted: name };
+  });
+  service.handle('checkpoint.delete', ({ ids }) => {
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw new EngineError('bad_request', "the request needs 'ids' as a list of checkpoint ids", { hint: 'check the request parameters' });
+    const deleted = deleteCheckpoints(db(), ids);
+    service.emit({ type: 'catalog.changed', what: 'checkpoints' });
+    return { deleted };
+  });
+  service.handle('run.list', ({ zoo }) => runSummaries(db(), zoo));
+  service.handle('run.show', ({ id }) => {
+    requireString(id, 'id');
+    return runDetail(db(), id);
+  });
+  service.handle('run.delete', ({ id }) => {
+    requireString(id, 'id');
+    deleteRun(db(), id);
+    service.emit({ type: 'catalog.changed', what: 'runs' });
+    return { deleted: id };
+  });
+  service.handle('model.list', ({ run }) => generatedModels(db(), run));
+  service.handle('evaluation.list', ({ run }) => evaluations(db(), run));
+  service.handle('evaluation.get', ({ id }) => {
+    requireString(id, 'id');
+    return evaluation(db(), id);
+  });
+  service.handle('generator.settings', () => generatorSettings());
+  service.handle('generator.validate', ({ preset, set, zoo }) => {
+    const parameters = zoo ? parameterCount(getZoo(db(), zoo).signature) : undefined;
+    const config = resolveConfig({ ...(preset ? { preset } : {}), ...(parameters !== undefined ? { parameterCount: parameters } : {}), overrides: (set ?? {}) as never });
+    return { config: { ...config } };
+  });
+
+  service.handle('upload.begin', ({ files }) => stateOf(service).uploads.begin(files));
+  service.handle('upload.cancel', ({ upload }) => {
+    requireString(upload, 'upload');
+    stateOf(service).uploads.remove(upload);
+    return { cancelled: upload };
+  });
+  service.handle('upload.import', ({ upload, zoo, permutationState, condition }) => {
+    requireString(upload, 'upload');
+    requireString(zoo, 'zoo');
+    const { uploads } = stateOf(service);
+    let paths: string[];
+    try {
+      paths = uploads.finish(upload).paths;
+    } catch (error) {
+      uploads.remove(upload);
+      throw error;
+    }
+    const job = service.jobs.submit('import', { zoo, paths, ...(permutationState !== undefined ? { permutationState } : {}), ...(condition ? { condition } : {}) });
+    whenJobEnds(service, job, () => uploads.remove(upload));
+    return { job };
+  });
+
+  service.handle('download.export', ({ id, format }) => {
+    requireString(id, 'id');
+    const model = resolveModel(db(), id);
+    const chosen: CheckpointFormat = format ?? model.format;
+    if (chosen === 'peft') throw new EngineError('bad_option', 'a PEFT adapter is a folder and cannot be downloaded as one file yet', { hint: 'download it as safetensors, or export it with the CLI: paramzoo export ID --format peft --out DIR' });
+    const folder = join(service.dataDir, 'downloads', `${process.pid}-${randomBytes(8).toString('hex')}`);
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const base = (model.source ? basename(model.source) : model.id).replace(/\.(safetensors|pth|pt|bin|tar)$/i, '').replace(/\.(pth|pt)$/i, '').replace(/[^A-Za-z0-9._-]/g, '_') || model.id;
+    const out = join(folder, `${base}.${chosen === 'pth' ? 'pth' : 'safetensors'}`);
+    const job = service.jobs.submit('export', { id, out, format: chosen });
+    return { job };
+  });
+  service.handle('download.ticket', ({ job: jobId }) => {
+    requireString(jobId, 'job');
+    const job = getJob(db(), jobId);
+    const result = job?.result as ExportResult | undefined;
+    const root = join(service.dataDir, 'downloads');
+    if (!job || job.kind !== 'export' || job.status !== 'succeeded' || !result?.path || !isInside(root, result.path) || !existsSync(result.path) || !statSync(result.path).isFile()) {
+      throw new EngineError('no_download', `job ${jobId} is not a finished download export`, { hint: 'start one with download.export and wait for it to finish' });
+    }
+    const ticket = randomBytes(24).toString('base64url');
+    const name = basename(result.path);
+    stateOf(service).tickets.set(ticket, { path: result.path, name, expires: Date.now() + TICKET_LIFETIME_MS });
+    return { url: `download/${ticket}`, name, size: statSync(result.path).size };
+  });
+}
+
