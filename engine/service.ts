@@ -18,6 +18,7 @@ import { exportModel, type ExportParams } from './catalog/export.js';
 import { inspectCheckpoint } from './formats/index.js';
 import { installPipeline } from './pipeline/install.js';
 import { installApp } from './service-app.js';
+import { getTask } from './zoo/tasks/registry.js';
 
 export interface EngineServiceOptions {
   dataDir: string;
@@ -141,6 +142,7 @@ function installFoundation(service: EngineService): void {
 
   service.handle('zoo.create', ({ name, task }) => {
     requireString(name, 'name');
+    if (task !== undefined) getTask(task); // an unknown task is refused with the known ones listed
     const zoo = createZoo(db(), name, task ?? null);
     service.emit({ type: 'catalog.changed', what: 'zoos', zoo: zoo.name });
     return toZooSummary(zoo, 0);

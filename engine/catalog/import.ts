@@ -78,11 +78,21 @@ async function scanFolder(folder: string): Promise<string[]> {
 }
 
 function validateParams(params: ImportParams): void {
-  const { permutationState, condition } = params;
+  const { permutationState, permutationStates, condition } = params;
   if (permutationState !== undefined && (!Number.isInteger(permutationState) || permutationState < 0)) {
     throw new EngineError('bad_option', `--permutation-state must be a whole number ≥ 0, not ${permutationState}`, {
       hint: 'e.g. --permutation-state 3',
     });
+  }
+  if (permutationStates !== undefined) {
+    if (!Array.isArray(permutationStates) || permutationStates.some((s) => !Number.isInteger(s) || s < 0)) {
+      throw new EngineError('bad_option', `--permutation-states must be whole numbers ≥ 0, one per checkpoint, not ${JSON.stringify(permutationStates)}`, {
+        hint: 'e.g. --permutation-states 0,0,1,1 for two runs of two checkpoints each',
+      });
+    }
+    if (permutationState !== undefined) {
+      throw new EngineError('bad_option', '--permutation-state and --permutation-states exclude each other', { hint: 'give one of them' });
+    }
   }
   if (condition !== undefined && (!Array.isArray(condition) || condition.some((x) => typeof x !== 'number' || !Number.isFinite(x)))) {
     throw new EngineError('bad_option', `--condition must be a list of numbers, not ${JSON.stringify(condition)}`, {
@@ -121,6 +131,11 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
   const zoo = getZoo(db, params.zoo);
   ctx.progress({ fraction: 0, stage: 'finding checkpoints' });
   const files = await expandImportPaths(params.paths);
+  if (params.permutationStates && params.permutationStates.length !== files.length) {
+    throw new EngineError('bad_option', `--permutation-states has ${params.permutationStates.length} values for ${files.length} checkpoints found`, {
+      hint: 'give one permutation state per checkpoint, in the order the paths are given',
+    });
+  }
 
   // 1. Check everything before writing anything.
   let expected: TensorSignature[] | null = zoo.signature;
@@ -164,7 +179,7 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
           format: opened.format,
           layout: opened.layout,
           signature,
-          permutationState: firstState + i,
+          permutationState: params.permutationStates?.[i] ?? firstState + i,
           condition: params.condition ?? null,
           metrics: metricsFromMetadata(opened.metadata),
           metadata: opened.metadata,

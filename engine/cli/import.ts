@@ -12,10 +12,13 @@ which are scanned for checkpoint files. Every file must match the zoo's signatur
 first import); otherwise nothing is imported.
   --permutation-state N   permutation state of the first file (the next ones count up);
                           default: each checkpoint's index in the zoo
+  --permutation-states 0,0,1,1,...
+                          one state per checkpoint found, in order (e.g. the run each came from)
   --condition 0,1,...     task condition stored with every imported checkpoint
 With --json: {"imported": [{"id", "source"}]}.`,
   options: {
     'permutation-state': { type: 'string' },
+    'permutation-states': { type: 'string' },
     condition: { type: 'string' },
   },
   positionals: { min: 2, max: Infinity },
@@ -24,6 +27,8 @@ With --json: {"imported": [{"id", "source"}]}.`,
     const params: ImportParams = { zoo, paths };
     const state = ctx.options['permutation-state'];
     if (typeof state === 'string') params.permutationState = parseWholeNumber(state, '--permutation-state');
+    const states = ctx.options['permutation-states'];
+    if (typeof states === 'string') params.permutationStates = parseNumberList(states, '--permutation-states');
     const condition = ctx.options.condition;
     if (typeof condition === 'string') params.condition = parseNumberList(condition, '--condition');
     const result = (await ctx.runJob('import', params)) as ImportResult;

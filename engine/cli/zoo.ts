@@ -6,10 +6,14 @@ export const zooCreateCommand: Command = {
   name: 'zoo create',
   args: 'NAME',
   summary: 'create an empty zoo',
-  help: 'NAME: letters, digits, dots, dashes, underscores. The first import sets the zoo\'s architecture signature.',
+  help: `NAME: letters, digits, dots, dashes, underscores. The first import sets the zoo's architecture signature.
+  --task T   the built-in task its checkpoints are models of (e.g. digits-mlp), so that 'evaluate'
+             can test them and models generated from them`,
+  options: { task: { type: 'string' } },
   positionals: { min: 1, max: 1 },
   async run(ctx) {
-    const zoo = await ctx.service().request('zoo.create', { name: ctx.positionals[0]! });
+    const task = typeof ctx.options.task === 'string' ? ctx.options.task : undefined;
+    const zoo = await ctx.service().request('zoo.create', { name: ctx.positionals[0]!, ...(task !== undefined ? { task } : {}) });
     ctx.print(zoo, () => `created zoo '${zoo.name}'`);
   },
 };

@@ -8,7 +8,7 @@ import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { listCheckpoints } from '../catalog/checkpoints.js';
-import { findZoo, getZooById } from '../catalog/zoos.js';
+import { findZoo, getZoo, getZooById } from '../catalog/zoos.js';
 import { evaluateZoo, getTask, heldOutTaskVectors, taskMask, type ModelInput } from '../zoo/index.js';
 import { useBackend } from './backend.js';
 import { heldOutZooName } from './collect.js';
@@ -26,7 +26,7 @@ async function modelInput(blobs: BlobStore, id: string, sha256: string, conditio
 /** Generates what evaluation needs: 10 models, spread over the zoo's conditions; one per held-out task vector. */
 async function generateForEvaluation(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, conditioned: boolean, zooId: number, ctx: JobContext): Promise<void> {
   if (!conditioned) {
-    await runGenerate(catalog, blobs, { run: params.run, count: DEFAULT_EVALUATION_COUNT, seed: 0, ...(params.backend ? { backend: params.backend } : {}) }, ctx);
+    await runGenerate(catalog, blobs, { run: params.run!, count: DEFAULT_EVALUATION_COUNT, seed: 0, ...(params.backend ? { backend: params.backend } : {}) }, ctx);
     return;
   }
   const seen = [...new Map(listCheckpoints(catalog.db, zooId).map((c) => [taskMask(c.condition!), c.condition!])).values()];
@@ -35,12 +35,58 @@ async function generateForEvaluation(catalog: Catalog, blobs: BlobStore, params:
   for (const condition of heldOutTaskVectors()) jobs.push({ condition, seed: 0 });
   for (const [i, job] of jobs.entries()) {
     const part = subContext(ctx, i / jobs.length, (i + 1) / jobs.length);
-    await runGenerate(catalog, blobs, { run: params.run, count: 1, seed: job.seed, condition: job.condition, ...(params.backend ? { backend: params.backend } : {}) }, part);
+    await runGenerate(catalog, blobs, { run: params.run!, count: 1, seed: job.seed, condition: job.condition, ...(params.backend ? { backend: params.backend } : {}) }, part);
   }
 }
 
-export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, ctx: JobContext): Promise<EvaluateJobResult> {
+async function zooModels(catalog: Catalog, blobs: BlobStore, zooId: number): Promise<ModelInput[]> {
+  const models: ModelInput[] = [];
+  for (const c of listCheckpoints(catalog.db, zooId)) models.push(await modelInput(blobs, c.id, c.sha256, c.condition));
+  return models;
+}
+
+/**
+ * The checkpoints of zoo `params.zoo` judged as generated models against the originals of zoo
+ * `params.originals` — how models generated elsewhere (e.g. bench/rpg-twin.py) are scored exactly
+ * like ParamZoo's own. Belongs to no run, so nothing is stored.
+ */
+async function evaluateZooAgainstZoo(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, ctx: JobContext): Promise<EvaluateJobResult> {
   const { db } = catalog;
+  if (typeof params.zoo !== 'string' || typeof params.originals !== 'string') {
+    throw new EngineError('bad_request', "evaluating one zoo against another needs both 'zoo' (the models to judge) and 'originals' (the zoo they are compared with)", {
+      hint: "give both zoo names, or a 'run' instead",
+    });
+  }
+  const models = getZoo(db, params.zoo);
+  const originals = getZoo(db, params.originals);
+  const taskId = originals.task ?? models.task;
+  if (!taskId) {
+    throw new EngineError('zoo_without_task', `neither zoo '${models.name}' nor zoo '${originals.name}' names a built-in task, so ParamZoo has no test set to score them on`, {
+      hint: `create the zoo with a task ('zoo create ${originals.name} --task digits-mlp') before importing its checkpoints`,
+    });
+  }
+  const task = getTask(taskId);
+  await useBackend(params.backend);
+  const started = performance.now();
+  ctx.progress({ fraction: 0, stage: 'reading models' });
+  const evaluation = await evaluateZoo({
+    zoo: models.name,
+    task: task.id,
+    originals: await zooModels(catalog, blobs, originals.id),
+    generated: await zooModels(catalog, blobs, models.id),
+    signal: ctx.signal,
+    onProgress: (p) => ctx.progress({ fraction: p.fraction, stage: p.stage, metrics: p.metrics }),
+  });
+  evaluation.seconds.total = (performance.now() - started) / 1000;
+  return { evaluation: null, run: null, zoos: [evaluation] };
+}
+
+export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, ctx: JobContext): Promise<EvaluateJobResult> {
+  if (params.zoo !== undefined || params.originals !== undefined) return evaluateZooAgainstZoo(catalog, blobs, params, ctx);
+  const { db } = catalog;
+  if (typeof params.run !== 'string') {
+    throw new EngineError('bad_request', "evaluate needs a 'run', or a 'zoo' of models and the 'originals' zoo to judge them against", { hint: 'give a run id' });
+  }
   const run = trainedRun(catalog, params.run);
   const zoo = getZooById(db, run.zooId);
   if (!zoo.task) {
@@ -62,8 +108,7 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
 
   const heldOutMasks = new Set(heldOutTaskVectors().map(taskMask));
   const isHeldOut = (condition: number[] | null) => task.conditioned && condition !== null && heldOutMasks.has(taskMask(condition));
-  const originals: ModelInput[] = [];
-  for (const c of listCheckpoints(db, zoo.id)) originals.push(await modelInput(blobs, c.id, c.sha256, c.condition));
+  const originals = await zooModels(catalog, blobs, zoo.id);
   const generatedRows = listGeneratedModels(db, run.id);
   const generated: ModelInput[] = [];
   const generatedHeldOut: ModelInput[] = [];
@@ -71,9 +116,7 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
   let heldOut: { originals: ModelInput[]; generated: ModelInput[] } | undefined;
   const companion = task.conditioned ? findZoo(db, heldOutZooName(zoo.name)) : null;
   if (companion && generatedHeldOut.length > 0) {
-    const heldOriginals: ModelInput[] = [];
-    for (const c of listCheckpoints(db, companion.id)) heldOriginals.push(await modelInput(blobs, c.id, c.sha256, c.condition));
-    heldOut = { originals: heldOriginals, generated: generatedHeldOut };
+    heldOut = { originals: await zooModels(catalog, blobs, companion.id), generated: generatedHeldOut };
   }
 
   const evaluation = await evaluateZoo({
