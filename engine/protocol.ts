@@ -408,6 +408,8 @@ export interface UploadChunkHeader {
 }
 
 export interface Requests {
+  /** the backend compute jobs use, chosen (and TensorFlow.js loaded) now if no job chose it yet */
+  'engine.backend': { params: Record<string, never>; result: BackendInfo };
   'task.list': { params: Record<string, never>; result: TaskInfo[] };
   /** renames a zoo; its checkpoints, runs and models follow */
   'zoo.rename': { params: { name: string; to: string }; result: ZooSummary };

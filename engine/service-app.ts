@@ -137,6 +137,10 @@ function whenJobEnds(service: EngineService, job: JobInfo, then: () => void): vo
 export function installApp(service: EngineService): void {
   const db = () => service.catalog().db;
 
+  service.handle('engine.backend', async () => {
+    const { backendInfo, initBackend } = await import('./backend.js');
+    return backendInfo() ?? (await initBackend());
+  });
   service.handle('task.list', () => listTaskIds().map(taskInfo));
   service.handle('zoo.rename', ({ name, to }) => {
     requireString(name, 'name');

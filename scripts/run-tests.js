@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs every tests/**/*.test.ts with node's own test runner (through tsx).
 // Usage: npm test [-- PATTERN...]  (a pattern keeps the files whose path contains it)
-import { readdirSync, statSync } from 'node:fs';
+// The browser UI (renderer/dist) is built first when it is missing or older than its sources,
+// so a fresh clone's `npm test` drives the UI it just built.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -15,12 +17,37 @@ function findTests(dir) {
   return out;
 }
 
+function newestMtime(path) {
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  let newest = info.mtimeMs;
+  for (const name of readdirSync(path)) {
+    if (name === 'dist' || name === 'node_modules') continue;
+    newest = Math.max(newest, newestMtime(join(path, name)));
+  }
+  return newest;
+}
+
+function buildUiIfStale() {
+  const built = join('renderer', 'dist', 'index.html');
+  const sources = Math.max(newestMtime('renderer'), newestMtime(join('engine', 'protocol.ts')));
+  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
+  console.log('building the UI (renderer/dist)…');
+  const vite = join('node_modules', 'vite', 'bin', 'vite.js');
+  const result = spawnSync(process.execPath, [vite, 'build', '--config', join('renderer', 'vite.config.ts'), '--logLevel', 'warn'], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error('the UI build failed');
+    process.exit(result.status ?? 1);
+  }
+}
+
 const patterns = process.argv.slice(2);
 const files = findTests('tests').filter((f) => patterns.length === 0 || patterns.some((p) => f.includes(p)));
 if (files.length === 0) {
   console.error(`no test file matches ${patterns.join(' ')}`);
   process.exit(1);
 }
+buildUiIfStale();
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],

@@ -1,0 +1,186 @@
+// How the renderer reaches the engine, picked once at start: Electron's preload (`window.paramzoo`)
+// when present, else a WebSocket to the `paramzoo serve` that served this page. Both give the same
+// typed object; the views never know which one they use.
+import type { ClientMessage, EngineErrorInfo, EngineEvent, ParamsOf, RequestName, ResultOf, ServerMessage, UploadChunkHeader } from '../../../engine/protocol';
+
+export interface Capabilities {
+  /** native dialogs and engine-side paths (Electron); the browser build uploads and downloads instead */
+  nativePaths: boolean;
+  /** binary upload frames (the WebSocket transport) */
+  uploads: boolean;
+  transport: 'electron' | 'websocket';
+}
+
+export interface Engine {
+  request<N extends RequestName>(method: N, params: ParamsOf<N>): Promise<ResultOf<N>>;
+  subscribe(listener: (event: EngineEvent) => void): () => void;
+  /** connection state changes: 'open' | 'closed' | 'refused' */
+  onState(listener: (state: ConnectionState) => void): () => void;
+  sendBinary(frame: ArrayBuffer): Promise<void>;
+  choosePaths?(request: { kind: 'open-file' | 'open-folder' | 'save'; title: string; defaultPath?: string }): Promise<string[]>;
+  capabilities: Capabilities;
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'refused';
+
+/** An engine error as the page sees it: code, message, hint and file kept. */
+export class EngineRequestError extends Error {
+  readonly code: string;
+  readonly hint?: string;
+  readonly file?: string;
+  constructor(info: EngineErrorInfo) {
+    super(info.message);
+    this.code = info.code;
+    if (info.hint) this.hint = info.hint;
+    if (info.file) this.file = info.file;
+  }
+}
+
+interface PreloadApi {
+  request(method: string, params: unknown): Promise<unknown>;
+  subscribe(listener: (event: EngineEvent) => void): () => void;
+  choosePaths(request: unknown): Promise<string[]>;
+}
+
+const TOKEN_KEY = 'paramzoo.token';
+
+/**
+ * The token: from the address the server printed (?token=…), read once and removed from the address
+ * bar (history.replaceState), kept for this tab only (sessionStorage) so a reload reconnects.
+ */
+export function takeToken(): string | null {
+  const url = new URL(window.location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    return fromUrl;
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function connect(): Engine {
+  const preload = (window as unknown as { paramzoo?: PreloadApi }).paramzoo;
+  if (preload) return electronEngine(preload);
+  return websocketEngine(takeToken());
+}
+
+function electronEngine(api: PreloadApi): Engine {
+  return {
+    async request(method, params) {
+      try {
+        return (await api.request(method, params)) as never;
+      } catch (error) {
+        const e = error as Partial<EngineErrorInfo> & { message: string };
+        throw new EngineRequestError({ code: e.code ?? 'error', message: e.message, ...(e.hint ? { hint: e.hint } : {}), ...(e.file ? { file: e.file } : {}) });
+      }
+    },
+    subscribe: (listener) => api.subscribe(listener),
+    onState(listener) {
+      listener('open');
+      return () => undefined;
+    },
+    sendBinary: () => Promise.reject(new Error('the desktop app passes paths, not uploads')),
+    choosePaths: (request) => api.choosePaths(request),
+    capabilities: { nativePaths: true, uploads: false, transport: 'electron' },
+  };
+}
+
+function websocketEngine(token: string | null): Engine {
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  const listeners = new Set<(event: EngineEvent) => void>();
+  const stateListeners = new Set<(state: ConnectionState) => void>();
+  let state: ConnectionState = 'connecting';
+  let socket: WebSocket | null = null;
+  let opened: Promise<WebSocket> | null = null;
+  let nextId = 1;
+  let everOpened = false;
+
+  const setState = (next: ConnectionState): void => {
+    state = next;
+    for (const listener of stateListeners) listener(next);
+  };
+
+  const open = (): Promise<WebSocket> => {
+    if (opened) return opened;
+    opened = new Promise((resolve, reject) => {
+      if (!token) {
+        setState('refused');
+        reject(new EngineRequestError({ code: 'no_token', message: 'this page was opened without the engine token', hint: 'open the address paramzoo serve printed (with ?token=…)' }));
+        return;
+      }
+      const url = new URL('ws', window.location.href);
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      const ws = new WebSocket(url.href, ['paramzoo', `token.${token}`]);
+      ws.binaryType = 'arraybuffer';
+      ws.onopen = () => {
+        socket = ws;
+        everOpened = true;
+        setState('open');
+        resolve(ws);
+      };
+      ws.onmessage = (message) => {
+        const data = JSON.parse(String(message.data)) as ServerMessage;
+        if ('event' in data) {
+          for (const listener of listeners) listener(data.event);
+          return;
+        }
+        const waiter = pending.get(data.id);
+        if (!waiter) return;
+        pending.delete(data.id);
+        if (data.ok) waiter.resolve(data.result);
+        else waiter.reject(new EngineRequestError(data.error));
+      };
+      ws.onclose = () => {
+        socket = null;
+        opened = null;
+        for (const [, waiter] of pending) waiter.reject(new EngineRequestError({ code: 'disconnected', message: 'the connection to the engine closed', hint: 'check that paramzoo serve is still running, then reload' }));
+        pending.clear();
+        // A handshake refused by the server never opened: the token or origin was wrong.
+        setState(everOpened ? 'closed' : 'refused');
+        reject(new EngineRequestError({ code: everOpened ? 'disconnected' : 'refused', message: everOpened ? 'the connection to the engine closed' : 'the engine refused this page', hint: 'open the address paramzoo serve printed' }));
+        if (everOpened) setTimeout(() => void open().catch(() => undefined), 1500);
+      };
+    });
+    return opened;
+  };
+  void open().catch(() => undefined);
+
+  return {
+    async request(method, params) {
+      const ws = await open();
+      const message: ClientMessage = { id: nextId++, method, params };
+      return new Promise((resolve, reject) => {
+        pending.set(message.id, { resolve: resolve as (value: unknown) => void, reject });
+        ws.send(JSON.stringify(message));
+      });
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    onState(listener) {
+      stateListeners.add(listener);
+      listener(state);
+      return () => stateListeners.delete(listener);
+    },
+    async sendBinary(frame) {
+      const ws = await open();
+      // Flow control: let the socket drain before queueing more than a few MiB.
+      while (ws.bufferedAmount > 4 * 1024 * 1024) await new Promise((r) => setTimeout(r, 10));
+      ws.send(frame);
+    },
+    capabilities: { nativePaths: false, uploads: true, transport: 'websocket' },
+  };
+}
+
+/** An upload chunk frame (engine/protocol.ts UploadChunkHeader). */
+export function uploadFrame(header: UploadChunkHeader, data: ArrayBuffer): ArrayBuffer {
+  const head = new TextEncoder().encode(JSON.stringify(header));
+  const frame = new Uint8Array(4 + head.length + data.byteLength);
+  new DataView(frame.buffer).setUint32(0, head.length, true);
+  frame.set(head, 4);
+  frame.set(new Uint8Array(data), 4 + head.length);
+  return frame.buffer;
+}

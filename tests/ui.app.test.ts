@@ -1,0 +1,292 @@
+// The browser UI end to end, as a user drives it: Debian's Chromium through playwright-core against
+// a real `paramzoo serve` child process on a fresh data folder. Screenshots of every view go to
+// test-output/ui/ (git-ignored). Skipped, saying so, where no Chromium is installed.
+import { after, afterEach, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { PROJECT_ROOT, runCli } from './helpers/cli.js';
+import { FIXTURES } from './helpers/fixtures.js';
+import { tempDir } from './helpers/tmp.js';
+
+const CHROMIUM = process.env.PARAMZOO_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = join(PROJECT_ROOT, 'test-output', 'ui');
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set PARAMZOO_CHROMIUM)`;
+
+interface Served {
+  child: ChildProcess;
+  url: URL;
+  token: string;
+}
+
+function startServe(dataDir: string): Promise<Served> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'paramzoo.js'), 'serve', '--port', '0', '--json', '--data', dataDir], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`paramzoo serve printed nothing in 30 s:\n${stderr}`)), 30_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      try {
+        const printed = JSON.parse(stdout) as { url: string };
+        clearTimeout(timer);
+        const url = new URL(printed.url);
+        resolve({ child, url, token: url.searchParams.get('token')! });
+      } catch {
+        // not the whole document yet
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`paramzoo serve exited ${code}:\n${stderr}`)));
+  });
+}
+
+let served: Served;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const dataDir = tempDir('paramzoo-ui-');
+const downloads = tempDir('paramzoo-ui-downloads-');
+const pageErrors: string[] = [];
+
+afterEach(async (t) => {
+  // What the page showed when a check failed.
+  if (page && (t as unknown as { passed?: boolean }).passed === false) await page.screenshot({ path: join(SHOTS, `failed-${t.name.slice(0, 40).replace(/[^A-Za-z0-9]+/g, '-')}.png`), fullPage: true }).catch(() => undefined);
+});
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function view(hash: string, heading: RegExp): Promise<void> {
+  await page.goto(new URL(`/#/${hash}`, served.url).href);
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
+/** The number of painted pixels of the chart's canvas: a chart drawn with data paints many. */
+async function paintedPixels(testid: string): Promise<number> {
+  return page.getByTestId(testid).locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted += 1;
+    return painted;
+  });
+}
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(SHOTS, { recursive: true });
+  served = await startServe(dataDir);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+  page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('dialog', (dialog) => void dialog.accept());
+});
+
+after(async () => {
+  await browser?.close();
+  if (served && served.child.exitCode === null) {
+    served.child.kill('SIGTERM');
+    await new Promise((resolve) => served.child.once('exit', resolve));
+  }
+});
+
+test('the page opened with the token connects, then takes the token out of the address bar', { skip }, async () => {
+  await page.goto(served.url.href);
+  await page.getByTestId('data-dir').filter({ hasText: dataDir }).waitFor();
+  assert.ok(!page.url().includes('token'), page.url());
+  await page.getByTestId('zoos-empty').waitFor();
+  assert.match(await page.getByTestId('zoos-empty').innerText(), /Create one below|collect a built-in zoo/);
+  await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent !== '…', undefined, { timeout: 60_000 });
+  assert.match(await page.getByTestId('backend').innerText(), /^(tensorflow|webgpu|wasm|cpu)$/);
+  await shot('zoos-empty');
+  // A reload reconnects without the token in the URL (kept for this tab only).
+  await page.reload();
+  await page.getByTestId('zoos-empty').waitFor();
+});
+
+test('without the token, or from another origin, the engine refuses the page', { skip }, async () => {
+  const stranger = await browser.newContext();
+  try {
+    const bare = await stranger.newPage();
+    await bare.goto(new URL('/', served.url).href);
+    await bare.getByRole('heading', { name: 'Not connected to the engine' }).waitFor();
+    await bare.screenshot({ path: join(SHOTS, 'refused-no-token.png') });
+
+    // Another site on this machine that knows the token still cannot open the socket.
+    const other: Server = createServer((_, response) => response.end('<!doctype html><title>other</title>'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (other.address() as { port: number }).port;
+      const evil = await stranger.newPage();
+      await evil.goto(`http://127.0.0.1:${port}/`);
+      const outcome = await evil.evaluate(
+        ([url, token]) => new Promise<string>((resolve) => {
+          const ws = new WebSocket(url!, ['paramzoo', `token.${token}`]);
+          ws.onopen = () => resolve('open');
+          ws.onclose = () => resolve('refused');
+        }),
+        [`ws://${served.url.host}/ws`, served.token],
+      );
+      assert.equal(outcome, 'refused');
+    } finally {
+      other.close();
+    }
+  } finally {
+    await stranger.close();
+  }
+});
+
+test('Zoos: create a zoo, import PyTorch fixtures by upload, see them in the Zoo view', { skip }, async () => {
+  await view('zoos', /Zoos/);
+  await page.getByLabel('Name').fill('cnn');
+  await page.getByRole('button', { name: 'Create zoo' }).click();
+  await page.getByTestId('zoo-table').getByRole('link', { name: 'cnn' }).waitFor();
+  await page.getByTestId('upload-files').setInputFiles([join(FIXTURES, 'tiny_cnn.pth'), join(FIXTURES, 'tiny_cnn_legacy.pth')]);
+  const progress = page.getByTestId('import-progress').getByRole('progressbar');
+  await progress.and(page.locator('[aria-valuenow="100"]')).waitFor({ timeout: 30_000 });
+  const row = page.getByTestId('zoo-table').getByRole('row').filter({ hasText: 'cnn' });
+  await row.getByRole('cell', { name: '2', exact: true }).waitFor();
+  await shot('zoos');
+  assert.deepEqual(existsSync(join(dataDir, 'uploads')) ? (await import('node:fs')).readdirSync(join(dataDir, 'uploads')) : [], [], 'the upload was removed after the import');
+
+  await row.getByRole('link', { name: 'cnn' }).click();
+  await page.getByTestId('checkpoint-table').waitFor();
+  assert.equal(await page.getByTestId('checkpoint-table').locator('tbody tr').count(), 2);
+  const tree = page.getByTestId('tensor-tree');
+  await tree.getByRole('cell', { name: 'weight' }).first().waitFor();
+  assert.ok((await tree.innerText()).includes('F32'));
+  await page.getByRole('button', { name: /Source/ }).click();
+  await page.getByRole('columnheader', { name: /Source/ }).and(page.locator('[aria-sort="ascending"]')).waitFor();
+  await shot('zoo');
+});
+
+test('Collect: a tiny digits-mlp zoo with progress', { skip }, async () => {
+  await view('collect', /Collect/);
+  await page.getByLabel('Zoo name').fill('digits');
+  await page.getByLabel('Seeds').fill('2');
+  await page.getByLabel('Checkpoints per seed').fill('3');
+  await page.getByLabel('Epochs').fill('2');
+  await page.getByRole('button', { name: /Collect 6 checkpoints/ }).click();
+  await page.getByTestId('collect-progress').waitFor();
+  await shot('collect-running');
+  await page.getByTestId('collect-progress').getByText(/6 checkpoints · accuracy best/).waitFor({ timeout: 120_000 });
+  await shot('collect');
+});
+
+async function startTraining(steps: number): Promise<void> {
+  await view('train', /Train a generator/);
+  await page.locator('select[name="zoo"]').selectOption('digits');
+  await page.locator('select[name="preset"]').selectOption('tiny-slim');
+  await page.locator('input[name="steps"]').fill(String(steps));
+  await page.locator('details').first().evaluate((d) => ((d as HTMLDetailsElement).open = true));
+  // Small enough for a 2-core machine: ~0.1 s a step.
+  for (const [name, value] of [['denoiserChannels', '8, 8'], ['recurrentWidth', '32'], ['diffusionBatch', '8'], ['timeFeatures', '32'], ['saveEvery', '5']]) {
+    await page.locator(`input[name="${name}"]`).fill(value!);
+  }
+  await page.getByText(/preset tiny-slim · \d+ steps/).waitFor();
+  await page.getByRole('button', { name: 'Start training' }).click();
+}
+
+async function lossPoints(): Promise<number> {
+  return Number((await page.getByTestId('loss-points').innerText()).split(' ')[0]);
+}
+
+test('Train: a bad setting shows the engine\'s error inline; a few steps draw the loss chart', { skip }, async () => {
+  await view('train', /Train a generator/);
+  await page.getByText('All generator settings').click();
+  await page.locator('input[name="kernelSize"]').fill('4');
+  await page.getByTestId('settings-error').filter({ hasText: /kernelSize.*odd/ }).waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Start training' }).isDisabled());
+  await page.locator('input[name="kernelSize"]').fill('');
+  await page.getByTestId('settings-error').waitFor({ state: 'detached' });
+
+  await startTraining(30);
+  await page.getByTestId('loss-chart').waitFor({ timeout: 60_000 });
+  const early = await lossPoints();
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="loss-points"]')?.textContent?.split(' ')[0]) > n, early, { timeout: 60_000 });
+  await shot('train-running');
+  await page.getByTestId('train-panel').locator('.badge.succeeded').first().waitFor({ timeout: 120_000 });
+  assert.ok((await lossPoints()) >= 30, `${await lossPoints()} loss points after 30 steps`);
+  assert.ok((await paintedPixels('loss-chart')) > 1000);
+  await shot('train');
+});
+
+test('Generate: one click, the progress reaches 100%, the models are listed', { skip }, async () => {
+  await view('generate', /Generate models/);
+  await page.getByText('Settings', { exact: true }).click();
+  await page.getByLabel('Count').fill('3');
+  await page.getByLabel('Sampler steps').fill('10');
+  await page.getByRole('button', { name: 'Generate 3 models' }).click();
+  await page.getByRole('progressbar', { name: 'generation progress' }).and(page.locator('[aria-valuenow="100"]')).waitFor({ timeout: 120_000 });
+  await page.getByTestId('model-table').locator('tbody tr').nth(2).waitFor({ timeout: 10_000 });
+  await shot('generate');
+});
+
+test('Compare: evaluate the run; the accuracy and similarity charts are drawn with data', { skip }, async () => {
+  await view('compare', /Compare/);
+  await page.getByRole('button', { name: 'Evaluate' }).click();
+  await page.getByTestId('compare-panel').waitFor({ timeout: 180_000 });
+  const text = await page.getByTestId('compare-panel').innerText();
+  assert.match(text, /originals\s+\d+\.\d+ %/);
+  assert.match(text, /generated\s+\d+\.\d+ %/);
+  await page.waitForTimeout(300);
+  assert.ok((await paintedPixels('accuracy-chart')) > 1000, 'accuracy bars drawn');
+  assert.ok((await paintedPixels('similarity-chart')) > 1000, 'similarity scatter drawn');
+  await shot('compare');
+});
+
+test('Export: the browser downloads the file, and it re-imports equal to the stored model', { skip }, async () => {
+  await view('export', /Export a model/);
+  const generated = page.locator('select[name="model"] optgroup[label="Generated"] option').first();
+  await generated.waitFor({ state: 'attached' });
+  const model = (await generated.getAttribute('value'))!;
+  assert.match(model, /^gm_/);
+  await page.locator('select[name="model"]').selectOption(model);
+  await page.getByLabel('Format').selectOption('safetensors');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByRole('button', { name: 'Download' }).click()]);
+  const saved = join(downloads, download.suggestedFilename());
+  await download.saveAs(saved);
+  await page.getByTestId('downloaded').waitFor();
+  const sha = await page.getByTestId('export-sha').innerText();
+  assert.equal(createHash('sha256').update(readFileSync(saved)).digest('hex'), sha);
+  await shot('export');
+  const stored = await runCli(['inspect', model, '--json', '--data', dataDir]);
+  const file = await runCli(['inspect', saved, '--json']);
+  assert.equal(stored.code, 0, stored.stderr);
+  assert.equal(file.code, 0, file.stderr);
+  assert.deepEqual(JSON.parse(file.stdout).tensors, JSON.parse(stored.stdout).tensors);
+});
+
+test('Jobs: a reload mid-training re-attaches to the running job; cancel stops it', { skip }, async () => {
+  await startTraining(5000);
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="train-step"]')?.textContent) >= 3, undefined, { timeout: 60_000 });
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: /Train a generator/ }).waitFor();
+  const before = await page.getByTestId('train-step').innerText();
+  await page.waitForFunction((b) => Number(document.querySelector('[data-testid="train-step"]')?.textContent) > Number(b), before, { timeout: 30_000 });
+  await page.getByTestId('loss-chart').waitFor();
+  await shot('train-reattached');
+
+  await view('jobs', /Jobs/);
+  const running = page.locator('tr[data-kind="train"][data-status="running"]');
+  await running.waitFor();
+  await shot('jobs-running');
+  await running.getByRole('button', { name: /Cancel/ }).click();
+  await page.locator('tr[data-kind="train"][data-status="cancelled"]').waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('tr[data-status="running"]').count(), 0);
+  await shot('jobs');
+  assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+});
