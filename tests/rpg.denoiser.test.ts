@@ -1,4 +1,4 @@
-// The shared 1-D conv denoiser: shapes, skip connections, the low-rank option, gradients.
+// The shared 1-D conv denoiser: shapes, skip connections, the low-rank option, gradients, BatchNorm.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -65,4 +65,49 @@ test('every denoiser parameter gets a gradient, and the same seed builds the sam
   tf.dispose([xt, proto, time, value, ...Object.values(grads)]);
   a.dispose();
   b.dispose();
+});
+
+test("'batch' norm: training normalises each channel with the batch's statistics, sampling with running ones", async () => {
+  await initBackend('wasm');
+  const config: DenoiserConfig = { ...base, tokenSize: 32, prototypeWidth: 16, channels: [8, 16, 8], norm: 'batch' };
+  const denoiser = new Denoiser(config, new Rng(3));
+  assert.equal(denoiser.buffers.size, 6, 'running mean and variance for each of the 3 hidden convs');
+  const { xt, proto, t } = inputs(6, config);
+  const time = denoiser.timeInput(t);
+  const firstRow = (out: tf.Tensor2D) => {
+    const row = Array.from(tf.tidy(() => tf.slice(out, [0, 0], [1, 32]).dataSync()));
+    out.dispose();
+    return row;
+  };
+  const rowsOf = (n: number) => tf.tidy(() => [tf.slice(xt, [0, 0], [n, 32]), tf.slice(time, [0, 0], [n, 256]), tf.slice(proto, [0, 0], [n, 16])] as const);
+
+  // Sampling: a token's ε̂ does not depend on which other tokens share its chunk (inference modes agree).
+  const [x2, time2, proto2] = rowsOf(2);
+  const alone = tf.tidy(() => firstRow(denoiser.forward(x2.slice([0, 0], [1, 32]), time2.slice([0, 0], [1, 256]), proto2.slice([0, 0], [1, 16]), 'sample')));
+  const together = firstRow(denoiser.forward(xt, time, proto, 'sample'));
+  alone.forEach((v, i) => assert.ok(Math.abs(v - together[i]!) < 1e-5, `position ${i}: ${v} alone, ${together[i]} in a chunk`));
+  // Training: the batch's statistics normalise, so the same token comes out differently in another batch.
+  const trainAll = firstRow(denoiser.forward(xt, time, proto, 'train'));
+  denoiser.commitBatchStatistics();
+  const trainTwo = firstRow(denoiser.forward(x2, time2, proto2, 'train'));
+  denoiser.commitBatchStatistics();
+  assert.ok(trainAll.some((v, i) => Math.abs(v - trainTwo[i]!) > 1e-3), 'batch statistics depend on the batch');
+
+  // Running statistics follow the training batches (momentum 0.1): after many steps on one batch,
+  // sampling gives what training gives on that batch (up to the unbiased variance, n/(n−1) with n = 6·32).
+  for (let i = 0; i < 150; i++) {
+    tf.dispose(denoiser.forward(xt, time, proto, 'train'));
+    denoiser.commitBatchStatistics();
+  }
+  const trained = firstRow(denoiser.forward(xt, time, proto, 'train'));
+  denoiser.commitBatchStatistics();
+  const sampled = firstRow(denoiser.forward(xt, time, proto, 'sample'));
+  const worst = Math.max(...trained.map((v, i) => Math.abs(v - sampled[i]!)));
+  assert.ok(worst < 0.02, `sampling with running statistics differs from training by up to ${worst}`);
+  const before = tf.memory().numTensors;
+  tf.dispose(denoiser.forward(xt, time, proto, 'train'));
+  denoiser.commitBatchStatistics();
+  assert.equal(tf.memory().numTensors, before, 'batch statistics are freed once committed');
+  tf.dispose([xt, proto, time, x2, time2, proto2]);
+  denoiser.dispose();
 });

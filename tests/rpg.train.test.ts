@@ -112,6 +112,11 @@ test('a run resumed from its save at N/2 continues the uninterrupted loss curve 
   const a = whole.generator.variables.map((v) => Array.from(v.dataSync()));
   const b = resumed.generator.variables.map((v) => Array.from(v.dataSync()));
   assert.deepEqual(b, a);
+  // The denoiser's BatchNorm running statistics (used when sampling) are saved and restored too.
+  const buffers = (g: typeof whole.generator) => g.namedBuffers().map(([name, v]) => [name, Array.from(v.dataSync())]);
+  assert.equal(whole.generator.namedBuffers().length, 6, 'running mean and variance of the 3 normed layers (8, 16, 8)');
+  assert.deepEqual(buffers(resumed.generator), buffers(whole.generator));
+  assert.ok(whole.generator.namedBuffers().some(([, v]) => v.dataSync().some((x) => x !== 0 && x !== 1)), 'running statistics moved from their initial values');
   whole.generator.dispose();
   resumed.generator.dispose();
 });

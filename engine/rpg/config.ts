@@ -20,8 +20,12 @@ export interface RpgConfig {
   /** hidden channels of the 1-D conv denoiser; the chain is 1 → …channels → 1, skips where a width repeats */
   denoiserChannels: number[];
   kernelSize: number;
-  /** norm after each hidden conv: 'channel' (LayerNorm over channels per position) or 'none' (scale + shift only) */
-  denoiserNorm: 'channel' | 'none';
+  /**
+   * norm after each hidden conv: 'batch' (BatchNorm1d, as the reference: batch statistics in training,
+   * running statistics when sampling), 'channel' (LayerNorm over channels per position) or 'none'
+   * (scale + shift only)
+   */
+  denoiserNorm: 'batch' | 'channel' | 'none';
   /** sinusoidal time features fed to the time MLP */
   timeFeatures: number;
   /** hidden width of the time MLP (256 → hidden → SiLU → tokenSize); 0 = tokenSize, as in the reference */
@@ -65,7 +69,7 @@ export const DEFAULT_CONFIG: Readonly<RpgConfig> = Object.freeze({
   dState: 32,
   denoiserChannels: [32, 64, 128, 64, 32],
   kernelSize: 7,
-  denoiserNorm: 'channel',
+  denoiserNorm: 'batch',
   timeFeatures: 256,
   timeHidden: 0,
   conditionRank: 0,
@@ -113,7 +117,7 @@ export function validateConfig(input: Partial<RpgConfig>, base: Readonly<RpgConf
   }
   if (!['lstm', 'mamba', 'transformer'].includes(config.recurrent)) throw new ConfigError('recurrent', `must be lstm, mamba or transformer, got ${String(config.recurrent)}`);
   if (!['ddim', 'ddpm'].includes(config.sampler)) throw new ConfigError('sampler', `must be ddim or ddpm, got ${String(config.sampler)}`);
-  if (!['channel', 'none'].includes(config.denoiserNorm)) throw new ConfigError('denoiserNorm', `must be channel or none, got ${String(config.denoiserNorm)}`);
+  if (!['batch', 'channel', 'none'].includes(config.denoiserNorm)) throw new ConfigError('denoiserNorm', `must be batch, channel or none, got ${String(config.denoiserNorm)}`);
   if (!['sequential', 'partial', 'full'].includes(config.inferenceMode)) throw new ConfigError('inferenceMode', `must be sequential, partial or full, got ${String(config.inferenceMode)}`);
   if (config.denoiserChannels.length === 0 || config.denoiserChannels.some((c) => !Number.isInteger(c) || c < 1 || c > 4096)) {
     throw new ConfigError('denoiserChannels', `must be a non-empty list of integers in 1…4096, got [${config.denoiserChannels.join(', ')}]`);

@@ -95,6 +95,11 @@ export class RpgGenerator {
     return this.namedVariables().map(([, v]) => v);
   }
 
+  /** State that is saved but not trained (the denoiser's BatchNorm running statistics). */
+  namedBuffers(): [string, tf.Variable][] {
+    return [...this.denoiser.buffers].map(([name, v]): [string, tf.Variable] => [`denoiser.${name}`, v]);
+  }
+
   parameterCounts(): { condition: number; recurrent: number; denoiser: number } {
     const count = (vs: tf.Variable[]) => vs.reduce((n, v) => n + v.size, 0);
     return { condition: count(this.condition.variables), recurrent: count(this.recurrent.variables), denoiser: this.denoiser.parameterCount() };
@@ -150,7 +155,8 @@ export function saveGeneratorState(
   training: { step: number; rng: number[]; optimizerIterations: number; extraTensors: TensorData[] },
 ): GeneratorState {
   const named = generator.namedVariables();
-  const tensors: TensorData[] = named.map(([name, v]) => float32Data(`generator.${name}`, v.dataSync() as Float32Array, v.shape.slice()));
+  const tensors: TensorData[] = [...named, ...generator.namedBuffers()]
+    .map(([name, v]) => float32Data(`generator.${name}`, v.dataSync() as Float32Array, v.shape.slice()));
   tensors.push(int32Data('layout.tensor_index_of_token', generator.shape.tensorIndexOfToken));
   tensors.push(int32Data('layout.index_in_tensor_of_token', generator.shape.indexInTensorOfToken));
   tensors.push(...training.extraTensors);
@@ -196,7 +202,7 @@ export function loadGeneratorState(state: GeneratorState, parts: GeneratorParts 
   try {
     const named = generator.namedVariables();
     if (named.length !== meta.variableCount) throw new GeneratorStateError(`${meta.variableCount} variables saved, this build has ${named.length}`);
-    for (const [name, variable] of named) {
+    for (const [name, variable] of [...named, ...generator.namedBuffers()]) {
       const saved = byName.get(`generator.${name}`);
       if (!saved || saved.dtype !== 'F32' || !tf.util.arraysEqual(saved.shape, variable.shape)) {
         throw new GeneratorStateError(`variable '${name}' [${variable.shape.join(', ')}] is missing or has another shape`);

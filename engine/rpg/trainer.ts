@@ -204,10 +204,11 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
         const { value, grads } = tf.variableGrads(() => {
           const prototypes = tf.reshape(generator.prototypes(permutation, tasks), [rows, config.recurrentWidth]);
           const selected = tf.gather(prototypes, chosenT) as tf.Tensor2D;
-          return maskedMse(generator.denoiser.forward(xtT, timeT, selected), noiseT, maskT);
+          return maskedMse(generator.denoiser.forward(xtT, timeT, selected, 'train'), noiseT, maskT);
         }, variables);
         const ordered = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
         optimizer.step(ordered, lr).dispose();
+        generator.denoiser.commitBatchStatistics();
         return value.dataSync()[0]!;
       });
       if (!Number.isFinite(loss)) throw new EngineError('training_diverged', `the generator's loss became ${loss} at step ${step + 1}`, { hint: 'lower lr (e.g. halve it) and train again' });
