@@ -17,6 +17,8 @@ import { DEFAULT_CONFIG, PRESETS, presetFor, resolveConfig } from './rpg/presets
 
 interface AppState {
   uploads: UploadArea;
+  /** [step, loss] of running training jobs since this process started them: a reloaded page gets the steps since the last save */
+  liveLoss: Map<Id, [number, number][]>;
   /** ticket → file, one use each, for a short while */
   tickets: Map<string, { path: string; name: string; expires: number }>;
 }
@@ -27,8 +29,20 @@ const TICKET_LIFETIME_MS = 5 * 60_000;
 function stateOf(service: EngineService): AppState {
   let state = states.get(service);
   if (!state) {
-    state = { uploads: new UploadArea(join(service.dataDir, 'uploads')), tickets: new Map() };
+    const liveLoss = new Map<Id, [number, number][]>();
+    state = { uploads: new UploadArea(join(service.dataDir, 'uploads')), tickets: new Map(), liveLoss };
     states.set(service, state);
+    service.subscribe((event) => {
+      if (event.type === 'job.progress' && event.job.kind === 'train') {
+        const { step, loss } = event.job.progress.metrics;
+        if (typeof step !== 'number' || typeof loss !== 'number') return;
+        const points = liveLoss.get(event.job.id) ?? [];
+        if (points.length === 0 || points[points.length - 1]![0] !== step) points.push([step, loss]);
+        liveLoss.set(event.job.id, points);
+      } else if ((event.type === 'job.finished' || event.type === 'job.failed') && event.job.kind === 'train') {
+        liveLoss.delete(event.job.id);
+      }
+    });
   }
   return state;
 }
@@ -136,6 +150,7 @@ function whenJobEnds(service: EngineService, job: JobInfo, then: () => void): vo
 
 export function installApp(service: EngineService): void {
   const db = () => service.catalog().db;
+  stateOf(service); // starts recording live training losses
 
   service.handle('engine.backend', async () => {
     const { backendInfo, initBackend } = await import('./backend.js');
@@ -164,7 +179,15 @@ export function installApp(service: EngineService): void {
   service.handle('run.list', ({ zoo }) => runSummaries(db(), zoo));
   service.handle('run.show', ({ id }) => {
     requireString(id, 'id');
-    return runDetail(db(), id);
+    const run = runDetail(db(), id);
+    // Steps after the last save, while this process trains the run.
+    const live = run.job ? stateOf(service).liveLoss.get(run.job) : undefined;
+    if (live) {
+      const lossCurve = [...run.lossCurve];
+      for (const [step, loss] of live) if (step === lossCurve.length + 1) lossCurve.push(loss);
+      return { ...run, lossCurve };
+    }
+    return run;
   });
   service.handle('run.delete', ({ id }) => {
     requireString(id, 'id');
