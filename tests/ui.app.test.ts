@@ -73,12 +73,13 @@ async function view(hash: string, heading: RegExp): Promise<void> {
 
 /** The number of painted pixels of the chart's canvas: a chart drawn with data paints many. */
 async function paintedPixels(testid: string): Promise<number> {
-  return page.getByTestId(testid).locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+  // A string, evaluated in the page: this project's TypeScript has no DOM types.
+  return page.getByTestId(testid).locator('canvas').evaluate(`(canvas) => {
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     let painted = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted += 1;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted += 1;
     return painted;
-  });
+  }`) as Promise<number>;
 }
 
 before(async () => {
@@ -109,7 +110,7 @@ test('the page opened with the token connects, then takes the token out of the a
   assert.ok(!page.url().includes('token'), page.url());
   await page.getByTestId('zoos-empty').waitFor();
   assert.match(await page.getByTestId('zoos-empty').innerText(), /Create one below|collect a built-in zoo/);
-  await page.waitForFunction(() => document.querySelector('[data-testid="backend"]')?.textContent !== '…', undefined, { timeout: 60_000 });
+  await page.getByTestId('backend').filter({ hasNotText: '…' }).waitFor({ timeout: 60_000 });
   assert.match(await page.getByTestId('backend').innerText(), /^(tensorflow|webgpu|wasm|cpu)$/);
   await shot('zoos-empty');
   // A reload reconnects without the token in the URL (kept for this tab only).
@@ -191,13 +192,21 @@ async function startTraining(steps: number): Promise<void> {
   await page.locator('select[name="zoo"]').selectOption('digits');
   await page.locator('select[name="preset"]').selectOption('tiny-slim');
   await page.locator('input[name="steps"]').fill(String(steps));
-  await page.locator('details').first().evaluate((d) => ((d as HTMLDetailsElement).open = true));
+  await page.locator('details').first().evaluate('(details) => { details.open = true; }');
   // Small enough for a 2-core machine: ~0.1 s a step.
   for (const [name, value] of [['denoiserChannels', '8, 8'], ['recurrentWidth', '32'], ['diffusionBatch', '8'], ['timeFeatures', '32'], ['saveEvery', '5']]) {
     await page.locator(`input[name="${name}"]`).fill(value!);
   }
   await page.getByText(/preset tiny-slim · \d+ steps/).waitFor();
   await page.getByRole('button', { name: 'Start training' }).click();
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function lossPoints(): Promise<number> {
@@ -216,7 +225,7 @@ test('Train: a bad setting shows the engine\'s error inline; a few steps draw th
   await startTraining(30);
   await page.getByTestId('loss-chart').waitFor({ timeout: 60_000 });
   const early = await lossPoints();
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="loss-points"]')?.textContent?.split(' ')[0]) > n, early, { timeout: 60_000 });
+  await until(async () => (await lossPoints()) > early, 60_000);
   await shot('train-running');
   await page.getByTestId('train-panel').locator('.badge.succeeded').first().waitFor({ timeout: 120_000 });
   assert.ok((await lossPoints()) >= 30, `${await lossPoints()} loss points after 30 steps`);
@@ -272,11 +281,11 @@ test('Export: the browser downloads the file, and it re-imports equal to the sto
 
 test('Jobs: a reload mid-training re-attaches to the running job; cancel stops it', { skip }, async () => {
   await startTraining(5000);
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="train-step"]')?.textContent) >= 3, undefined, { timeout: 60_000 });
+  await until(async () => Number(await page.getByTestId('train-step').innerText()) >= 3, 60_000);
   await page.reload();
   await page.getByRole('heading', { level: 1, name: /Train a generator/ }).waitFor();
   const before = await page.getByTestId('train-step').innerText();
-  await page.waitForFunction((b) => Number(document.querySelector('[data-testid="train-step"]')?.textContent) > Number(b), before, { timeout: 30_000 });
+  await until(async () => Number(await page.getByTestId('train-step').innerText()) > Number(before), 30_000);
   await page.getByTestId('loss-chart').waitFor();
   await shot('train-reattached');
 
