@@ -71,15 +71,22 @@ async function view(hash: string, heading: RegExp): Promise<void> {
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
 }
 
+interface Canvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
+}
+
 /** The number of painted pixels of the chart's canvas: a chart drawn with data paints many. */
 async function paintedPixels(testid: string): Promise<number> {
-  // A string, evaluated in the page: this project's TypeScript has no DOM types.
-  return page.getByTestId(testid).locator('canvas').evaluate(`(canvas) => {
+  // Runs in the page; typed by shape (this project's TypeScript has no DOM types).
+  return page.getByTestId(testid).locator('canvas').evaluate((element) => {
+    const canvas = element as unknown as Canvas;
     const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     let painted = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted += 1;
+    for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted += 1;
     return painted;
-  }`) as Promise<number>;
+  });
 }
 
 before(async () => {
@@ -192,7 +199,7 @@ async function startTraining(steps: number): Promise<void> {
   await page.locator('select[name="zoo"]').selectOption('digits');
   await page.locator('select[name="preset"]').selectOption('tiny-slim');
   await page.locator('input[name="steps"]').fill(String(steps));
-  await page.locator('details').first().evaluate('(details) => { details.open = true; }');
+  await page.locator('details').first().evaluate((details) => void ((details as unknown as { open: boolean }).open = true));
   // Small enough for a 2-core machine: ~0.1 s a step.
   for (const [name, value] of [['denoiserChannels', '8, 8'], ['recurrentWidth', '32'], ['diffusionBatch', '8'], ['timeFeatures', '32'], ['saveEvery', '5']]) {
     await page.locator(`input[name="${name}"]`).fill(value!);
