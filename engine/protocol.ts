@@ -256,6 +256,8 @@ export interface ZooEvaluationInfo {
   originals: AccuracySummaryInfo;
   generated: AccuracySummaryInfo;
   nearestIoU: { generated: number | null; noised: number | null };
+  /** engine/zoo/verdict.ts: the bar met or not, models below the worst original, new models or near-copies */
+  verdict?: { meetsBar: boolean | null; belowOriginals: string[]; novelty: 'new' | 'near-copies' | 'unknown'; summary: string };
   seconds: Record<string, number>;
   details?: unknown;
 }

@@ -81,7 +81,7 @@ test('evaluateZoo: the evaluate --json shape; more noise → lower accuracy and 
   // Stand-ins for generated models: one original itself, one untrained model.
   const generated = [{ id: 'copy', weights: zoo[2]!.tensors }, { id: 'untrained', weights: task.init(99) }];
   const result = await evaluateZoo({ zoo: 'digits', task: 'digits-mlp', originals, generated, noiseLevels: [0.01, 0.1, 0.5, 1.5] });
-  assert.deepEqual(Object.keys(result).slice(0, 6), ['zoo', 'task', 'originals', 'generated', 'nearestIoU', 'seconds']);
+  assert.deepEqual(Object.keys(result).slice(0, 7), ['zoo', 'task', 'originals', 'generated', 'nearestIoU', 'verdict', 'seconds']);
   assert.ok(result.originals.min! >= 88);
   assert.equal(result.details.generated[0]!.nearestIoU, 1);
   assert.equal(result.details.generated[0]!.nearestOriginal, 'ck2');
@@ -95,7 +95,9 @@ test('evaluateZoo: the evaluate --json shape; more noise → lower accuracy and 
   assert.ok(result.nearestIoU.noised !== null && result.details.noisedLevel !== null);
   assert.ok(result.details.originalsIoU.mean! > 0.5 && result.details.originalsIoU.max! <= 1);
   assert.ok(typeof result.seconds.originals === 'number' && typeof result.seconds.noise === 'number');
-  assert.ok(JSON.stringify(result).length > 0);
+  // The untrained stand-in is flagged below the worst original, so the run misses the bar.
+  assert.deepEqual(result.verdict.belowOriginals, ['untrained']);
+  assert.equal(result.verdict.meetsBar, false);
 });
 
 test('evaluateZoo for binary heads: held-out tasks next to their originals', async () => {

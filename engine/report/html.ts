@@ -48,6 +48,7 @@ export function renderReport(input: ReportInput): string {
     .map(
       (z, i) => `<section>
 <h2>${escapeHtml(z.zoo)} <small>${escapeHtml(z.task)}</small></h2>
+<p class="verdict ${z.verdict.meetsBar ? 'ok' : 'short'}">${escapeHtml(z.verdict.summary)}</p>
 <div class="charts">
   <figure><canvas id="acc-${i}"></canvas><figcaption>Accuracy (%) of the originals and the generated models</figcaption></figure>
   <figure><canvas id="iou-${i}"></canvas><figcaption>Accuracy vs similarity to the nearest original (IoU of misclassified test samples), with originals plus Gaussian noise as the baseline</figcaption></figure>
@@ -69,6 +70,7 @@ th:first-child, td:nth-child(2) { text-align: left; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 1.5rem; }
 figure { margin: 0; } figcaption { color: #5b6472; font-size: 12px; }
 small { color: #5b6472; font-weight: normal; }
+.verdict { padding: 6px 10px; border-left: 4px solid; } .verdict.ok { border-color: #2f8f5b; } .verdict.short { border-color: #c0392b; }
 </style></head>
 <body>
 <h1>${escapeHtml(input.title)}</h1>

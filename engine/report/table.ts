@@ -19,6 +19,7 @@ export function evaluationTable(zoos: readonly ZooEvaluation[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const lines = [pad(header, widths), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => pad(r, widths))];
   for (const z of zoos) {
+    if (z.verdict) lines.push(`${z.zoo}: ${z.verdict.summary}`);
     const stages = Object.entries(z.seconds).map(([stage, s]) => `${stage} ${s.toFixed(1)} s`).join(', ');
     if (stages) lines.push(`${z.zoo}: ${stages}`);
     for (const held of z.details.heldOut ?? []) {

@@ -10,6 +10,7 @@ import { getTask } from './tasks/registry.js';
 import { taskMask } from './tasks/binary.js';
 import type { BuiltinTask, Evaluation } from './tasks/types.js';
 import { arraysToTensors, weightsToArrays, type WeightsInput } from './tensors.js';
+import { evaluationVerdict, type EvaluationVerdict } from './verdict.js';
 
 export interface AccuracySummary {
   /** percent; null when there is no model */
@@ -137,6 +138,8 @@ export interface ZooEvaluation {
    * paper compares similarity at equal accuracy). Null when there is nothing to compare.
    */
   nearestIoU: { generated: number | null; noised: number | null };
+  /** the bar, models below the worst original, new models or near-copies, in words */
+  verdict: EvaluationVerdict;
   seconds: Record<string, number>;
   details: {
     originals: ModelResult[];
@@ -294,15 +297,18 @@ export async function evaluateZoo(input: EvaluateZooInput): Promise<ZooEvaluatio
   seconds.total = (performance.now() - started) / 1000;
 
   const pairSummary = summarize(pairIoUs);
+  const originalsSummary = summarize(originals.map((o) => o.evaluation.accuracy));
+  const similarity = {
+    generated: mean(generatedResults.flatMap((g) => (g.nearestIoU === null ? [] : [g.nearestIoU]))),
+    noised: noisedLevel?.nearestIoU ?? null,
+  };
   return {
     zoo: input.zoo,
     task: input.task,
-    originals: summarize(originals.map((o) => o.evaluation.accuracy)),
+    originals: originalsSummary,
     generated: generatedSummary,
-    nearestIoU: {
-      generated: mean(generatedResults.flatMap((g) => (g.nearestIoU === null ? [] : [g.nearestIoU]))),
-      noised: noisedLevel?.nearestIoU ?? null,
-    },
+    nearestIoU: similarity,
+    verdict: evaluationVerdict({ originals: originalsSummary, generated: generatedSummary, nearestIoU: similarity, generatedModels: generatedResults }),
     seconds,
     details: {
       originals: originals.map((o) => toResult(o, false)),

@@ -1,0 +1,54 @@
+// What an evaluation means, in words a user can act on (RPG.md "How results are judged"):
+// - the bar: generated avg within 0.5 points of the originals' avg, generated min within 1 point of
+//   theirs (one-sided: better is fine);
+// - which generated models fall below the worst original (an undertrained generator shows here first);
+// - new models or near-copies: generated models are "new" only when they share fewer mistakes with
+//   their nearest original than noised copies of the originals at equal accuracy do (the
+//   memorisation critique of parameter diffusion, Zeng et al. 2025).
+import type { AccuracySummary } from './evaluate.js';
+
+export const BAR_AVG_POINTS = 0.5;
+export const BAR_MIN_POINTS = 1;
+/** generated IoU must be this much below the noised copies' to count as new models */
+export const NOVELTY_MARGIN = 0.02;
+
+export type Novelty = 'new' | 'near-copies' | 'unknown';
+
+export interface EvaluationVerdict {
+  /** generated avg ≥ originals avg − 0.5 and generated min ≥ originals min − 1 */
+  meetsBar: boolean | null;
+  /** ids (or indexes, for models without an id) of generated models below the originals' minimum */
+  belowOriginals: string[];
+  novelty: Novelty;
+  /** one or two sentences saying all of the above */
+  summary: string;
+}
+
+export interface VerdictInput {
+  originals: AccuracySummary;
+  generated: AccuracySummary;
+  nearestIoU: { generated: number | null; noised: number | null };
+  generatedModels: { id: string | null; accuracy: number }[];
+}
+
+export function evaluationVerdict(input: VerdictInput): EvaluationVerdict {
+  const { originals, generated, nearestIoU } = input;
+  const known = originals.avg !== null && originals.min !== null && generated.avg !== null && generated.min !== null;
+  const meetsBar = known ? generated.avg! >= originals.avg! - BAR_AVG_POINTS && generated.min! >= originals.min! - BAR_MIN_POINTS : null;
+  const belowOriginals = originals.min === null ? [] : input.generatedModels
+    .map((m, i) => ({ name: m.id ?? `#${i + 1}`, accuracy: m.accuracy }))
+    .filter((m) => m.accuracy < originals.min!)
+    .map((m) => m.name);
+  const novelty: Novelty = nearestIoU.generated === null || nearestIoU.noised === null
+    ? 'unknown'
+    : nearestIoU.generated < nearestIoU.noised - NOVELTY_MARGIN ? 'new' : 'near-copies';
+
+  const sentences: string[] = [];
+  if (meetsBar === null) sentences.push('Nothing to compare yet.');
+  else if (meetsBar) sentences.push(`Generated models are as good as the originals (avg ${generated.avg!.toFixed(2)} vs ${originals.avg!.toFixed(2)}, min ${generated.min!.toFixed(2)} vs ${originals.min!.toFixed(2)}).`);
+  else sentences.push(`Generated models fall short of the originals (avg ${generated.avg!.toFixed(2)} vs ${originals.avg!.toFixed(2)}, min ${generated.min!.toFixed(2)} vs ${originals.min!.toFixed(2)}): the generator needs more training before its models are used.`);
+  if (belowOriginals.length > 0) sentences.push(`${belowOriginals.length} of ${input.generatedModels.length} are below the worst original.`);
+  if (novelty === 'new') sentences.push(`They are new models: they share fewer mistakes with their nearest original (IoU ${nearestIoU.generated!.toFixed(3)}) than noised copies of the originals at equal accuracy (${nearestIoU.noised!.toFixed(3)}).`);
+  else if (novelty === 'near-copies') sentences.push(`They are near-copies: they share as many mistakes with their nearest original (IoU ${nearestIoU.generated!.toFixed(3)}) as noised copies of the originals at equal accuracy (${nearestIoU.noised!.toFixed(3)}).`);
+  return { meetsBar, belowOriginals, novelty, summary: sentences.join(' ') };
+}

@@ -1,0 +1,44 @@
+// An evaluation in words: the bar (avg within 0.5, min within 1), models below the worst original,
+// and whether generated models are new or near-copies of the originals.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { evaluationVerdict } from '../engine/zoo/verdict.js';
+
+const originals = { best: 92.89, avg: 92.39, min: 91.78 };
+
+test('the bar is one-sided: within 0.5 on average and 1 on the minimum, or better', () => {
+  const at = (avg: number, min: number) => evaluationVerdict({
+    originals, generated: { best: 93, avg, min }, nearestIoU: { generated: null, noised: null }, generatedModels: [],
+  }).meetsBar;
+  assert.equal(at(92.20, 91.11), true, 'the quick demo as measured');
+  assert.equal(at(91.89, 90.78), true, 'exactly at the bar');
+  assert.equal(at(91.88, 91.5), false, 'avg 0.51 below');
+  assert.equal(at(92.5, 90.77), false, 'min 1.01 below');
+  assert.equal(at(95, 95), true, 'better than the originals');
+  assert.equal(evaluationVerdict({ originals, generated: { best: null, avg: null, min: null }, nearestIoU: { generated: null, noised: null }, generatedModels: [] }).meetsBar, null);
+});
+
+test('generated models below the worst original are named; short generators say so', () => {
+  const verdict = evaluationVerdict({
+    originals,
+    generated: { best: 92, avg: 80, min: 45 },
+    nearestIoU: { generated: 0.1, noised: 0.68 },
+    generatedModels: [{ id: 'gm_a', accuracy: 92 }, { id: 'gm_b', accuracy: 45 }, { id: null, accuracy: 91.7 }],
+  });
+  assert.deepEqual(verdict.belowOriginals, ['gm_b', '#3']);
+  assert.equal(verdict.meetsBar, false);
+  assert.match(verdict.summary, /fall short of the originals .*needs more training/);
+  assert.match(verdict.summary, /2 of 3 are below the worst original/);
+});
+
+test('new models share fewer mistakes with their nearest original than noised copies; otherwise near-copies', () => {
+  const novelty = (generated: number, noised: number) => evaluationVerdict({
+    originals, generated: { best: 93, avg: 92.2, min: 91.1 }, nearestIoU: { generated, noised }, generatedModels: [],
+  });
+  const copies = novelty(0.935, 0.934); // the quick demo at 3000 steps
+  assert.equal(copies.novelty, 'near-copies');
+  assert.match(copies.summary, /near-copies: .*IoU 0\.935.*0\.934/);
+  assert.equal(novelty(0.796, 0.837).novelty, 'new'); // the same zoo at 2000 steps
+  assert.equal(novelty(0.83, 0.837).novelty, 'near-copies', 'within the margin is not new');
+  assert.equal(evaluationVerdict({ originals, generated: originals, nearestIoU: { generated: null, noised: 0.5 }, generatedModels: [] }).novelty, 'unknown');
+});
