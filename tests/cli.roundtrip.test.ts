@@ -10,6 +10,7 @@ import { openCheckpoint, writeCheckpoint } from '../engine/formats/index.js';
 import { runAll, runCli, runCliJson } from './helpers/cli.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
+import { SYSTEM_PYTHON, skipWithoutTorch } from './helpers/torch.js';
 
 function bytesOf(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
@@ -75,10 +76,10 @@ for path in sys.argv[1:]:
     out.append({"keys": list(sd.keys()), "tensors": tensors})
 print(json.dumps(out))
 `;
-  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, ...paths], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync(SYSTEM_PYTHON, ['-c', script, ...paths], { encoding: 'utf8' }));
 }
 
-test('every dtype survives import → export (safetensors, pth) → re-import → export bit for bit, and PyTorch loads the .pth', async () => {
+test('every dtype survives import → export (safetensors, pth) → re-import → export bit for bit, and PyTorch loads the .pth', async (t) => {
   const dataDir = tempDir();
   const work = tempDir();
   const original = everyDtype();
@@ -106,16 +107,18 @@ test('every dtype survives import → export (safetensors, pth) → re-import �
   assert.deepEqual(await tensorBytes(fromPth.path), expected);
   assert.deepEqual(await tensorBytes(again.path), expected);
 
-  const [torchA, torchB] = loadInTorch([asPth.path, fromPth.path]);
-  for (const loaded of [torchA!, torchB!]) {
-    assert.deepEqual(loaded.keys, original.map((t) => t.name));
-    for (const tensor of original) {
-      const got = loaded.tensors[tensor.name]!;
-      assert.equal(got.dtype, TORCH_DTYPE[tensor.dtype], tensor.name);
-      assert.deepEqual(got.shape, tensor.shape, tensor.name);
-      assert.equal(got.hex, expected.get(tensor.name)!.hex, `${tensor.name}: PyTorch sees the same values`);
+  await t.test('PyTorch loads both exported .pth files with the same names, dtypes, shapes and bytes', { skip: skipWithoutTorch() }, () => {
+    const [torchA, torchB] = loadInTorch([asPth.path, fromPth.path]);
+    for (const loaded of [torchA!, torchB!]) {
+      assert.deepEqual(loaded.keys, original.map((tensor) => tensor.name));
+      for (const tensor of original) {
+        const got = loaded.tensors[tensor.name]!;
+        assert.equal(got.dtype, TORCH_DTYPE[tensor.dtype], tensor.name);
+        assert.deepEqual(got.shape, tensor.shape, tensor.name);
+        assert.equal(got.hex, expected.get(tensor.name)!.hex, `${tensor.name}: PyTorch sees the same values`);
+      }
     }
-  }
+  });
 });
 
 test('PEFT adapter folders and timm checkpoints export in their source layout, configs byte for byte', async () => {

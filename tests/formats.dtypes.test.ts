@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bfloat16ToFloat, floatToBfloat16, floatToHalf, fromFloat32Array, halfToFloat, toFloat32Array } from '../engine/formats/dtypes.js';
-import { runTorch } from './helpers/torch.js';
+import { runTorch, skipWithoutTorch } from './helpers/torch.js';
 
 const VALUES = [0, -0, 1, -1, 0.1, 1 / 3, 65504, 65520, 70000, -1e6, 6e-8, 3e-8, 2.98e-8, 1e-10, 1.00048828125, 1.0009765625 + 2 ** -11,
   3.14159265, 1e38, 3.4e38, -2.5e-39, 1.1754942e-38, Infinity, -Infinity, NaN, 2049, 2051, 0.00006103515625, 0.000060975551605224609375];
 
-test('floatToHalf and floatToBfloat16 match torch .half() and .bfloat16() bit for bit; decoding is exact', () => {
+test('floatToHalf and floatToBfloat16 match torch .half() and .bfloat16() bit for bit; decoding is exact', { skip: skipWithoutTorch() }, () => {
   const torchBits = runTorch<{ half: number[]; bf16: number[]; f32: number[] }>(`
 import json, sys, torch
 v = torch.tensor([float(x) for x in json.load(sys.stdin)], dtype=torch.float32)

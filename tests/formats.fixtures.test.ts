@@ -8,7 +8,7 @@ import { TORCH_DTYPE_TO_DTYPE } from '../engine/formats/dtypes.js';
 import { inspectCheckpoint } from '../engine/formats/index.js';
 import type { InspectResult } from '../engine/protocol.js';
 import { tempDir } from './helpers/tmp.js';
-import { runTorch } from './helpers/torch.js';
+import { runTorch, skipWithoutTorch } from './helpers/torch.js';
 
 import { FIXTURES } from './helpers/fixtures.js';
 
@@ -100,7 +100,7 @@ for (const file of badFiles) {
   });
 }
 
-test('code_execution.pth runs nothing and the error names the global it wanted to call', async () => {
+test('code_execution.pth runs nothing and the error names the global it wanted to call', { skip: skipWithoutTorch() }, async () => {
   const marker = '/tmp/paramzoo_pwned';
   const path = join(FIXTURES, 'bad', 'code_execution.pth');
   // What the file tries, according to Python's own pickle disassembler.

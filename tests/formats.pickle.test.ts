@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE_CALLABLES, PickleError, PyGlobal, unpickle } from '../engine/formats/pickle.js';
-import { runTorch } from './helpers/torch.js';
+import { runTorch, skipWithoutTorch } from './helpers/torch.js';
 
 /** the JSON shape both sides normalise to: dicts → objects, sets → sorted lists, bytes → {bytes: hex}, big ints → strings */
 function normalise(value: unknown): unknown {
@@ -18,7 +18,7 @@ function normalise(value: unknown): unknown {
 const options = { source: 'test.pkl', callables: BASE_CALLABLES };
 const decode = (hex: string) => unpickle(Uint8Array.from(Buffer.from(hex, 'hex')), options).value;
 
-test('pickles of protocols 0–5 written by Python decode to the same data', () => {
+test('pickles of protocols 0–5 written by Python decode to the same data', { skip: skipWithoutTorch() }, () => {
   const cases = runTorch<Array<{ protocol: number; hex: string; expected: unknown }>>(`
 import json, pickle
 from collections import OrderedDict

@@ -10,7 +10,7 @@ import { openCheckpoint, writeCheckpoint } from '../engine/formats/index.js';
 import { write as writePth } from '../engine/formats/torch.js';
 import type { TensorData } from '../engine/formats/types.js';
 import { tempDir } from './helpers/tmp.js';
-import { runTorch } from './helpers/torch.js';
+import { runTorch, skipWithoutTorch } from './helpers/torch.js';
 
 interface TorchTensorReport { dtype: string; shape: number[]; hex: string; sum: number }
 interface TorchFileReport { type: string; keys: string[]; metadata: Record<string, string> | null; tensors: Record<string, TorchTensorReport> }
@@ -38,7 +38,7 @@ function finiteTensors(): TensorData[] {
   return tensors;
 }
 
-test('a .pth written by ParamZoo loads in torch.load(weights_only=True) with identical bytes, sums and metadata', async () => {
+test('a .pth written by ParamZoo loads in torch.load(weights_only=True) with identical bytes, sums and metadata', { skip: skipWithoutTorch() }, async () => {
   const dir = tempDir();
   const tensors = finiteTensors();
   const metadata = { source: 'paramzoo', epoch: '3' };
@@ -71,7 +71,7 @@ print(json.dumps(out))
   }
 });
 
-test('a .safetensors written by ParamZoo parses with a plain Python reader of the spec', async () => {
+test('a .safetensors written by ParamZoo parses with a plain Python reader of the spec', { skip: skipWithoutTorch() }, async () => {
   const dir = tempDir();
   const tensors = finiteTensors();
   const path = join(dir, 'model.safetensors');
@@ -102,7 +102,7 @@ print(json.dumps(out))
   }
 });
 
-test('files written by torch.save (zip and legacy, every dtype, views, expanded, parameters, training checkpoint) read with identical bytes', async () => {
+test('files written by torch.save (zip and legacy, every dtype, views, expanded, parameters, training checkpoint) read with identical bytes', { skip: skipWithoutTorch() }, async () => {
   const dir = tempDir();
   const reports = runTorch<Record<string, { layout: string; metadata: Record<string, string>; tensors: Record<string, TorchTensorReport> }>>(`
 import json, sys, os, torch, numpy as np
@@ -157,7 +157,7 @@ print(json.dumps(out))
   }
 });
 
-test('an expanded view far larger than its storage is refused instead of allocated', async () => {
+test('an expanded view far larger than its storage is refused instead of allocated', { skip: skipWithoutTorch() }, async () => {
   const path = join(tempDir(), 'expanded.pth');
   runTorch(`
 import json, sys, torch

@@ -7,6 +7,7 @@ import { decodeFloat, float32Tensor, numel } from '../engine/zoo/tensors.js';
 import { digitsFile } from '../engine/zoo/datasets/digits.js';
 import { deriveSeed, shuffledIndices } from '../engine/zoo/random.js';
 import type { TensorData } from '../engine/formats/types.js';
+import { SYSTEM_PYTHON, skipWithoutTorch } from './helpers/torch.js';
 
 await initBackend('wasm');
 
@@ -127,9 +128,7 @@ print(json.dumps({
 }))
 `;
 
-const torchAvailable = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-
-test('PyTorch loads the digits CNN as is: same test accuracy, same mistakes, same BatchNorm running stats', { skip: !torchAvailable && 'needs /usr/bin/python3 with torch' }, async () => {
+test('PyTorch loads the digits CNN as is: same test accuracy, same mistakes, same BatchNorm running stats', { skip: skipWithoutTorch() }, async () => {
   const task = getTask('digits-cnn');
   const options = { lr: 3e-3, batchSize: 32, seed: 11 };
   const run = task.startTraining(task.init(11), options);
@@ -145,7 +144,7 @@ test('PyTorch loads the digits CNN as is: same test accuracy, same mistakes, sam
     trainBatch,
     weights: Object.fromEntries(trained.map((t) => [t.name, { shape: t.shape, values: values(t) }])),
   };
-  const python = spawnSync('/usr/bin/python3', ['-c', TORCH_REFERENCE], { input: JSON.stringify(request), encoding: 'utf8' });
+  const python = spawnSync(SYSTEM_PYTHON, ['-c', TORCH_REFERENCE], { input: JSON.stringify(request), encoding: 'utf8' });
   assert.equal(python.status, 0, python.stderr);
   const torch = JSON.parse(python.stdout);
   assert.deepEqual(torch.names, trained.map((t) => t.name));
