@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineEvent, ExportResult, ImportResult } from '../engine/protocol.js';
 import { CancelledError, EngineError } from '../engine/errors.js';
@@ -72,6 +72,26 @@ test('a failed import rejects runJob with the EngineError; a cancelled import le
     const jobs = await service.request('job.list', {});
     assert.equal(jobs[0]!.status, 'cancelled');
     assert.deepEqual(snapshotCatalog(dataDir), before);
+  } finally {
+    await service.close();
+  }
+});
+
+test('opening the catalog removes the temps a dead writer left in the blob store, and keeps a live writer\'s', async () => {
+  const dataDir = tempDir();
+  const root = join(dataDir, 'blobs');
+  mkdirSync(root, { recursive: true });
+  const dead = 2 ** 22 + 12345; // above pid_max's default: no such process
+  const stale = [`.tmp-${dead}-00aa.safetensors`, `..tmp-${dead}-00bb.safetensors.1234.tmp`];
+  const live = `.tmp-${process.pid}-00cc.safetensors`;
+  for (const name of [...stale, live]) writeFileSync(join(root, name), 'partial');
+  const service = createEngineService({ dataDir });
+  try {
+    assert.deepEqual(readdirSync(root).sort(), [...stale, live].sort(), 'nothing is removed before the catalog opens');
+    await service.request('zoo.list', {});
+    // The sweep runs in the background of the open: wait for it (a second at most).
+    for (let waited = 0; waited < 1000 && readdirSync(root).length > 1; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(readdirSync(root), [live]);
   } finally {
     await service.close();
   }
