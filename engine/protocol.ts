@@ -355,6 +355,8 @@ export interface RunDetail extends RunSummary {
   config: Record<string, unknown>;
   /** loss per step up to the last save (live steps arrive as job.progress metrics) */
   lossCurve: number[];
+  /** [step, loss] reported by progress events after the last save, while this engine trains the run (about one a second) */
+  recentLoss: [number, number][];
   generated: GeneratedModelInfo[];
   evaluations: EvaluationRecord[];
 }

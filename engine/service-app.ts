@@ -182,12 +182,7 @@ export function installApp(service: EngineService): void {
     const run = runDetail(db(), id);
     // Steps after the last save, while this process trains the run.
     const live = run.job ? stateOf(service).liveLoss.get(run.job) : undefined;
-    if (live) {
-      const lossCurve = [...run.lossCurve];
-      for (const [step, loss] of live) if (step === lossCurve.length + 1) lossCurve.push(loss);
-      return { ...run, lossCurve };
-    }
-    return run;
+    return live ? { ...run, recentLoss: live.filter(([step]) => step > run.lossCurve.length) } : run;
   });
   service.handle('run.delete', ({ id }) => {
     requireString(id, 'id');

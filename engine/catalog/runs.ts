@@ -68,7 +68,7 @@ export function runSummaries(db: Database.Database, zoo?: string): RunSummary[] 
 
 export function runDetail(db: Database.Database, id: Id): RunDetail {
   const run = getRun(db, id);
-  return { ...toSummary(db, run), config: run.config, lossCurve: run.lossCurve, generated: generatedModels(db, id), evaluations: evaluations(db, id) };
+  return { ...toSummary(db, run), config: run.config, lossCurve: run.lossCurve, recentLoss: [], generated: generatedModels(db, id), evaluations: evaluations(db, id) };
 }
 
 export function generatedModels(db: Database.Database, run?: Id): GeneratedModelInfo[] {
