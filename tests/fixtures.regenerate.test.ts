@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { EngineError } from '../engine/errors.js';
 import { inspectCheckpoint } from '../engine/formats/index.js';
 import { PROJECT_ROOT } from './helpers/cli.js';
 import { close, FIXTURES, TORCH_TO_DTYPE, type ExpectedFixture } from './helpers/fixtures.js';
@@ -47,6 +48,6 @@ test('make-fixtures.py regenerates every fixture, and ParamZoo reads each as its
     }
   }
   for (const file of Object.keys(regenerated.bad as object)) {
-    await assert.rejects(inspectCheckpoint(join(out, 'bad', file)), undefined, `bad/${file} is refused`);
+    await assert.rejects(inspectCheckpoint(join(out, 'bad', file)), EngineError, `bad/${file} is refused`);
   }
 });
