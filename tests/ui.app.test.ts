@@ -110,7 +110,7 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   // bypassCSP: the page's CSP allows no inline script, and the accessibility scan injects axe-core.
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, bypassCSP: true });
+  context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, bypassCSP: true, reducedMotion: 'reduce' });
   page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('dialog', (dialog) => void dialog.accept());
@@ -318,6 +318,24 @@ test('Jobs: a reload mid-training re-attaches to the running job; cancel stops i
   assert.equal(await page.locator('tr[data-status="running"]').count(), 0);
   await shot('jobs');
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+});
+
+test('dark mode follows the system; the keyboard reaches the views', { skip }, async () => {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await view('compare', /Compare/);
+  await page.getByTestId('compare-panel').waitFor();
+  await page.reload();
+  await page.getByTestId('compare-panel').waitFor();
+  const background = await page.evaluate<string>('getComputedStyle(document.documentElement).backgroundColor');
+  assert.equal(background, 'rgb(15, 18, 22)');
+  await page.waitForTimeout(300);
+  await shot('compare-dark');
+  await page.keyboard.press('Alt+3');
+  await page.getByRole('heading', { level: 1, name: /Train a generator/ }).waitFor();
+  await page.keyboard.press('Control+e');
+  await page.getByRole('heading', { level: 1, name: /Export a model/ }).waitFor();
+  await shot('export-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 });
 
 test('accessibility: no serious or critical axe-core violation in any view', { skip }, () => {
