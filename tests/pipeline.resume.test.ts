@@ -146,12 +146,18 @@ test('a binary-task family keeps its held-out task models out of the training zo
   const missing = await runCli(['generate', trained.run, '--data', data]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /--condition needs 10 bits/);
-  type Evaluated = { zoos: { generated: { avg: number }; details: { generated: unknown[]; heldOut: { condition: number[]; originals: { avg: number }; generated: { avg: number } }[] } }[] };
+  type Summary = { avg: number | null };
+  type Evaluated = { zoos: { generated: Summary; details: { generated: unknown[]; heldOut: { condition: number[]; originals: Summary; generated: Summary }[] } }[] };
   const evaluation = await runCliJson<Evaluated>(['evaluate', trained.run, '--data', data]);
   const [scored] = evaluation.zoos;
   assert.equal(scored!.details.generated.length, 10);
   assert.equal(scored!.details.heldOut.length, 20);
-  assert.ok(scored!.details.heldOut.every((h) => heldOutVectors.has(h.condition.join('')) && h.originals.avg > 0 && h.generated.avg >= 0));
+  // One row per held-out vector, each with its originals and a generated model scored (avg null = none generated).
+  assert.deepEqual(new Set(scored!.details.heldOut.map((h) => h.condition.join(''))), heldOutVectors);
+  for (const h of scored!.details.heldOut) {
+    assert.ok(h.originals.avg! > 0 && h.originals.avg! <= 100, `held-out ${h.condition.join('')}: originals ${JSON.stringify(h.originals)}`);
+    assert.ok(typeof h.generated.avg === 'number' && h.generated.avg >= 0 && h.generated.avg <= 100, `held-out ${h.condition.join('')}: generated ${JSON.stringify(h.generated)}`);
+  }
 });
 
 test('a zoo of one training run (one permutation state) trains and generates models of that state', async () => {
@@ -161,13 +167,13 @@ test('a zoo of one training run (one permutation state) trains and generates mod
   assert.deepEqual(generated.models.map((m) => m.permutationState), [0, 0, 0]);
 });
 
-test('a cancelled training job leaves a cancelled, resumable run', async () => {
+test('a cancelled training job leaves a cancelled run that --resume finishes', async () => {
   const { createEngineService, runJob } = await import('../engine/service.js');
   const service = createEngineService({ dataDir: data });
   try {
     let cancelled = false;
     const set = { tokenSize: 64, recurrentWidth: 32, recurrentLayers: 1, denoiserChannels: [8, 16, 8], timeFeatures: 32, diffusionBatch: 32, saveEvery: 5 };
-    const training = runJob(service, 'train', { zoo: 'small', steps: 500, set }, (progress, job) => {
+    const training = runJob(service, 'train', { zoo: 'small', steps: 40, set }, (progress, job) => {
       if (!cancelled && (progress.metrics.step ?? 0) >= 8) {
         cancelled = true;
         void service.request('job.cancel', { id: job.id });
@@ -177,10 +183,23 @@ test('a cancelled training job leaves a cancelled, resumable run', async () => {
     const id = newestRunId()!;
     const row = runRow(id)!;
     assert.equal(row.status, 'cancelled');
-    assert.ok(row.step >= 5 && row.step < 500, `saved at step ${row.step}`);
+    assert.ok(row.step >= 5 && row.step < 40, `saved at step ${row.step}`);
+    const curveAtCancel = JSON.parse(row.loss_curve) as number[];
+    assert.equal(curveAtCancel.length, row.step);
     const refused = await runCli(['train', 'small', '--resume', id, '--steps', '9', '--data', data]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /--resume continues run/);
+
+    // It resumes: the same run continues from its saved step to the end, its loss curve extended.
+    const resumed = await runCliJson<TrainJson>(['train', 'small', '--resume', id, '--data', data]);
+    assert.equal(resumed.run, id);
+    assert.equal(resumed.steps, 40);
+    const finished = runRow(id)!;
+    assert.equal(finished.status, 'succeeded');
+    assert.equal(finished.step, 40);
+    const curve = JSON.parse(finished.loss_curve) as number[];
+    assert.equal(curve.length, 40);
+    assert.deepEqual(curve.slice(0, curveAtCancel.length), curveAtCancel, 'the steps before the cancel are kept, not retrained');
   } finally {
     await service.close();
   }

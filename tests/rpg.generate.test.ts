@@ -44,16 +44,23 @@ test('DDIM steps run from T−1 down to 0', () => {
   assert.ok(steps.every((t, i) => i === 0 || t < steps[i - 1]!));
 });
 
-test('DDIM and DDPM give identical tokens for the same seed, different ones for another seed', async () => {
+test('DDIM and DDPM are each deterministic per seed, different seeds differ, and the two samplers give different tokens', async () => {
   await initBackend('wasm');
   const generator = smallGenerator();
+  const tokens: Record<string, Float32Array[]> = {};
   for (const sampler of ['ddim', 'ddpm'] as const) {
     const options: GenerateOptions = { count: 2, seeds: [11, 12], sampler, steps: sampler === 'ddim' ? 20 : 200 };
     const first = await run(generator, options);
     const second = await run(generator, options);
     assert.deepEqual(first.tokens, second.tokens, `${sampler}: same seeds, same tokens`);
     assert.notDeepEqual(first.tokens[0], first.tokens[1], `${sampler}: different seeds differ`);
-    assert.ok(first.tokens[0]!.every(Number.isFinite));
+    for (const model of first.tokens) assert.ok(model.every(Number.isFinite), `${sampler}: finite tokens`);
+    tokens[sampler] = first.tokens;
+  }
+  // Not the same sampler under two names: the same seed gives different tokens under DDIM and DDPM.
+  for (let m = 0; m < 2; m++) {
+    const diff = Math.max(...tokens.ddim![m]!.map((v, i) => Math.abs(v - tokens.ddpm![m]![i]!)));
+    assert.ok(diff > 1e-3, `model ${m}: DDIM and DDPM differ by at most ${diff}`);
   }
   generator.dispose();
 });

@@ -148,19 +148,46 @@ test('inconsistent training input is refused with what is wrong', async () => {
   assert.equal(tf.memory().numTensors, before);
 });
 
-test('a task-conditioned generator trains on task vectors and generates for an unseen task', async () => {
+test('a task-conditioned generator follows its task vector: each seen task generates near its own model, an unseen one differs from both', async () => {
   await initBackend('wasm');
   const before = tf.memory().numTensors;
-  const zoo = syntheticZoo(3, 5, 16);
-  const tasks = [Float32Array.of(1, 0, 0, 1), Float32Array.of(0, 1, 1, 0), Float32Array.of(1, 1, 0, 0)];
-  const input: TrainingInput = { ...zoo, shape: { ...zoo.shape, taskBits: 4 }, tasks };
+  // Two tasks whose models are opposite, under one permutation state: only the task vector tells them apart.
+  const zoo = syntheticZoo(2, 5, 16);
+  const [own] = zoo.tokens as Float32Array[];
+  const models = [own!, own!.map((v) => -v)];
+  const tasks = [Float32Array.of(1, 0, 0, 1), Float32Array.of(0, 1, 1, 0)];
+  const input: TrainingInput = {
+    ...zoo, tokens: models, tasks, permutationStates: [0, 0],
+    shape: { ...zoo.shape, permutationStates: 1, taskBits: 4 },
+  };
   await assert.rejects(trainGenerator({ ...input, tasks: undefined }, smallConfig({ steps: 2 })), TrainingInputError);
-  const result = await trainGenerator(input, smallConfig({ steps: 4 }));
-  assert.equal(result.lossCurve.length, 4);
+  const result = await trainGenerator(input, smallConfig({ steps: 200, batch: 2, diffusionBatch: 64, lr: 1e-2, warmupSteps: 10 }));
+  assert.equal(result.lossCurve.length, 200);
   assert.ok(result.lossCurve.every(Number.isFinite));
-  let values = 0;
-  await generateModels(result.generator, { count: 1, task: Float32Array.of(0, 0, 1, 1), steps: 5 }, (c) => void (values += c.tokens.length));
-  assert.equal(values, 5 * 16);
+
+  const generate = async (task: Float32Array) => {
+    const tokens = new Float32Array(5 * 16);
+    let values = 0;
+    await generateModels(result.generator, { count: 1, seeds: [1], permutationStates: [0], task, steps: 20 }, (c) => {
+      tokens.set(c.tokens, c.firstToken * 16);
+      values += c.tokens.length;
+    });
+    assert.equal(values, 5 * 16);
+    assert.ok(tokens.every(Number.isFinite));
+    return tokens;
+  };
+  const distance = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((sum, v, i) => sum + (zoo.mask[i] ? (v - b[i]!) ** 2 : 0), 0));
+  // Same seed for both: were the task vector ignored, both would be the same tokens, and could not
+  // each be nearer its own task's model.
+  const generated = [await generate(tasks[0]!), await generate(tasks[1]!)];
+  const distances = generated.map((tokens, i) => ({ near: distance(tokens, models[i]!), far: distance(tokens, models[1 - i]!) }));
+  console.log(`task-conditioned, 200 steps: distances to own / other task's model ${distances.map((d) => `${d.near.toFixed(2)} / ${d.far.toFixed(2)}`).join(', ')}`);
+  for (const [i, { near, far }] of distances.entries()) {
+    assert.ok(near < 0.8 * far, `task ${i}: distance ${near.toFixed(3)} to its own model, ${far.toFixed(3)} to the other task's`);
+  }
+  // A task vector never seen in training still steers generation: same seed, different tokens.
+  const unseen = await generate(Float32Array.of(0, 0, 1, 1));
+  for (const tokens of generated) assert.ok(distance(unseen, tokens) > 1e-3, 'the unseen task vector changed nothing');
   result.generator.dispose();
   assert.equal(tf.memory().numTensors, before);
 });
