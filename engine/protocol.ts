@@ -432,7 +432,7 @@ export interface Requests {
   /** announces an upload; its chunks follow as binary frames */
   'upload.begin': { params: { files: UploadFile[] }; result: { upload: Id; maxChunkBytes: number } };
   /** once every byte arrived: imports the upload's top-level files and folders into a zoo (a job), then removes the upload */
-  'upload.import': { params: { upload: Id; zoo: string; permutationState?: number; condition?: number[] }; result: { job: JobInfo } };
+  'upload.import': { params: { upload: Id; zoo: string; permutationState?: number; condition?: number[] }; result: { job: JobInfo; /** where the files lie on the engine: error messages name files under it */ dir: string } };
   'upload.cancel': { params: { upload: Id }; result: { cancelled: Id } };
   /** exports a model into the engine's downloads folder (a job; result an ExportResult) for `download.ticket` */
   'download.export': { params: { id: Id; format?: CheckpointFormat }; result: { job: JobInfo } };

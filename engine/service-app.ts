@@ -2,12 +2,12 @@
 // generated models, evaluations, zoo edits, the generator settings the Train form is drawn from,
 // uploads (browser build) and one-time downloads. One line in service.ts installs them.
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { basename, join, relative, isAbsolute, dirname } from 'node:path';
+import { basename, join, relative, isAbsolute, dirname, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { CheckpointFormat, ExportResult, GeneratorSettings, Id, JobInfo, SettingField, TaskInfo } from './protocol.js';
+import type { CheckpointFormat, ExportResult, GeneratorSettings, ImportResult, Id, JobInfo, SettingField, TaskInfo } from './protocol.js';
 import { EngineError } from './errors.js';
 import type { EngineService } from './service.js';
-import { deleteCheckpoints, deleteRun, deleteZoo, evaluation, evaluations, generatedModels, renameZoo, runDetail, runSummaries } from './catalog/runs.js';
+import { setCheckpointSource, deleteCheckpoints, deleteRun, deleteZoo, evaluation, evaluations, generatedModels, renameZoo, runDetail, runSummaries } from './catalog/runs.js';
 import { getJob } from './catalog/jobs.js';
 import { getZoo, parameterCount } from './catalog/zoos.js';
 import { resolveModel } from './catalog/models.js';
@@ -214,15 +214,25 @@ export function installApp(service: EngineService): void {
     requireString(zoo, 'zoo');
     const { uploads } = stateOf(service);
     let paths: string[];
+    let dir: string;
     try {
-      paths = uploads.finish(upload).paths;
+      ({ paths, dir } = uploads.finish(upload));
     } catch (error) {
       uploads.remove(upload);
       throw error;
     }
     const job = service.jobs.submit('import', { zoo, paths, ...(permutationState !== undefined ? { permutationState } : {}), ...(condition ? { condition } : {}) });
-    whenJobEnds(service, job, () => uploads.remove(upload));
-    return { job };
+    whenJobEnds(service, job, () => {
+      const done = getJob(db(), job.id);
+      if (done?.status === 'succeeded') {
+        for (const { id, source } of (done.result as ImportResult).imported) {
+          if (isInside(dir, source)) setCheckpointSource(db(), id, `upload:${relative(dir, source).split(sep).join('/')}`);
+        }
+        service.emit({ type: 'catalog.changed', what: 'checkpoints', zoo });
+      }
+      uploads.remove(upload);
+    });
+    return { job, dir };
   });
 
   service.handle('download.export', ({ id, format }) => {

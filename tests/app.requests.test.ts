@@ -127,6 +127,7 @@ test('uploads: paths are plain relative names, sizes within the quota; a complet
     const done = await finished(service, job);
     assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
     assert.equal((done.result as ImportResult).imported.length, 1);
+    assert.deepEqual((await service.request('zoo.show', { name: 'cnn' })).checkpoints.map((c) => c.source), ['upload:tiny_cnn.pth'], 'the source is the name the user chose');
     assert.deepEqual(readdirSync(join(dataDir, 'uploads')), [], 'the upload was removed after the import');
 
     await service.request('zoo.create', { name: 'dora' });
@@ -135,7 +136,7 @@ test('uploads: paths are plain relative names, sizes within the quota; a complet
     const peftJob = await finished(service, (await service.request('upload.import', { upload: folder.upload, zoo: 'dora' })).job);
     assert.equal(peftJob.status, 'succeeded', JSON.stringify(peftJob.error));
     const dora = await service.request('zoo.show', { name: 'dora' });
-    assert.deepEqual(dora.checkpoints.map((c) => [c.format, c.layout]), [['peft', 'peft_adapter']]);
+    assert.deepEqual(dora.checkpoints.map((c) => [c.format, c.layout, c.source]), [['peft', 'peft_adapter', 'upload:adapter']]);
   } finally {
     await service.close();
   }

@@ -183,6 +183,19 @@ test('Zoos: create a zoo, import PyTorch fixtures by upload, see them in the Zoo
   await shot('zoos');
   assert.deepEqual(existsSync(join(dataDir, 'uploads')) ? (await import('node:fs')).readdirSync(join(dataDir, 'uploads')) : [], [], 'the upload was removed after the import');
 
+  // A checkpoint that does not fit: the error names the file as chosen, with the fix.
+  await page.getByTestId('upload-files').setInputFiles([join(FIXTURES, 'tiny_cnn_fp16.pth')]);
+  await page.getByTestId('import-progress').getByText(/^tiny_cnn_fp16\.pth does not fit zoo 'cnn'.*F16.*import this file into another zoo/).waitFor({ timeout: 30_000 });
+  await shot('zoos-import-error');
+
+  // A PEFT DoRA adapter is a folder: uploaded with its relative paths.
+  await page.getByRole('textbox', { name: 'Name', exact: true }).fill('dora');
+  await page.getByRole('button', { name: 'Create zoo' }).click();
+  await page.getByTestId('zoo-table').getByRole('link', { name: 'dora' }).waitFor();
+  await page.getByLabel('Import into').selectOption('dora');
+  await page.getByTestId('upload-folder').setInputFiles(join(FIXTURES, 'dora_tiny_llama'));
+  await page.getByTestId('zoo-table').getByRole('row').filter({ hasText: 'dora' }).getByRole('cell', { name: '1', exact: true }).waitFor({ timeout: 30_000 });
+
   await row.getByRole('link', { name: 'cnn' }).click();
   await page.getByTestId('checkpoint-table').waitFor();
   assert.equal(await page.getByTestId('checkpoint-table').locator('tbody tr').count(), 2);

@@ -144,3 +144,8 @@ export function deleteRun(db: Database.Database, id: Id): void {
   if (run!.status === 'running') throw new EngineError('run_busy', `run ${id} is still training`, { hint: 'cancel its job first' });
   db.prepare('DELETE FROM runs WHERE id = ?').run(id);
 }
+
+/** A checkpoint's recorded source: uploads record the name the user chose, not the engine's temporary copy. */
+export function setCheckpointSource(db: Database.Database, id: Id, source: string): void {
+  db.prepare('UPDATE checkpoints SET source = ? WHERE id = ?').run(source, id);
+}

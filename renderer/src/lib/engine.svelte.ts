@@ -51,7 +51,12 @@ export async function refreshJobs(): Promise<void> {
   }
 }
 
+/** Upload folders on the engine by import job: its errors name the files as the user chose them. */
+const uploadDirs: Record<string, string> = {};
+
 function upsertJob(job: JobInfo): void {
+  const dir = uploadDirs[job.id];
+  if (dir && job.error) job = { ...job, error: { ...job.error, message: job.error.message.split(`${dir}/`).join('') } };
   const index = app.jobs.findIndex((j) => j.id === job.id);
   if (index >= 0) app.jobs[index] = { ...app.jobs[index], ...job };
   else app.jobs = [job, ...app.jobs];
@@ -117,7 +122,8 @@ export async function uploadAndImport(zoo: string, files: { file: File; path: st
         onProgress?.(sent, total);
       }
     }
-    const { job } = await engine.request('upload.import', { upload, zoo });
+    const { job, dir } = await engine.request('upload.import', { upload, zoo });
+    uploadDirs[job.id] = dir;
     upsertJob(job);
     return job;
   } catch (error) {
