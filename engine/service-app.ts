@@ -138,6 +138,14 @@ function requireString(value: unknown, name: string): asserts value is string {
   }
 }
 
+function optionalString(value: unknown, name: string): asserts value is string | undefined {
+  if (value !== undefined) requireString(value, name);
+}
+
+function badRequest(what: string): never {
+  throw new EngineError('bad_request', `the request's ${what}`, { hint: 'check the request parameters (engine/protocol.ts)' });
+}
+
 /** Runs `then` once the job with this id has ended (finished, failed or cancelled). */
 function whenJobEnds(service: EngineService, job: JobInfo, then: () => void): void {
   const unsubscribe = service.subscribe((event) => {
@@ -176,7 +184,10 @@ export function installApp(service: EngineService): void {
     service.emit({ type: 'catalog.changed', what: 'checkpoints' });
     return { deleted };
   });
-  service.handle('run.list', ({ zoo }) => runSummaries(db(), zoo));
+  service.handle('run.list', ({ zoo }) => {
+    optionalString(zoo, 'zoo');
+    return runSummaries(db(), zoo);
+  });
   service.handle('run.show', ({ id }) => {
     requireString(id, 'id');
     const run = runDetail(db(), id);
@@ -190,14 +201,23 @@ export function installApp(service: EngineService): void {
     service.emit({ type: 'catalog.changed', what: 'runs' });
     return { deleted: id };
   });
-  service.handle('model.list', ({ run }) => generatedModels(db(), run));
-  service.handle('evaluation.list', ({ run }) => evaluations(db(), run));
+  service.handle('model.list', ({ run }) => {
+    optionalString(run, 'run');
+    return generatedModels(db(), run);
+  });
+  service.handle('evaluation.list', ({ run }) => {
+    optionalString(run, 'run');
+    return evaluations(db(), run);
+  });
   service.handle('evaluation.get', ({ id }) => {
     requireString(id, 'id');
     return evaluation(db(), id);
   });
   service.handle('generator.settings', () => generatorSettings());
   service.handle('generator.validate', ({ preset, set, zoo }) => {
+    optionalString(preset, 'preset');
+    optionalString(zoo, 'zoo');
+    if (set !== undefined && (typeof set !== 'object' || set === null || Array.isArray(set))) badRequest("'set' is not an object of generator settings");
     const parameters = zoo ? parameterCount(getZoo(db(), zoo).signature) : undefined;
     const config = resolveConfig({ ...(preset ? { preset } : {}), ...(parameters !== undefined ? { parameterCount: parameters } : {}), overrides: (set ?? {}) as never });
     return { config: { ...config } };
@@ -212,6 +232,8 @@ export function installApp(service: EngineService): void {
   service.handle('upload.import', ({ upload, zoo, permutationState, condition }) => {
     requireString(upload, 'upload');
     requireString(zoo, 'zoo');
+    if (permutationState !== undefined && !(Number.isSafeInteger(permutationState) && permutationState >= 0)) badRequest("'permutationState' is not an integer ≥ 0");
+    if (condition !== undefined && !(Array.isArray(condition) && condition.every((bit) => bit === 0 || bit === 1))) badRequest("'condition' is not a list of 0/1 task bits");
     const { uploads } = stateOf(service);
     let paths: string[];
     let dir: string;
@@ -237,6 +259,7 @@ export function installApp(service: EngineService): void {
 
   service.handle('download.export', ({ id, format }) => {
     requireString(id, 'id');
+    if (format !== undefined && !['safetensors', 'pth', 'peft'].includes(format)) badRequest(`'format' is '${String(format)}', not safetensors, pth or peft`);
     const model = resolveModel(db(), id);
     const chosen: CheckpointFormat = format ?? model.format;
     if (chosen === 'peft') throw new EngineError('bad_option', 'a PEFT adapter is a folder and cannot be downloaded as one file yet', { hint: 'download it as safetensors, or export it with the CLI: paramzoo export ID --format peft --out DIR' });

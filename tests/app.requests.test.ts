@@ -80,6 +80,20 @@ test('zoos: rename keeps the checkpoints, deleting checkpoints and zoos removes 
     assert.deepEqual(await service.request('evaluation.list', {}), []);
     await assert.rejects(service.request('run.show', { id: 'run_0000000000000000' }), { code: 'run_not_found' });
     await assert.rejects(service.request('evaluation.get', { id: 'ev_0000000000000000' }), { code: 'evaluation_not_found' });
+    // Params of the wrong type are answered with a typed error naming the parameter.
+    const bad: [string, unknown, RegExp][] = [
+      ['run.list', { zoo: 3 }, /'zoo'/],
+      ['model.list', { run: [] }, /'run'/],
+      ['run.show', {}, /'id'/],
+      ['zoo.rename', { name: 'other' }, /'to'/],
+      ['checkpoint.delete', { ids: 'ck_1' }, /'ids'/],
+      ['generator.validate', { set: [1] }, /'set'/],
+      ['upload.import', { upload: 'u', zoo: 'z', condition: [2] }, /'condition'/],
+      ['download.export', { id: 'ck_1', format: 'onnx' }, /'format'/],
+    ];
+    for (const [method, params, message] of bad) {
+      await assert.rejects(service.request(method as 'run.list', params as never), { code: 'bad_request', message }, method);
+    }
   } finally {
     await service.close();
   }
