@@ -411,7 +411,20 @@ export interface UploadChunkHeader {
   offset: number;
 }
 
+/** One tensor's values pooled over every checkpoint of a zoo. */
+export interface TensorStats {
+  name: string;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  /** std over the checkpoints of each checkpoint's mean: how much the zoo varies in this tensor */
+  spread: number;
+}
+
 export interface Requests {
+  /** per-tensor statistics across a zoo's checkpoints (cached until the zoo changes) */
+  'zoo.stats': { params: { name: string }; result: { zoo: string; checkpoints: number; tensors: TensorStats[] } };
   /** the backend compute jobs use, chosen (and TensorFlow.js loaded) now if no job chose it yet */
   'engine.backend': { params: Record<string, never>; result: BackendInfo };
   'task.list': { params: Record<string, never>; result: TaskInfo[] };

@@ -4,18 +4,23 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative, isAbsolute, dirname, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { CheckpointFormat, ExportResult, GeneratorSettings, ImportResult, Id, JobInfo, SettingField, TaskInfo } from './protocol.js';
+import type { ResultOf, TensorStats, CheckpointFormat, ExportResult, GeneratorSettings, ImportResult, Id, JobInfo, SettingField, TaskInfo } from './protocol.js';
 import { EngineError } from './errors.js';
 import type { EngineService } from './service.js';
 import { setCheckpointSource, deleteCheckpoints, deleteRun, deleteZoo, evaluation, evaluations, generatedModels, renameZoo, runDetail, runSummaries } from './catalog/runs.js';
 import { getJob } from './catalog/jobs.js';
 import { getZoo, parameterCount } from './catalog/zoos.js';
+import { listCheckpoints } from './catalog/checkpoints.js';
+import { readBlobTensors } from './pipeline/stored.js';
+import { toFloat64Array } from './formats/dtypes.js';
 import { resolveModel } from './catalog/models.js';
 import { UploadArea } from './uploads.js';
 import { getTask, listTaskIds } from './zoo/tasks/registry.js';
 import { DEFAULT_CONFIG, PRESETS, presetFor, resolveConfig } from './rpg/presets.js';
 
 interface AppState {
+  /** zoo.stats results by zoo name and the blobs they were computed from */
+  stats: Map<string, { key: string; result: ResultOf<'zoo.stats'> }>;
   uploads: UploadArea;
   /** [step, loss] of running training jobs since this process started them: a reloaded page gets the steps since the last save */
   liveLoss: Map<Id, [number, number][]>;
@@ -30,7 +35,7 @@ function stateOf(service: EngineService): AppState {
   let state = states.get(service);
   if (!state) {
     const liveLoss = new Map<Id, [number, number][]>();
-    state = { uploads: new UploadArea(join(service.dataDir, 'uploads')), tickets: new Map(), liveLoss };
+    state = { uploads: new UploadArea(join(service.dataDir, 'uploads')), tickets: new Map(), liveLoss, stats: new Map() };
     states.set(service, state);
     service.subscribe((event) => {
       if (event.type === 'job.progress' && event.job.kind === 'train') {
@@ -156,6 +161,54 @@ function whenJobEnds(service: EngineService, job: JobInfo, then: () => void): vo
   });
 }
 
+/** Pools every tensor's values over the zoo's checkpoints, one checkpoint at a time (the event loop breathes between them). */
+async function zooStats(service: EngineService, name: string): Promise<ResultOf<'zoo.stats'>> {
+  const db = service.catalog().db;
+  const zoo = getZoo(db, name);
+  const checkpoints = listCheckpoints(db, zoo.id);
+  const key = checkpoints.map((c) => c.sha256).join(',');
+  const cached = stateOf(service).stats.get(name);
+  if (cached && cached.key === key) return cached.result;
+  const acc = new Map<string, { n: number; sum: number; sumSq: number; min: number; max: number; means: number[] }>();
+  for (const checkpoint of checkpoints) {
+    const { tensors } = await readBlobTensors(service.blobs, checkpoint.sha256);
+    for (const tensor of tensors) {
+      const values = toFloat64Array(tensor.dtype, tensor.data);
+      const a = acc.get(tensor.name) ?? { n: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity, means: [] };
+      let sum = 0;
+      for (const v of values) {
+        sum += v;
+        a.sumSq += v * v;
+        if (v < a.min) a.min = v;
+        if (v > a.max) a.max = v;
+      }
+      a.n += values.length;
+      a.sum += sum;
+      a.means.push(values.length ? sum / values.length : 0);
+      acc.set(tensor.name, a);
+    }
+    await new Promise((resolveTick) => setImmediate(resolveTick));
+  }
+  const order = (zoo.signature ?? []).map((t) => t.name);
+  const tensors: TensorStats[] = [...acc.entries()]
+    .sort(([x], [y]) => order.indexOf(x) - order.indexOf(y))
+    .map(([tensorName, a]) => {
+      const mean = a.n ? a.sum / a.n : 0;
+      const meanOfMeans = a.means.reduce((s, m) => s + m, 0) / Math.max(1, a.means.length);
+      return {
+        name: tensorName,
+        mean,
+        std: Math.sqrt(Math.max(0, a.n ? a.sumSq / a.n - mean * mean : 0)),
+        min: a.n ? a.min : 0,
+        max: a.n ? a.max : 0,
+        spread: Math.sqrt(a.means.reduce((s, m) => s + (m - meanOfMeans) ** 2, 0) / Math.max(1, a.means.length)),
+      };
+    });
+  const result = { zoo: name, checkpoints: checkpoints.length, tensors };
+  stateOf(service).stats.set(name, { key, result });
+  return result;
+}
+
 export function installApp(service: EngineService): void {
   const db = () => service.catalog().db;
   stateOf(service); // starts recording live training losses
@@ -163,6 +216,10 @@ export function installApp(service: EngineService): void {
   service.handle('engine.backend', async () => {
     const { backendInfo, initBackend } = await import('./backend.js');
     return backendInfo() ?? (await initBackend());
+  });
+  service.handle('zoo.stats', ({ name }) => {
+    requireString(name, 'name');
+    return zooStats(service, name);
   });
   service.handle('task.list', () => listTaskIds().map(taskInfo));
   service.handle('zoo.rename', ({ name, to }) => {

@@ -63,6 +63,18 @@ test('zoos: rename keeps the checkpoints, deleting checkpoints and zoos removes 
   try {
     await service.request('zoo.create', { name: 'cnn' });
     const imported = (await runJob(service, 'import', { zoo: 'cnn', paths: [join(FIXTURES, 'tiny_cnn.pth'), join(FIXTURES, 'tiny_cnn_legacy.pth')] })) as ImportResult;
+    // Statistics pooled over both checkpoints; bn1.num_batches_tracked is an I64 scalar per checkpoint.
+    const stats = await service.request('zoo.stats', { name: 'cnn' });
+    assert.equal(stats.checkpoints, 2);
+    assert.equal(stats.tensors.length, 15);
+    assert.equal(stats.tensors[0]!.name, 'conv1.weight');
+    const inspected = await service.request('inspect', { path: join(FIXTURES, 'tiny_cnn.pth') });
+    const legacy = await service.request('inspect', { path: join(FIXTURES, 'tiny_cnn_legacy.pth') });
+    const conv = stats.tensors[0]!;
+    const expectedMean = (inspected.tensors['conv1.weight']!.sum + legacy.tensors['conv1.weight']!.sum) / 144;
+    assert.ok(Math.abs(conv.mean - expectedMean) < 1e-6, `${conv.mean} vs ${expectedMean}`);
+    assert.ok(conv.min < conv.mean && conv.mean < conv.max && conv.std > 0);
+    assert.equal(await service.request('zoo.stats', { name: 'cnn' }), stats, 'cached while the zoo is unchanged');
     const renamed = await service.request('zoo.rename', { name: 'cnn', to: 'tiny-cnn' });
     assert.deepEqual([renamed.name, renamed.checkpointCount, renamed.parameterCount], ['tiny-cnn', 2, 1500]);
     await assert.rejects(service.request('zoo.rename', { name: 'cnn', to: 'x' }), { code: 'zoo_not_found' });

@@ -202,6 +202,8 @@ test('Zoos: create a zoo, import PyTorch fixtures by upload, see them in the Zoo
   const tree = page.getByTestId('tensor-tree');
   await tree.getByRole('cell', { name: 'weight' }).first().waitFor();
   assert.ok((await tree.innerText()).includes('F32'));
+  // Per-tensor statistics across the zoo fill in.
+  await tree.getByRole('row').filter({ hasText: 'running_var' }).first().getByText(/^\d\.\d{4}$/).first().waitFor();
   await page.getByRole('button', { name: /Source/ }).click();
   await page.getByRole('columnheader', { name: /Source/ }).and(page.locator('[aria-sort="ascending"]')).waitFor();
   await shot('zoo');
