@@ -12,6 +12,7 @@ import { getJob } from './catalog/jobs.js';
 import { getZoo, parameterCount } from './catalog/zoos.js';
 import { listCheckpoints } from './catalog/checkpoints.js';
 import { readBlobTensors } from './pipeline/stored.js';
+import { collectGarbage } from './catalog/gc.js';
 import { toFloat64Array } from './formats/dtypes.js';
 import { resolveModel } from './catalog/models.js';
 import { UploadArea } from './uploads.js';
@@ -216,6 +217,12 @@ export function installApp(service: EngineService): void {
   service.handle('engine.backend', async () => {
     const { backendInfo, initBackend } = await import('./backend.js');
     return backendInfo() ?? (await initBackend());
+  });
+  service.handle('storage.gc', async ({ dryRun, graceMinutes }) => {
+    const grace = graceMinutes ?? 10;
+    if (!(typeof grace === 'number' && Number.isFinite(grace) && grace >= 0)) badRequest("'graceMinutes' is not a number ≥ 0");
+    const result = await collectGarbage(service.catalog(), service.blobs, { minAgeMs: grace * 60_000, dryRun: dryRun === true });
+    return { removed: result.removed.length, bytesFreed: result.bytesFreed, kept: result.kept };
   });
   service.handle('zoo.stats', ({ name }) => {
     requireString(name, 'name');

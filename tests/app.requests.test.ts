@@ -86,6 +86,16 @@ test('zoos: rename keeps the checkpoints, deleting checkpoints and zoos removes 
     assert.equal((await service.request('zoo.show', { name: 'tiny-cnn' })).checkpoints.length, 1);
     await assert.rejects(service.request('checkpoint.delete', { ids: ['ck_0000000000000000'] }), { code: 'checkpoint_not_found' });
     assert.deepEqual(await service.request('zoo.delete', { name: 'tiny-cnn' }), { deleted: 'tiny-cnn' });
+    // Deleting removed rows only; "free space" deletes the blobs nothing references any more.
+    const stored = (await service.blobs.list()).length;
+    assert.ok(stored >= 1);
+    const preview = await service.request('storage.gc', { dryRun: true, graceMinutes: 0 });
+    assert.ok(preview.removed === stored && preview.bytesFreed > 0, JSON.stringify(preview));
+    const freed = await service.request('storage.gc', { graceMinutes: 0 });
+    assert.deepEqual(freed, preview);
+    assert.deepEqual(await service.request('storage.gc', { graceMinutes: 0 }), { removed: 0, bytesFreed: 0, kept: 0 });
+    assert.deepEqual(await service.blobs.list(), []);
+    await assert.rejects(service.request('storage.gc', { graceMinutes: -1 }), { code: 'bad_request' });
     assert.deepEqual((await service.request('zoo.list', {})).map((z) => z.name), ['other']);
     assert.equal((service.catalog().db.prepare('SELECT COUNT(*) AS n FROM checkpoints').get() as { n: number }).n, 0);
     assert.deepEqual(await service.request('run.list', {}), []);

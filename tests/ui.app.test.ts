@@ -196,6 +196,12 @@ test('Zoos: create a zoo, import PyTorch fixtures by upload, see them in the Zoo
   await page.getByTestId('upload-folder').setInputFiles(join(FIXTURES, 'dora_tiny_llama'));
   await page.getByTestId('zoo-table').getByRole('row').filter({ hasText: 'dora' }).getByRole('cell', { name: '1', exact: true }).waitFor({ timeout: 30_000 });
 
+  // Delete (confirmed), then free space: files written in the last minutes are kept.
+  await page.getByRole('button', { name: 'Delete dora' }).click();
+  await page.getByTestId('zoo-table').getByRole('link', { name: 'dora' }).waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Free space' }).click();
+  await page.getByTestId('freed').filter({ hasText: /Nothing to free|Freed/ }).waitFor();
+
   await row.getByRole('link', { name: 'cnn' }).click();
   await page.getByTestId('checkpoint-table').waitFor();
   assert.equal(await page.getByTestId('checkpoint-table').locator('tbody tr').count(), 2);
