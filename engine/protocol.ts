@@ -425,6 +425,8 @@ export interface TensorStats {
 export interface Requests {
   /** "free space": deletes the blobs no row and no live job holds (the one garbage collector); `graceMinutes` keeps recent writes */
   'storage.gc': { params: { dryRun?: boolean; graceMinutes?: number }; result: { removed: number; bytesFreed: number; kept: number } };
+  /** per-tensor statistics across a run's generated models (the Compare view sets them beside zoo.stats) */
+  'run.stats': { params: { id: Id }; result: { run: Id; models: number; tensors: TensorStats[] } };
   /** per-tensor statistics across a zoo's checkpoints (cached until the zoo changes) */
   'zoo.stats': { params: { name: string }; result: { zoo: string; checkpoints: number; tensors: TensorStats[] } };
   /** the backend compute jobs use, chosen (and TensorFlow.js loaded) now if no job chose it yet */

@@ -21,7 +21,7 @@ import { DEFAULT_CONFIG, PRESETS, presetFor, resolveConfig } from './rpg/presets
 
 interface AppState {
   /** zoo.stats results by zoo name and the blobs they were computed from */
-  stats: Map<string, { key: string; result: ResultOf<'zoo.stats'> }>;
+  stats: Map<string, { key: string; result: unknown }>;
   uploads: UploadArea;
   /** [step, loss] of running training jobs since this process started them: a reloaded page gets the steps since the last save */
   liveLoss: Map<Id, [number, number][]>;
@@ -162,17 +162,11 @@ function whenJobEnds(service: EngineService, job: JobInfo, then: () => void): vo
   });
 }
 
-/** Pools every tensor's values over the zoo's checkpoints, one checkpoint at a time (the event loop breathes between them). */
-async function zooStats(service: EngineService, name: string): Promise<ResultOf<'zoo.stats'>> {
-  const db = service.catalog().db;
-  const zoo = getZoo(db, name);
-  const checkpoints = listCheckpoints(db, zoo.id);
-  const key = checkpoints.map((c) => c.sha256).join(',');
-  const cached = stateOf(service).stats.get(name);
-  if (cached && cached.key === key) return cached.result;
+/** Pools every tensor's values over these blobs, one at a time (the event loop breathes between them). */
+async function tensorStats(service: EngineService, shas: string[], order: string[]): Promise<TensorStats[]> {
   const acc = new Map<string, { n: number; sum: number; sumSq: number; min: number; max: number; means: number[] }>();
-  for (const checkpoint of checkpoints) {
-    const { tensors } = await readBlobTensors(service.blobs, checkpoint.sha256);
+  for (const sha256 of shas) {
+    const { tensors } = await readBlobTensors(service.blobs, sha256);
     for (const tensor of tensors) {
       const values = toFloat64Array(tensor.dtype, tensor.data);
       const a = acc.get(tensor.name) ?? { n: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity, means: [] };
@@ -190,14 +184,14 @@ async function zooStats(service: EngineService, name: string): Promise<ResultOf<
     }
     await new Promise((resolveTick) => setImmediate(resolveTick));
   }
-  const order = (zoo.signature ?? []).map((t) => t.name);
-  const tensors: TensorStats[] = [...acc.entries()]
-    .sort(([x], [y]) => order.indexOf(x) - order.indexOf(y))
-    .map(([tensorName, a]) => {
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
+  return [...acc.entries()]
+    .sort(([x], [y]) => rank(x) - rank(y))
+    .map(([name, a]) => {
       const mean = a.n ? a.sum / a.n : 0;
       const meanOfMeans = a.means.reduce((s, m) => s + m, 0) / Math.max(1, a.means.length);
       return {
-        name: tensorName,
+        name,
         mean,
         std: Math.sqrt(Math.max(0, a.n ? a.sumSq / a.n - mean * mean : 0)),
         min: a.n ? a.min : 0,
@@ -205,9 +199,39 @@ async function zooStats(service: EngineService, name: string): Promise<ResultOf<
         spread: Math.sqrt(a.means.reduce((s, m) => s + (m - meanOfMeans) ** 2, 0) / Math.max(1, a.means.length)),
       };
     });
-  const result = { zoo: name, checkpoints: checkpoints.length, tensors };
-  stateOf(service).stats.set(name, { key, result });
+}
+
+async function cachedStats<R>(service: EngineService, key: string, shas: string[], compute: () => Promise<R>): Promise<R> {
+  const { stats } = stateOf(service);
+  const blobsKey = shas.join(',');
+  const cached = stats.get(key);
+  if (cached && cached.key === blobsKey) return cached.result as R;
+  const result = await compute();
+  stats.set(key, { key: blobsKey, result });
   return result;
+}
+
+async function zooStats(service: EngineService, name: string): Promise<ResultOf<'zoo.stats'>> {
+  const db = service.catalog().db;
+  const zoo = getZoo(db, name);
+  const shas = listCheckpoints(db, zoo.id).map((c) => c.sha256);
+  return cachedStats(service, `zoo:${name}`, shas, async () => ({
+    zoo: name,
+    checkpoints: shas.length,
+    tensors: await tensorStats(service, shas, (zoo.signature ?? []).map((t) => t.name)),
+  }));
+}
+
+async function runStats(service: EngineService, id: Id): Promise<ResultOf<'run.stats'>> {
+  const db = service.catalog().db;
+  const run = runDetail(db, id);
+  const shas = run.generated.map((m) => m.sha256);
+  const zoo = getZoo(db, run.zoo);
+  return cachedStats(service, `run:${id}`, shas, async () => ({
+    run: id,
+    models: shas.length,
+    tensors: await tensorStats(service, shas, (zoo.signature ?? []).map((t) => t.name)),
+  }));
 }
 
 export function installApp(service: EngineService): void {
@@ -223,6 +247,10 @@ export function installApp(service: EngineService): void {
     if (!(typeof grace === 'number' && Number.isFinite(grace) && grace >= 0)) badRequest("'graceMinutes' is not a number ≥ 0");
     const result = await collectGarbage(service.catalog(), service.blobs, { minAgeMs: grace * 60_000, dryRun: dryRun === true });
     return { removed: result.removed.length, bytesFreed: result.bytesFreed, kept: result.kept };
+  });
+  service.handle('run.stats', ({ id }) => {
+    requireString(id, 'id');
+    return runStats(service, id);
   });
   service.handle('zoo.stats', ({ name }) => {
     requireString(name, 'name');

@@ -295,6 +295,8 @@ test('Compare: evaluate the run; the accuracy and similarity charts are drawn wi
   await page.waitForTimeout(300);
   assert.ok((await paintedPixels('accuracy-chart')) > 1000, 'accuracy bars drawn');
   assert.ok((await paintedPixels('similarity-chart')) > 1000, 'similarity scatter drawn');
+  await page.getByTestId('layers-panel').waitFor();
+  assert.ok((await paintedPixels('layer-chart')) > 1000, 'per-layer statistics drawn');
   await shot('compare');
 });
 
