@@ -31,7 +31,7 @@ for (const kind of RECURRENT_KINDS) {
     const config = resolveConfig({ preset: 'tiny', overrides: { recurrent: kind, tokenSize: 16, recurrentWidth: 16, recurrentLayers: 1, dState: 8, denoiserChannels: [8, 16, 8] } });
     const before = tf.memory().numTensors;
     const generator = new RpgGenerator(config, SHAPE);
-    assert.equal(tf.memory().numTensors, before + generator.variables.length + 1, 'alive: the variables and the position table');
+    assert.equal(tf.memory().numTensors, before + generator.variables.length + generator.namedBuffers().length + 1, 'alive: the variables, the BatchNorm running statistics and the position table');
     generator.dispose();
     assert.equal(tf.memory().numTensors, before);
   });
