@@ -37,6 +37,7 @@ ipcRenderer.on('paramzoo:engine-port', (event) => {
 });
 
 const api: ParamZooApi = {
+  capabilities: { nativeDialogs: true },
   request(method, params) {
     const message: ClientMessage = { id: nextId++, method, params };
     return new Promise((resolve, reject) => {

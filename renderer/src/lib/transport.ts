@@ -37,6 +37,7 @@ export class EngineRequestError extends Error {
 }
 
 interface PreloadApi {
+  capabilities?: { nativeDialogs?: boolean };
   request(method: string, params: unknown): Promise<unknown>;
   subscribe(listener: (event: EngineEvent) => void): () => void;
   choosePaths(request: unknown): Promise<string[]>;
@@ -83,7 +84,7 @@ function electronEngine(api: PreloadApi): Engine {
     },
     sendBinary: () => Promise.reject(new Error('the desktop app passes paths, not uploads')),
     choosePaths: (request) => api.choosePaths(request),
-    capabilities: { nativePaths: true, uploads: false, transport: 'electron' },
+    capabilities: { nativePaths: api.capabilities?.nativeDialogs ?? true, uploads: false, transport: 'electron' },
   };
 }
 
