@@ -422,7 +422,16 @@ export interface TensorStats {
   spread: number;
 }
 
+export interface ZooUsage {
+  /** bytes of the distinct stored files its checkpoints reference (shared files counted once per zoo) */
+  bytes: number;
+  /** the source formats of its checkpoints */
+  formats: CheckpointFormat[];
+}
+
 export interface Requests {
+  /** per zoo name: stored bytes and source formats (the Zoos list's size and source columns) */
+  'zoo.usage': { params: Record<string, never>; result: Record<string, ZooUsage> };
   /** "free space": deletes the blobs no row and no live job holds (the one garbage collector); `graceMinutes` keeps recent writes */
   'storage.gc': { params: { dryRun?: boolean; graceMinutes?: number }; result: { removed: number; bytesFreed: number; kept: number } };
   /** per-tensor statistics across a run's generated models (the Compare view sets them beside zoo.stats) */

@@ -4,10 +4,10 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative, isAbsolute, dirname, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { ResultOf, TensorStats, CheckpointFormat, ExportResult, GeneratorSettings, ImportResult, Id, JobInfo, SettingField, TaskInfo } from './protocol.js';
+import type { ZooUsage, ResultOf, TensorStats, CheckpointFormat, ExportResult, GeneratorSettings, ImportResult, Id, JobInfo, SettingField, TaskInfo } from './protocol.js';
 import { EngineError } from './errors.js';
 import type { EngineService } from './service.js';
-import { setCheckpointSource, deleteCheckpoints, deleteRun, deleteZoo, evaluation, evaluations, generatedModels, renameZoo, runDetail, runSummaries } from './catalog/runs.js';
+import { zooBlobs, setCheckpointSource, deleteCheckpoints, deleteRun, deleteZoo, evaluation, evaluations, generatedModels, renameZoo, runDetail, runSummaries } from './catalog/runs.js';
 import { getJob } from './catalog/jobs.js';
 import { getZoo, parameterCount } from './catalog/zoos.js';
 import { listCheckpoints } from './catalog/checkpoints.js';
@@ -241,6 +241,21 @@ export function installApp(service: EngineService): void {
   service.handle('engine.backend', async () => {
     const { backendInfo, initBackend } = await import('./backend.js');
     return backendInfo() ?? (await initBackend());
+  });
+  service.handle('zoo.usage', () => {
+    const usage: Record<string, ZooUsage> = {};
+    for (const [zoo, { shas, formats }] of zooBlobs(db())) {
+      let bytes = 0;
+      for (const sha of shas) {
+        try {
+          bytes += statSync(service.blobs.path(sha)).size;
+        } catch {
+          // a missing blob counts nothing (gc or a broken data folder; inspect reports it)
+        }
+      }
+      usage[zoo] = { bytes, formats: formats.sort() as ZooUsage['formats'] };
+    }
+    return usage;
   });
   service.handle('storage.gc', async ({ dryRun, graceMinutes }) => {
     const grace = graceMinutes ?? 10;

@@ -75,6 +75,11 @@ test('zoos: rename keeps the checkpoints, deleting checkpoints and zoos removes 
     assert.ok(Math.abs(conv.mean - expectedMean) < 1e-6, `${conv.mean} vs ${expectedMean}`);
     assert.ok(conv.min < conv.mean && conv.mean < conv.max && conv.std > 0);
     assert.equal(await service.request('zoo.stats', { name: 'cnn' }), stats, 'cached while the zoo is unchanged');
+    const usage = await service.request('zoo.usage', {});
+    assert.deepEqual(usage.cnn?.formats, ['pth']);
+    const blobBytes = (await service.request('zoo.show', { name: 'cnn' })).checkpoints.map((c) => c.sha256)
+      .filter((sha, i, all) => all.indexOf(sha) === i).reduce((sum, sha) => sum + readFileSync(service.blobs.path(sha)).length, 0);
+    assert.equal(usage.cnn?.bytes, blobBytes);
     const renamed = await service.request('zoo.rename', { name: 'cnn', to: 'tiny-cnn' });
     assert.deepEqual([renamed.name, renamed.checkpointCount, renamed.parameterCount], ['tiny-cnn', 2, 1500]);
     await assert.rejects(service.request('zoo.rename', { name: 'cnn', to: 'x' }), { code: 'zoo_not_found' });

@@ -196,6 +196,21 @@ test('Zoos: create a zoo, import PyTorch fixtures by upload, see them in the Zoo
   await page.getByTestId('upload-folder').setInputFiles(join(FIXTURES, 'dora_tiny_llama'));
   await page.getByTestId('zoo-table').getByRole('row').filter({ hasText: 'dora' }).getByRole('cell', { name: '1', exact: true }).waitFor({ timeout: 30_000 });
 
+  // Drag and drop onto the page.
+  await page.getByRole('textbox', { name: 'Name', exact: true }).fill('dropped');
+  await page.getByRole('button', { name: 'Create zoo' }).click();
+  await page.getByTestId('zoo-table').getByRole('link', { name: 'dropped' }).waitFor();
+  await page.getByLabel('Import into').selectOption('dropped');
+  const bytes = readFileSync(join(FIXTURES, 'tiny_cnn_bf16.safetensors')).toString('base64');
+  const dropped = await page.evaluateHandle(`(() => {
+    const data = new DataTransfer();
+    data.items.add(new File([Uint8Array.from(atob('${bytes}'), (c) => c.charCodeAt(0))], 'tiny_cnn_bf16.safetensors'));
+    return data;
+  })()`);
+  await page.dispatchEvent('section.drop', 'drop', { dataTransfer: dropped });
+  await page.getByTestId('zoo-table').getByRole('row').filter({ hasText: 'dropped' }).getByRole('cell', { name: '1', exact: true }).waitFor({ timeout: 30_000 });
+  assert.match(await page.getByTestId('zoo-table').getByRole('row').filter({ hasText: 'dropped' }).innerText(), /imported \(safetensors\)/);
+
   // Delete (confirmed), then free space: files written in the last minutes are kept.
   await page.getByRole('button', { name: 'Delete dora' }).click();
   await page.getByTestId('zoo-table').getByRole('link', { name: 'dora' }).waitFor({ state: 'detached' });
