@@ -3,6 +3,7 @@
 import { app, BrowserWindow, dialog, ipcMain, MessageChannelMain, utilityProcess, type UtilityProcess } from 'electron';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
 import type { DialogRequest } from '../preload/api.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -11,7 +12,8 @@ let engine: UtilityProcess | null = null;
 function startEngine(): UtilityProcess {
   const child = utilityProcess.fork(join(here, '../engine/hosts/electron-worker.js'), [], {
     serviceName: 'ParamZoo engine',
-    env: { ...process.env, PARAMZOO_DATA: app.getPath('userData') },
+    // One data folder for the app, the CLI and the server (DESIGN.md Storage): $PARAMZOO_DATA, else ~/.paramzoo.
+    env: { ...process.env, PARAMZOO_DATA: process.env.PARAMZOO_DATA || join(homedir(), '.paramzoo') },
   });
   child.on('exit', (code) => {
     if (engine === child) engine = null;
