@@ -16,7 +16,7 @@ if (!parentPort || !dataDir) {
   process.stderr.write(
     !parentPort
       ? "paramzoo: electron-worker runs only as Electron's utility process; outside Electron use 'paramzoo serve' or the CLI\n"
-      : 'paramzoo: the engine worker needs PARAMZOO_DATA (the data folder); Electron main sets it to userData\n',
+      : 'paramzoo: the engine worker needs PARAMZOO_DATA (the data folder); Electron main sets it ($PARAMZOO_DATA, else ~/.paramzoo)\n',
   );
   process.exit(1);
 }
