@@ -15,7 +15,7 @@ import { readBlobTensors } from './pipeline/stored.js';
 import { collectGarbage } from './catalog/gc.js';
 import { toFloat64Array } from './formats/dtypes.js';
 import { resolveModel } from './catalog/models.js';
-import { UploadArea } from './uploads.js';
+import { removeDeadProcessFolders, UploadArea } from './uploads.js';
 import { getTask, listTaskIds } from './zoo/tasks/registry.js';
 import { DEFAULT_CONFIG, PRESETS, presetFor, resolveConfig } from './rpg/presets.js';
 
@@ -51,6 +51,12 @@ function stateOf(service: EngineService): AppState {
     });
   }
   return state;
+}
+
+/** A host that accepts uploads and serves downloads calls this at start: leftovers of dead engines go. */
+export function prepareTransfers(service: EngineService): void {
+  stateOf(service).uploads.cleanLeftovers();
+  removeDeadProcessFolders(join(service.dataDir, 'downloads'));
 }
 
 /** A binary frame from a transport that carries them (the WebSocket host). */

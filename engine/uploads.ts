@@ -51,15 +51,10 @@ export class UploadArea {
   constructor(readonly root: string, readonly quota: number = Number(process.env.PARAMZOO_UPLOAD_QUOTA) || DEFAULT_UPLOAD_QUOTA) {}
 
   /** Leftovers of processes that died mid-upload: folders named `<pid>-…` whose process is gone. */
-  private cleanLeftovers(): void {
+  cleanLeftovers(): void {
     if (this.cleaned) return;
     this.cleaned = true;
-    if (!existsSync(this.root)) return;
-    for (const name of readdirSync(this.root)) {
-      const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-      if (pid === process.pid || (pid > 0 && processAlive(pid))) continue;
-      rmSync(join(this.root, name), { recursive: true, force: true });
-    }
+    removeDeadProcessFolders(this.root);
   }
 
   begin(files: unknown): { upload: Id; maxChunkBytes: number } {
@@ -156,5 +151,15 @@ function processAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the `<pid>-…` folders under `root` whose process is gone (uploads, downloads of a crashed engine). */
+export function removeDeadProcessFolders(root: string): void {
+  if (!existsSync(root)) return;
+  for (const name of readdirSync(root)) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (pid === process.pid || (pid > 0 && processAlive(pid))) continue;
+    rmSync(join(root, name), { recursive: true, force: true });
   }
 }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExportResult, ImportResult, JobInfo, UploadChunkHeader } from '../engine/protocol.js';
 import { createEngineService, runJob, type EngineService } from '../engine/service.js';
@@ -185,8 +185,12 @@ test('uploads: paths are plain relative names, sizes within the quota; a complet
 
 test('downloads: an export into the downloads folder, fetched once over HTTP with a one-time ticket, equal to the stored model', async () => {
   const dataDir = tempDir();
+  // Leftovers of an engine that died (pid 999999 is not running; our own pid's folder stays).
+  for (const folder of ['uploads/999999-abc/x', 'downloads/999999-def', `downloads/${process.pid}-mine`]) mkdirSync(join(dataDir, folder), { recursive: true });
   const service = createEngineService({ dataDir });
   const server = await startWebServer({ service, port: 0, uiDir: tempDir() });
+  assert.deepEqual(readdirSync(join(dataDir, 'uploads')), []);
+  assert.deepEqual(readdirSync(join(dataDir, 'downloads')), [`${process.pid}-mine`]);
   try {
     await service.request('zoo.create', { name: 'cnn' });
     const imported = (await runJob(service, 'import', { zoo: 'cnn', paths: [join(FIXTURES, 'tiny_cnn.pth')] })) as ImportResult;

@@ -96,7 +96,7 @@ export function uiNotBuiltPage(uiDir: string): string {
 <body style="font-family: system-ui, sans-serif; max-width: 44rem; margin: 3rem auto; line-height: 1.5">
 <h1>The ParamZoo UI is not built yet</h1>
 <p>The engine is running, but there is no browser UI to show: <code>${folder}</code> does not exist.</p>
-<p>Build the renderer (Svelte + Vite, see <code>renderer/README.md</code>) into <code>renderer/dist/</code>,
+<p>Build the renderer (Svelte + Vite: <code>npm run build:ui</code>, see <code>renderer/README.md</code>) into <code>renderer/dist/</code>,
 then reload this page with the address <code>paramzoo serve</code> printed.</p>
 <p>Until then everything works from the command line: <code>paramzoo --help</code>.</p>
 </body>

@@ -13,7 +13,7 @@ import { EngineError } from '../errors.js';
 import type { EngineService } from '../service.js';
 import { createConnection } from './connection.js';
 import { sendText, serveStaticFile, uiNotBuiltPage } from './static-files.js';
-import { downloadSent, redeemDownloadTicket } from '../service-app.js';
+import { downloadSent, prepareTransfers, redeemDownloadTicket } from '../service-app.js';
 import { createReadStream, statSync } from 'node:fs';
 
 export interface WebServerOptions {
@@ -112,6 +112,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     return candidate.length === expected.length && timingSafeEqual(candidate, expected);
   };
   const { service, uiDir } = options;
+  prepareTransfers(service);
 
   const handleRequest = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://loopback');
