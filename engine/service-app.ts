@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { ZooUsage, ResultOf, TensorStats, CheckpointFormat, ExportResult, GeneratorSettings, ImportResult, Id, JobInfo, SettingField, TaskInfo } from './protocol.js';
 import { EngineError } from './errors.js';
 import type { EngineService } from './service.js';
-import { zooBlobs, setCheckpointSource, deleteCheckpoints, deleteRun, deleteZoo, evaluation, evaluations, generatedModels, renameZoo, runDetail, runSummaries } from './catalog/runs.js';
+import { stripJobErrorPrefix, zooBlobs, setCheckpointSource, deleteCheckpoints, deleteRun, deleteZoo, evaluation, evaluations, generatedModels, renameZoo, runDetail, runSummaries } from './catalog/runs.js';
 import { getJob } from './catalog/jobs.js';
 import { getZoo, parameterCount } from './catalog/zoos.js';
 import { listCheckpoints } from './catalog/checkpoints.js';
@@ -364,6 +364,8 @@ export function installApp(service: EngineService): void {
           if (isInside(dir, source)) setCheckpointSource(db(), id, `upload:${relative(dir, source).split(sep).join('/')}`);
         }
         service.emit({ type: 'catalog.changed', what: 'checkpoints', zoo });
+      } else if (done?.status === 'failed') {
+        stripJobErrorPrefix(db(), job.id, `${dir}${sep}`);
       }
       uploads.remove(upload);
     });

@@ -152,6 +152,17 @@ test('uploads: paths are plain relative names, sizes within the quota; a complet
     const cnn = readFileSync(join(FIXTURES, 'tiny_cnn.pth'));
     const begun = await service.request('upload.begin', { files: [{ path: 'tiny_cnn.pth', size: cnn.length }] });
     assert.equal(begun.maxChunkBytes, 1 << 20);
+    // An import that fails names the file as chosen, in the event and in the recorded job.
+    const fp16 = readFileSync(join(FIXTURES, 'tiny_cnn_fp16.pth'));
+    const wrong = await service.request('upload.begin', { files: [{ path: 'tiny_cnn_fp16.pth', size: fp16.length }] });
+    sendFile(service, wrong.upload, 0, fp16);
+    await service.request('zoo.create', { name: 'first' });
+    await runJob(service, 'import', { zoo: 'first', paths: [join(FIXTURES, 'tiny_cnn.pth')] });
+    const failed = await finished(service, (await service.request('upload.import', { upload: wrong.upload, zoo: 'first' })).job);
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.error!.message, /^tiny_cnn_fp16\.pth does not fit zoo 'first'/);
+    assert.ok(!failed.error!.message.includes(join(dataDir, 'uploads')), failed.error!.message);
+
     // Incomplete: refused, and the upload is gone.
     sendFile(service, begun.upload, 0, cnn.subarray(0, 1000));
     await assert.rejects(service.request('upload.import', { upload: begun.upload, zoo: 'cnn' }), { code: 'upload', message: /has 1000 of/ });
