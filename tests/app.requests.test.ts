@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExportResult, ImportResult, JobInfo, UploadChunkHeader } from '../engine/protocol.js';
+import type { ExportResult, ImportResult, JobInfo, ServerMessage, UploadChunkHeader } from '../engine/protocol.js';
+import { createConnection } from '../engine/hosts/connection.js';
 import { createEngineService, runJob, type EngineService } from '../engine/service.js';
 import { receiveUploadChunk } from '../engine/service-app.js';
 import { startWebServer } from '../engine/hosts/web-server.js';
@@ -232,6 +233,42 @@ test('downloads: an export into the downloads folder, fetched once over HTTP wit
     await assert.rejects(service.request('download.export', { id, format: 'peft' }), { code: 'bad_option' });
   } finally {
     await server.close();
+    await service.close();
+  }
+});
+
+test('every message is checked at the boundary: wrong types and unknown parameters are typed errors naming them', async () => {
+  const service = createEngineService({ dataDir: tempDir() });
+  const answers: ServerMessage[] = [];
+  const connection = createConnection(service, (message) => answers.push(message));
+  const ask = async (method: string, params: unknown) => {
+    const id = answers.length + 1000;
+    await connection.receive({ id, method, params });
+    return answers.find((a): a is Extract<ServerMessage, { id: number }> => 'id' in a && a.id === id)!;
+  };
+  try {
+    const cases: [string, unknown, RegExp][] = [
+      ['zoo.create', { name: 7 }, /'name' must be a non-empty string, got 7/],
+      ['zoo.create', { name: 'a', tsak: 'digits-mlp' }, /no parameter 'tsak'/],
+      ['zoo.list', { extra: 1 }, /no parameter 'extra'/],
+      ['collect', { task: 'digits-mlp', zoo: 'd', seeds: 1.5 }, /'seeds' must be an integer, got 1.5/],
+      ['generate', { run: 'run_1', sampler: 'euler' }, /'sampler' must be one of ddpm, ddim/],
+      ['train', { zoo: 'z', set: [1] }, /'set' must be an object/],
+      ['import', { zoo: 'z', paths: ['a', 3] }, /'paths\[1\]' must be a non-empty string/],
+      ['upload.begin', { files: [{ path: 'a', size: '10' }] }, /'files\[0\].size' must be an integer/],
+      ['export', { id: 'ck_1', out: '/tmp/x', force: 'yes' }, /'force' must be true or false/],
+    ];
+    for (const [method, params, message] of cases) {
+      const answer = await ask(method, params);
+      assert.ok(!answer.ok, `${method} ${JSON.stringify(params)} was accepted`);
+      assert.equal(answer.error.code, 'bad_request', method);
+      assert.match(answer.error.message, message);
+    }
+    assert.deepEqual(await service.request('zoo.list', {}), [], 'nothing ran');
+    const fine = await ask('zoo.create', { name: 'ok' });
+    assert.ok(fine.ok, JSON.stringify(fine));
+  } finally {
+    connection.close();
     await service.close();
   }
 });

@@ -6,6 +6,7 @@ import { EngineError } from '../errors.js';
 import { errorInfo } from '../jobs.js';
 import type { EngineService } from '../service.js';
 import { receiveUploadChunk } from '../service-app.js';
+import { checkParams } from '../params.js';
 
 export type Send = (message: ServerMessage) => void;
 
@@ -46,7 +47,8 @@ export function createConnection(service: EngineService, send: Send): Connection
     }
     const { id, method, params } = checked.message;
     try {
-      const result = await service.request(method, (params ?? {}) as never);
+      // Checked at the boundary: a bad parameter is a typed answer, never a handler's crash.
+      const result = await service.request(method, checkParams(method, params ?? {}) as never);
       deliver({ id, ok: true, result });
     } catch (error) {
       if (!(error instanceof EngineError)) console.error(`paramzoo: request '${method}' failed with a bug:`, error);
