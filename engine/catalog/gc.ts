@@ -16,6 +16,20 @@ export function holdBlob(db: Database.Database, sha256: string, jobId: string): 
   db.prepare('INSERT OR REPLACE INTO blob_holds (sha256, job_id, pid, created_at) VALUES (?, ?, ?, ?)').run(sha256, jobId, process.pid, now());
 }
 
+/**
+ * The hold callback a blob writer passes to BlobStore.adopt: import, collect, train and generate
+ * all hold what they write until the row that references it is committed (releaseHold in the
+ * same transaction), so `paramzoo gc` never needs the grace period to keep a live job's blob.
+ */
+export function blobHolder(db: Database.Database, jobId: string): (sha256: string) => void {
+  return (sha256) => holdBlob(db, sha256, jobId);
+}
+
+/** Drops one hold (inside the transaction that inserts the row referencing the blob). */
+export function releaseHold(db: Database.Database, sha256: string, jobId: string): void {
+  db.prepare('DELETE FROM blob_holds WHERE sha256 = ? AND job_id = ?').run(sha256, jobId);
+}
+
 /** Drops a job's holds (inside the transaction that inserts its rows, or when it fails). */
 export function releaseHolds(db: Database.Database, jobId: string): void {
   db.prepare('DELETE FROM blob_holds WHERE job_id = ?').run(jobId);
@@ -35,7 +49,7 @@ function isHeld(db: Database.Database, sha256: string): boolean {
 export interface GcOptions {
   /** only these blobs (a failed import's own), else every blob on disk */
   only?: string[];
-  /** keep blobs younger than this (writers outside the hold protocol finish first); default 0 */
+  /** keep blobs younger than this (a second guard beside the holds every writer records); default 0 */
   minAgeMs?: number;
   /** count, delete nothing */
   dryRun?: boolean;

@@ -2,7 +2,7 @@ import { collectGarbage } from '../catalog/gc.js';
 import type { Command } from './command.js';
 import { plural } from './text.js';
 
-/** Blobs younger than this are left alone: a writer outside the hold protocol may be about to record it. */
+/** Blobs younger than this are left alone: a second guard beside the holds every writer (import, collect, train, generate) records. */
 const DEFAULT_GRACE_MINUTES = 10;
 
 export const gcCommand: Command = {

@@ -49,8 +49,11 @@ export class SafetensorsBlobWriter {
     this.next += 1;
   }
 
-  /** Fsyncs, closes and stores the file; returns its sha256. */
-  async finish(): Promise<string> {
+  /**
+   * Fsyncs, closes and stores the file; returns its sha256. `hold` (engine/catalog/gc.ts
+   * blobHolder) records the blob as held before it is looked for, until its row is committed.
+   */
+  async finish(hold?: (sha256: string) => void): Promise<string> {
     if (this.next !== this.signature.length) {
       await this.abort();
       throw new Error(`bug: ${this.next} of ${this.signature.length} tensors were written`);
@@ -60,7 +63,7 @@ export class SafetensorsBlobWriter {
     } finally {
       await this.file.close();
     }
-    return (await this.blobs.adopt(this.temp)).sha256;
+    return (await this.blobs.adopt(this.temp, hold)).sha256;
   }
 
   async abort(): Promise<void> {

@@ -9,6 +9,7 @@ import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { insertCheckpoint, countCheckpoints } from '../catalog/checkpoints.js';
 import { newId } from '../catalog/ids.js';
+import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
 import { createZoo, findZoo, setZooSignature, type ZooRow } from '../catalog/zoos.js';
 import { collectZoo, getTask, type CollectedCheckpoint, type CollectOptions } from '../zoo/index.js';
 import { useBackend } from './backend.js';
@@ -56,12 +57,14 @@ export async function runCollect(catalog: Catalog, blobs: BlobStore, params: Col
   const stored = { zoo: 0, heldOut: 0 };
   const perRun = new Map<string, number>();
   const ids: Id[] = [];
+  const hold = blobHolder(db, ctx.jobId);
 
   const store = async (checkpoint: CollectedCheckpoint) => {
     const target = checkpoint.role === 'zoo' ? zoo : heldOutZoo!;
     const temp = await blobs.tempPath('.safetensors');
     await writeCheckpoint('safetensors', temp, checkpoint.tensors, {});
-    const { sha256 } = await blobs.adopt(temp);
+    // held (committed) before the blob is looked for; the row replaces the hold below
+    const { sha256 } = await blobs.adopt(temp, hold);
     if (checkpoint.role === 'zoo') stored.zoo++;
     else stored.heldOut++;
     // k counts the checkpoints of one training run: (task vector, seed).
@@ -84,15 +87,22 @@ export async function runCollect(catalog: Catalog, blobs: BlobStore, params: Col
         metrics: { accuracy: checkpoint.metrics.accuracy!, loss: checkpoint.metrics.loss! },
         metadata: {},
       });
+      releaseHold(db, sha256, ctx.jobId);
     })();
     if (checkpoint.role === 'zoo') ids.push(id);
   };
 
-  const result = await collectZoo(task.id, { seed: 0, ...collectOptions(params) }, {
-    signal: ctx.signal,
-    onProgress: (p) => ctx.progress({ fraction: p.fraction, stage: p.stage, metrics: p.metrics }),
-    onCheckpoint: store,
-  });
+  let result: Awaited<ReturnType<typeof collectZoo>>;
+  try {
+    result = await collectZoo(task.id, { seed: 0, ...collectOptions(params) }, {
+      signal: ctx.signal,
+      onProgress: (p) => ctx.progress({ fraction: p.fraction, stage: p.stage, metrics: p.metrics }),
+      onCheckpoint: store,
+    });
+  } finally {
+    // a blob stored but never recorded (the job failed in between) is an orphan for `paramzoo gc`
+    releaseHolds(db, ctx.jobId);
+  }
   return {
     zoo: zoo.name,
     heldOutZoo: heldOutZoo?.name ?? null,

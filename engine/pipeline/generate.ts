@@ -9,6 +9,7 @@ import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { firstCheckpoint, listCheckpoints } from '../catalog/checkpoints.js';
+import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
 import { getZooById } from '../catalog/zoos.js';
 import type { InferenceMode, SamplerKind } from '../rpg/config.js';
 import { generateModels } from '../rpg/generate.js';
@@ -125,20 +126,26 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
           ctx.progress({ fraction: tokensDone / (count * layout.tokenCount), stage: `generating model ${chunk.model + 1}/${count}`, metrics: { models: models.length } });
           if (!chunk.last) return;
           for (const tensor of detokenizer!.finish()) await writer!.write(tensor);
-          const sha256 = await writer!.finish();
+          // held until its row is committed (the row replaces the hold in one transaction)
+          const sha256 = await writer!.finish(blobHolder(db, ctx.jobId));
           writer = null;
           // From the previous model's end: prototypes and sampling happen before the first chunk arrives.
           const seconds = (performance.now() - started) / 1000;
           started = performance.now();
           const condition = params.condition ?? null;
-          const id = insertGeneratedModel(db, {
-            runId: run.id, seed: chunk.seed, condition, sampler, steps, permutationState: chunk.permutationState, sha256, seconds,
-          });
+          const id = db.transaction(() => {
+            const inserted = insertGeneratedModel(db, {
+              runId: run.id, seed: chunk.seed, condition, sampler, steps, permutationState: chunk.permutationState, sha256, seconds,
+            });
+            releaseHold(db, sha256, ctx.jobId);
+            return inserted;
+          })();
           models.push({ id, seed: chunk.seed, sha256, seconds, permutationState: chunk.permutationState, condition });
         },
       );
     } finally {
       await (writer as SafetensorsBlobWriter | null)?.abort();
+      releaseHolds(db, ctx.jobId);
     }
     return { run: run.id, backend: backend.name, models };
   } finally {

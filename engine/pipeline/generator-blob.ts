@@ -10,10 +10,14 @@ import { readBlobTensors } from './stored.js';
 const ZOO_STATS_KEY = 'paramzoo.zoo_stats';
 const LOSS_CURVE = 'train.loss_curve';
 
-export async function saveGeneratorBlob(blobs: BlobStore, state: GeneratorState, stats: ZooStats): Promise<string> {
+/**
+ * Stores the state; `hold` (engine/catalog/gc.ts blobHolder) records the blob as held before it is
+ * looked for, so the collector keeps it until the run's row references it.
+ */
+export async function saveGeneratorBlob(blobs: BlobStore, state: GeneratorState, stats: ZooStats, hold?: (sha256: string) => void): Promise<string> {
   const temp = await blobs.tempPath('.safetensors');
   await writeCheckpoint('safetensors', temp, state.tensors, { ...state.metadata, [ZOO_STATS_KEY]: JSON.stringify(stats) });
-  return (await blobs.adopt(temp)).sha256;
+  return (await blobs.adopt(temp, hold)).sha256;
 }
 
 export async function loadGeneratorBlob(blobs: BlobStore, sha256: string): Promise<{ state: GeneratorState; stats: ZooStats }> {

@@ -8,6 +8,7 @@ import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { listCheckpoints } from '../catalog/checkpoints.js';
+import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
 import { getZoo, parameterCount, type ZooRow } from '../catalog/zoos.js';
 import type { RpgConfig } from '../rpg/config.js';
 import { resolveConfig } from '../rpg/presets.js';
@@ -134,14 +135,20 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
           metrics: { step: p.step, loss: p.loss, lr: p.lr, tokensPerSecond: p.tokensPerSecond, etaSeconds: p.etaSeconds },
         }),
         onCheckpoint: async (state, step) => {
-          const sha256 = await saveGeneratorBlob(blobs, state, stats);
-          recordRunSave(db, runId, { step, lossCurve: lossCurveOf(state), generatorSha256: sha256 });
+          // held until the run's row references it (the run's previous state becomes an orphan for gc)
+          const sha256 = await saveGeneratorBlob(blobs, state, stats, blobHolder(db, ctx.jobId));
+          db.transaction(() => {
+            recordRunSave(db, runId, { step, lossCurve: lossCurveOf(state), generatorSha256: sha256 });
+            releaseHold(db, sha256, ctx.jobId);
+          })();
         },
       },
     );
   } catch (error) {
     setRunStatus(db, runId, error instanceof CancelledError || ctx.signal.aborted ? 'cancelled' : 'failed');
     throw error;
+  } finally {
+    releaseHolds(db, ctx.jobId);
   }
   result.generator.dispose();
   setRunStatus(db, runId, 'succeeded');
