@@ -29,13 +29,15 @@ function addCheckpoint(db: Database.Database, zooId: number, sha256 = 'a'.repeat
   return id;
 }
 
-test('a new catalog is created at the latest schema, in WAL mode, with foreign keys on', () => {
+test('a new catalog is created at the latest schema, in WAL mode, synchronous FULL, with foreign keys on', () => {
   const dataDir = tempDir();
   const catalog = openCatalog(dataDir);
   try {
     assert.equal(catalog.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
     assert.equal(catalog.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(catalog.db.pragma('foreign_keys', { simple: true }), 1);
+    // durability as the README states it: every commit's WAL is fsynced (FULL = 2)
+    assert.equal(catalog.db.pragma('synchronous', { simple: true }), 2);
     assert.deepEqual(tablesOf(catalog.db), TABLES);
   } finally {
     catalog.close();
