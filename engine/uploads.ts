@@ -14,6 +14,8 @@ export const MAX_FRAME_BYTES = 1 << 20;
 /** Default quota of one upload, and of all uploads in progress together. */
 export const DEFAULT_UPLOAD_QUOTA = 16 * 1024 ** 3;
 const MAX_FILES = 10_000;
+/** A relative path's length in UTF-8 bytes: leaves room for the data folder under PATH_MAX (4096). */
+const MAX_PATH_BYTES = 1024;
 
 interface Upload {
   id: Id;
@@ -32,12 +34,16 @@ export class UploadError extends EngineError {
 
 /** A relative path as sent by a browser (webkitRelativePath) or a remote app: plain segments only. */
 export function checkRelativePath(path: unknown): string {
-  if (typeof path !== 'string' || path.length === 0 || path.length > 4096) throw new UploadError(`upload path ${JSON.stringify(path)} is empty or too long`);
+  // Bytes, not characters: the file system's limits (NAME_MAX 255 per name; the whole path, with the
+  // data folder in front, under PATH_MAX) count UTF-8 bytes.
+  if (typeof path !== 'string' || path.length === 0 || Buffer.byteLength(path) > MAX_PATH_BYTES) {
+    throw new UploadError(`upload path ${JSON.stringify(typeof path === 'string' ? `${path.slice(0, 60)}…` : path)} is empty or longer than ${MAX_PATH_BYTES} bytes`, 'use shorter folder and file names');
+  }
   if (path.startsWith('/') || /^[A-Za-z]:/.test(path) || path.includes('\\') || path.includes('\0')) {
     throw new UploadError(`upload path '${path}' is not a relative path with '/' separators`, 'send paths relative to the chosen folder');
   }
   for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.' || segment === '..' || segment.length > 255 || /[\x00-\x1f]/.test(segment)) {
+    if (segment === '' || segment === '.' || segment === '..' || Buffer.byteLength(segment) > 255 || /[\x00-\x1f]/.test(segment)) {
       throw new UploadError(`upload path '${path}' has a segment '${segment}' that is not a plain name`, 'no empty, "." or ".." segments');
     }
   }
@@ -80,10 +86,17 @@ export class UploadArea {
     const id = `${process.pid}-${randomBytes(8).toString('hex')}`;
     const dir = join(this.root, id);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const file of checked) {
-      const path = join(dir, ...file.path.split('/'));
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      closeSync(openSync(path, 'wx', 0o600));
+    try {
+      for (const file of checked) {
+        const path = join(dir, ...file.path.split('/'));
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        closeSync(openSync(path, 'wx', 0o600));
+      }
+    } catch (error) {
+      // Whatever the file system refused (a name too long for it, no space): typed, and nothing left behind.
+      rmSync(dir, { recursive: true, force: true });
+      const code = (error as NodeJS.ErrnoException).code ?? 'an error';
+      throw new UploadError(`the engine could not create the upload's files (${code})`, code === 'ENAMETOOLONG' ? 'use shorter folder and file names' : 'check the space and permissions of the data folder');
     }
     this.uploads.set(id, { id, dir, files: checked, received: checked.map(() => 0), error: null });
     return { upload: id, maxChunkBytes: MAX_FRAME_BYTES };
