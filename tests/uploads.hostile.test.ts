@@ -251,14 +251,11 @@ test('links: the engine creates every upload file itself (none is a link); a lin
   }
 });
 
-// A hole found while writing these tests (engine/uploads.ts, not this file's to fix): a segment of
-// at most 255 characters can be more than 255 bytes (NAME_MAX) in UTF-8, and a path of at most
-// 4096 characters plus the data folder can pass PATH_MAX. begin() then fails in mkdirSync/openSync
-// with a raw ENAMETOOLONG (answered `internal`, with the engine's own data path in the message), and
-// the upload's folder, already created, is left behind until the engine restarts.
-test('names too long for the file system (bytes, not characters) are refused as typed upload errors, leaving no folder', {
-  todo: 'engine/uploads.ts begin(): checkRelativePath counts UTF-16 units, not bytes; ENAMETOOLONG escapes untyped',
-}, async () => {
+// A hole these tests found (fixed in engine/uploads.ts, 1e6f998): a name of at most 255 characters
+// can be more than 255 bytes (NAME_MAX) in UTF-8, and a long path plus the data folder can pass
+// PATH_MAX; begin() then failed with a raw ENAMETOOLONG (answered `internal`, naming the engine's
+// own folders) and left the upload's folder behind until the engine restarted.
+test('names too long for the file system (bytes, not characters) are refused as typed upload errors, leaving no folder', async () => {
   const { uploads, service } = sandbox();
   const c = client(service);
   try {
