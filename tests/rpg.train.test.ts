@@ -9,7 +9,7 @@ import { ConfigError, type RpgConfig } from '../engine/rpg/config.js';
 import { resolveConfig, presetFor } from '../engine/rpg/presets.js';
 import { trainGenerator, TrainingInputError, type TrainingInput } from '../engine/rpg/trainer.js';
 import { generateModels } from '../engine/rpg/generate.js';
-import type { GeneratorState } from '../engine/rpg/generator.js';
+import { loadGeneratorState, STATE_METADATA_KEY, type GeneratorState } from '../engine/rpg/generator.js';
 import { Rng } from '../engine/rpg/random.js';
 import { cosineLearningRate } from '../engine/rpg/optimizer.js';
 
@@ -61,7 +61,7 @@ test('presets follow the zoo size and every field is validated by name', () => {
 test('a zoo of one checkpoint is reproduced by the trained generator', async () => {
   await initBackend('wasm');
   const zoo = syntheticZoo(1, 6, 16);
-  const config = smallConfig({ steps: 700, batch: 1, diffusionBatch: 64, lr: 1e-2, warmupSteps: 20 });
+  const config = smallConfig({ steps: 700, batch: 1, diffusionBatch: 64, lr: 1e-2, warmupSteps: 20, recurrentWidth: 32 });
   const result = await trainGenerator(zoo, config);
   const target = (zoo.tokens as Float32Array[])[0]!;
   const relativeError = async (sampler: 'ddim' | 'ddpm') => {
@@ -190,4 +190,20 @@ test('a task-conditioned generator follows its task vector: each seen task gener
   for (const tokens of generated) assert.ok(distance(unseen, tokens) > 1e-3, 'the unseen task vector changed nothing');
   result.generator.dispose();
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('a generator saved before lstmResidual existed loads in the residual LSTM form it was trained with', async () => {
+  await initBackend('wasm');
+  const result = await trainGenerator(syntheticZoo(2, 3, 16), smallConfig({ steps: 2, lstmResidual: true }));
+  const meta = JSON.parse(result.state.metadata[STATE_METADATA_KEY]!) as { config: Partial<RpgConfig> };
+  delete meta.config.lstmResidual; // as written by earlier versions
+  const old: GeneratorState = { tensors: result.state.tensors, metadata: { [STATE_METADATA_KEY]: JSON.stringify(meta) } };
+  const { generator } = loadGeneratorState(old);
+  assert.equal(generator.config.lstmResidual, true);
+  assert.equal(generator.variables.length, result.generator.variables.length);
+  // A new run defaults to the torch.nn.LSTM-style stack, which has no norms.
+  assert.equal(smallConfig({}).lstmResidual, false);
+  assert.throws(() => smallConfig({ lstmResidual: 'yes' as unknown as boolean }), (e: unknown) => e instanceof ConfigError && /lstmResidual/.test(e.message));
+  generator.dispose();
+  result.generator.dispose();
 });

@@ -15,6 +15,12 @@ export interface RpgConfig {
   /** width D of the recurrent model and of the prototypes */
   recurrentWidth: number;
   recurrentLayers: number;
+  /**
+   * LSTM only: pre-norm residual blocks with a final LayerNorm (the form before BatchNorm was
+   * adopted; it learns slower) instead of a plain torch.nn.LSTM-style stack. Generators saved
+   * before this setting existed used it.
+   */
+  lstmResidual: boolean;
   /** Mamba state size (ignored by the other kinds) */
   dState: number;
   /** hidden channels of the 1-D conv denoiser; the chain is 1 → …channels → 1, skips where a width repeats */
@@ -66,6 +72,7 @@ export const DEFAULT_CONFIG: Readonly<RpgConfig> = Object.freeze({
   recurrent: 'lstm',
   recurrentWidth: 256,
   recurrentLayers: 2,
+  lstmResidual: false,
   dState: 32,
   denoiserChannels: [32, 64, 128, 64, 32],
   kernelSize: 7,
@@ -115,6 +122,7 @@ export function validateConfig(input: Partial<RpgConfig>, base: Readonly<RpgConf
   for (const key of NON_NEGATIVE_INTEGERS) {
     if (!Number.isInteger(config[key]) || config[key] < 0) throw new ConfigError(key, `must be an integer ≥ 0, got ${String(config[key])}`);
   }
+  if (typeof config.lstmResidual !== 'boolean') throw new ConfigError('lstmResidual', `must be true or false, got ${String(config.lstmResidual)}`);
   if (!['lstm', 'mamba', 'transformer'].includes(config.recurrent)) throw new ConfigError('recurrent', `must be lstm, mamba or transformer, got ${String(config.recurrent)}`);
   if (!['ddim', 'ddpm'].includes(config.sampler)) throw new ConfigError('sampler', `must be ddim or ddpm, got ${String(config.sampler)}`);
   if (!['batch', 'channel', 'none'].includes(config.denoiserNorm)) throw new ConfigError('denoiserNorm', `must be batch, channel or none, got ${String(config.denoiserNorm)}`);

@@ -75,7 +75,7 @@ export class RpgGenerator {
       { width: config.recurrentWidth, tokenCount, tensorIndexOfToken, indexInTensorOfToken, permutationStates, taskBits },
       config.seed * 4 + 1);
     this.recurrent = parts.recurrent ?? createRecurrent(config.recurrent,
-      { width: config.recurrentWidth, layers: config.recurrentLayers, dState: config.dState }, config.seed * 4 + 2);
+      { width: config.recurrentWidth, layers: config.recurrentLayers, dState: config.dState, lstmResidual: config.lstmResidual }, config.seed * 4 + 2);
     this.denoiser = new Denoiser({
       tokenSize: config.tokenSize, prototypeWidth: config.recurrentWidth, channels: config.denoiserChannels,
       kernelSize: config.kernelSize, timeFeatures: config.timeFeatures, timeHidden: config.timeHidden, conditionRank: config.conditionRank, norm: config.denoiserNorm,
@@ -191,7 +191,8 @@ export function loadGeneratorState(state: GeneratorState, parts: GeneratorParts 
     throw new GeneratorStateError(`metadata '${STATE_METADATA_KEY}' is not JSON`);
   }
   if (meta.version !== 1) throw new GeneratorStateError(`version ${String(meta.version)} is not supported`);
-  const config = validateConfig(meta.config);
+  // Generators saved before `lstmResidual` existed used the residual LSTM form.
+  const config = validateConfig({ ...meta.config, lstmResidual: meta.config.lstmResidual ?? true });
   const byName = new Map(state.tensors.map((t) => [t.name, t]));
   const positionsA = byName.get('layout.tensor_index_of_token');
   const positionsB = byName.get('layout.index_in_tensor_of_token');

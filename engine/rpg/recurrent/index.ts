@@ -26,6 +26,8 @@ export interface RecurrentConfig {
   dConv?: number;
   /** Mamba: tokens per SSD chunk (default 64) */
   chunk?: number;
+  /** LSTM: the older pre-norm residual form instead of a torch.nn.LSTM-style stack (default false) */
+  lstmResidual?: boolean;
 }
 
 export class RecurrentConfigError extends EngineError {
@@ -49,7 +51,7 @@ export function createRecurrent(kind: RecurrentKind, cfg: RecurrentConfig, seed:
   const layers = positiveInteger(cfg.layers, 'recurrent layers');
   switch (kind) {
     case 'lstm':
-      return new LstmStack(width, layers, seed);
+      return new LstmStack(width, layers, seed, cfg.lstmResidual ?? false);
     case 'transformer':
       return new CausalTransformer(width, layers, divides(positiveInteger(cfg.heads ?? Math.max(1, Math.floor(width / 64)), 'transformer heads'), width, 'transformer'), seed);
     case 'mamba': {
