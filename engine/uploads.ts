@@ -115,7 +115,8 @@ export class UploadArea {
     }
     const upload = this.uploads.get(String(header?.upload));
     if (!upload || upload.error) return;
-    const file = upload.files[header.file];
+    // A whole index only: `upload.files["length"]` would be the array's length, not a file.
+    const file = Number.isSafeInteger(header.file) ? upload.files[header.file] : undefined;
     const data = frame.subarray(4 + headerLength);
     if (!file || header.offset !== upload.received[header.file]) {
       upload.error = new UploadError(`upload chunk for file ${header.file} at offset ${header.offset} arrived out of order`);
