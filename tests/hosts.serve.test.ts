@@ -12,6 +12,7 @@ import { createEngineService } from '../engine/service.js';
 import { startWebServer, websocketProtocols } from '../engine/hosts/web-server.js';
 import { PROJECT_ROOT } from './helpers/cli.js';
 import { FIXTURES } from './helpers/fixtures.js';
+import { torchZip, writeBytes } from './helpers/hostile.js';
 import { tempDir } from './helpers/tmp.js';
 
 type Answer = Extract<ServerMessage, { id: number }>;
@@ -220,6 +221,32 @@ test('a handshake from another Origin, or with a Host that is not a loopback nam
     assert.deepEqual((listed.result as ZooSummary[]).map((z) => z.name), ['cnn']);
   } finally {
     client.socket.close();
+  }
+});
+
+test('a hostile checkpoint imported by one client fails alone: the server keeps answering every other client', async () => {
+  // 140 million NONE opcodes, deflated into a 136 KB .pth: it crashed Node (2.8 GB) before the readers had budgets.
+  const file = writeBytes(join(dataDir, 'none_flood.pth'), torchZip(new Uint8Array(140_000_003).fill(0x4e), {}, { deflatePickle: true }));
+  const token = served.url.searchParams.get('token')!;
+  const [attacker, bystander] = await Promise.all([SocketClient.open(`ws://${served.url.host}/ws`, token), SocketClient.open(`ws://${served.url.host}/ws`, token)]);
+  try {
+    assert.ok((await attacker.request('zoo.create', { name: 'hostile' })).ok);
+    const started = await attacker.request('import', { zoo: 'hostile', paths: [file] });
+    assert.ok(started.ok, JSON.stringify(started));
+    const { job } = started.result as { job: JobInfo };
+    const info = await bystander.request('engine.info', {});
+    assert.ok(info.ok, 'the other client is answered while the hostile import runs');
+    const failed = await attacker.until(() => attacker.events.find((e) => e.type === 'job.failed' && e.job.id === job.id));
+    assert.ok(failed.type === 'job.failed');
+    assert.equal(failed.job.error?.code, 'read_limit_exceeded');
+    assert.match(failed.job.error?.message ?? '', /none_flood\.pth/);
+    const listed = await bystander.request('zoo.list', {});
+    assert.ok(listed.ok, 'still answering after the failed import');
+    assert.deepEqual((listed.result as ZooSummary[]).find((z) => z.name === 'hostile')?.checkpointCount, 0);
+    assert.equal(served.child.exitCode, null, 'paramzoo serve is still running');
+  } finally {
+    attacker.socket.close();
+    bystander.socket.close();
   }
 });
 
