@@ -364,7 +364,7 @@ export interface RunDetail extends RunSummary {
 /** One generator setting, described by the engine so the UI draws its form from it. */
 export interface SettingField {
   name: string;
-  type: 'integer' | 'number' | 'choice' | 'integer-list';
+  type: 'integer' | 'number' | 'choice' | 'integer-list' | 'boolean';
   /** inclusive bounds where they exist */
   min?: number;
   max?: number;

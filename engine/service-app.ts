@@ -90,6 +90,7 @@ const FIELD_HELP: Record<string, [group: string, help: string, min?: number, max
   recurrent: ['model', 'the recurrent model over the token sequence'],
   recurrentWidth: ['model', 'width D of the recurrent model and the prototypes (multiple of 4)', 4, 8192],
   recurrentLayers: ['model', 'recurrent layers', 1, 16],
+  lstmResidual: ['model', 'LSTM only: the older pre-norm residual form (learns slower) instead of a torch.nn.LSTM-style stack'],
   dState: ['model', 'Mamba state size (other kinds ignore it)', 1, 1024],
   denoiserChannels: ['model', 'hidden channels of the 1-D conv denoiser, comma separated'],
   kernelSize: ['model', 'denoiser kernel size (odd)', 1, 63],
@@ -128,7 +129,7 @@ export function generatorSettings(): GeneratorSettings {
   for (const [name, value] of Object.entries(DEFAULT_CONFIG)) {
     if (name === 'preset') continue;
     const [group, help, min, max] = FIELD_HELP[name] ?? ['other', name];
-    const type: SettingField['type'] = CHOICES[name] ? 'choice' : Array.isArray(value) ? 'integer-list' : Number.isInteger(value) && !['lr', 'betaStart', 'betaEnd', 'weightDecay', 'eta', 'clipDenoised', 'clipNorm'].includes(name) ? 'integer' : 'number';
+    const type: SettingField['type'] = typeof value === 'boolean' ? 'boolean' : CHOICES[name] ? 'choice' : Array.isArray(value) ? 'integer-list' : Number.isInteger(value) && !['lr', 'betaStart', 'betaEnd', 'weightDecay', 'eta', 'clipDenoised', 'clipNorm'].includes(name) ? 'integer' : 'number';
     fields.push({ name, type, group, help, default: value, ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}), ...(CHOICES[name] ? { choices: CHOICES[name] } : {}) });
   }
   return {
