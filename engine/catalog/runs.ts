@@ -4,42 +4,19 @@
 import type Database from 'better-sqlite3';
 import type { EvaluationRecord, GeneratedModelInfo, Id, RunDetail, RunStatusName, RunSummary, ZooEvaluationInfo, ZooSummary } from '../protocol.js';
 import { EngineError } from '../errors.js';
-import { findRun, getRun, listRuns, type RunRow } from '../pipeline/store.js';
+import { findRun, getRun, listRuns, toGeneratedModelRow, type RawModelRow, type RunRow } from '../pipeline/store.js';
 import { findZoo, getZoo, listZoos, validateZooName } from './zoos.js';
 
-interface RawModel {
-  id: string;
-  run_id: string;
+interface RawModel extends RawModelRow {
   zoo_name: string;
-  seed: number;
-  condition: string | null;
-  sampler: string;
-  steps: number;
-  permutation_state: number;
-  sha256: string;
-  seconds: number | null;
-  metrics: string;
-  created_at: string;
 }
 
 const SELECT_MODEL = `SELECT generated_models.*, zoos.name AS zoo_name FROM generated_models
   JOIN runs ON runs.id = generated_models.run_id JOIN zoos ON zoos.id = runs.zoo_id`;
 
 function toModel(raw: RawModel): GeneratedModelInfo {
-  return {
-    id: raw.id,
-    run: raw.run_id,
-    zoo: raw.zoo_name,
-    seed: raw.seed,
-    condition: raw.condition === null ? null : (JSON.parse(raw.condition) as number[]),
-    sampler: raw.sampler,
-    steps: raw.steps,
-    permutationState: raw.permutation_state,
-    sha256: raw.sha256,
-    seconds: raw.seconds,
-    metrics: JSON.parse(raw.metrics) as Record<string, number>,
-    createdAt: raw.created_at,
-  };
+  const { runId, ...row } = toGeneratedModelRow(raw);
+  return { ...row, run: runId, zoo: raw.zoo_name };
 }
 
 function toSummary(db: Database.Database, run: RunRow): RunSummary {

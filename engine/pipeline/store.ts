@@ -125,7 +125,7 @@ export interface GeneratedModelRow {
   createdAt: string;
 }
 
-interface RawModelRow {
+export interface RawModelRow {
   id: string;
   run_id: string;
   seed: number;
@@ -149,8 +149,9 @@ export function insertGeneratedModel(db: Database.Database, model: Omit<Generate
   return id;
 }
 
-export function listGeneratedModels(db: Database.Database, runId: Id): GeneratedModelRow[] {
-  return (db.prepare('SELECT * FROM generated_models WHERE run_id = ? ORDER BY rowid').all(runId) as RawModelRow[]).map((raw) => ({
+/** A generated_models row as the engine uses it (JSON columns parsed). */
+export function toGeneratedModelRow(raw: RawModelRow): GeneratedModelRow {
+  return {
     id: raw.id,
     runId: raw.run_id,
     seed: raw.seed,
@@ -162,7 +163,11 @@ export function listGeneratedModels(db: Database.Database, runId: Id): Generated
     seconds: raw.seconds,
     metrics: JSON.parse(raw.metrics) as Record<string, number>,
     createdAt: raw.created_at,
-  }));
+  };
+}
+
+export function listGeneratedModels(db: Database.Database, runId: Id): GeneratedModelRow[] {
+  return (db.prepare('SELECT * FROM generated_models WHERE run_id = ? ORDER BY rowid').all(runId) as RawModelRow[]).map(toGeneratedModelRow);
 }
 
 export function setGeneratedModelMetrics(db: Database.Database, id: Id, metrics: Record<string, number>): void {
