@@ -29,6 +29,9 @@ test('generated models below the worst original are named; short generators say 
   assert.equal(verdict.meetsBar, false);
   assert.match(verdict.summary, /fall short of the originals .*needs more training/);
   assert.match(verdict.summary, /2 of 3 are below the worst original/);
+  // A low IoU here means broken models, not new ones: novelty is not claimed below the bar.
+  assert.equal(verdict.novelty, 'unknown');
+  assert.match(verdict.summary, /judged once they reach the originals' accuracy/);
 });
 
 test('new models share fewer mistakes with their nearest original than noised copies; otherwise near-copies', () => {
