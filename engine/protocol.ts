@@ -98,12 +98,43 @@ export interface JobInfo {
   result?: unknown;
 }
 
-/** What a failed request or job reports. `code` is stable; `message` names the file or setting and the fix. */
+/**
+ * Every error code the engine reports; stable, so hosts and scripts may branch on them. A new code
+ * is added here first (EngineError's constructor takes only these).
+ */
+export type EngineErrorCode =
+  // requests and their fields
+  | 'bad_request' | 'bad_option' | 'bad_setting' | 'unknown_request' | 'bad_message' | 'usage'
+  // jobs
+  | 'cancelled' | 'interrupted' | 'failed' | 'internal' | 'job_not_found'
+  // catalog, blobs, data folder
+  | 'catalog_unavailable' | 'catalog_corrupt' | 'catalog_too_new' | 'blob_missing' | 'file_not_found' | 'output_exists' | 'bad_output' | 'no_download'
+  | 'zoo_not_found' | 'zoo_exists' | 'zoo_not_empty' | 'zoo_busy' | 'zoo_changed' | 'zoo_without_task' | 'bad_zoo_name' | 'empty_zoo'
+  | 'checkpoint_not_found' | 'model_not_found' | 'evaluation_not_found'
+  | 'run_not_found' | 'run_not_trained' | 'run_not_saved' | 'run_busy' | 'run_zoo_mismatch'
+  | 'nothing_to_import' | 'signature_mismatch' | 'mixed_conditions' | 'upload'
+  // checkpoint files
+  | 'checkpoint_unreadable' | 'checkpoint_too_complex' | 'checkpoint_unwritable' | 'safetensors_invalid' | 'torch_checkpoint_invalid'
+  | 'pickle_refused' | 'peft_adapter_invalid' | 'read_limit_exceeded'
+  // built-in tasks and datasets
+  | 'dataset' | 'unknown_task' | 'bad_condition' | 'weights_mismatch' | 'weights_dtype'
+  // the generator: config, state, training, sampling
+  | 'config' | 'generator_config' | 'generator_state' | 'recurrent' | 'tokenizer' | 'condition'
+  | 'training' | 'training_input' | 'training_diverged' | 'generate' | 'generation' | 'sampler_setting'
+  // backends and serving
+  | 'backend_unavailable' | 'port_in_use' | 'cannot_listen';
+
+/** What a failed request or job reports. `code` is stable; `message` names the file or request field and the fix. */
 export interface EngineErrorInfo {
-  code: string;
+  code: EngineErrorCode;
   message: string;
   file?: string;
   hint?: string;
+  /**
+   * the request fields (params names) the message and hint are about, written there as 'field';
+   * a host that names them otherwise (the CLI: flags) rewrites those, and a form can mark them
+   */
+  fields?: string[];
 }
 
 export interface ImportParams {

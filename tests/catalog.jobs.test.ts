@@ -91,12 +91,12 @@ test('a job that throws an EngineError fails with its message; a bug fails too a
     const { jobs } = runnerOn(catalog);
     jobs.register('demo', async (params: { bug: boolean }) => {
       if (params.bug) throw new TypeError('undefined is not a function');
-      throw new EngineError('bad_file', '/tmp/x.pth: not a checkpoint', { file: '/tmp/x.pth', hint: 'check it' });
+      throw new EngineError('checkpoint_unreadable', '/tmp/x.pth: not a checkpoint', { file: '/tmp/x.pth', hint: 'check it' });
     });
     const user = jobs.submit('demo', { bug: false });
     const bug = jobs.submit('demo', { bug: true });
     await jobs.whenIdle();
-    assert.deepEqual(getJob(catalog.db, user.id)!.error, { code: 'bad_file', message: '/tmp/x.pth: not a checkpoint', file: '/tmp/x.pth', hint: 'check it' });
+    assert.deepEqual(getJob(catalog.db, user.id)!.error, { code: 'checkpoint_unreadable', message: '/tmp/x.pth: not a checkpoint', file: '/tmp/x.pth', hint: 'check it' });
     assert.equal(getJob(catalog.db, bug.id)!.status, 'failed');
     assert.equal(getJob(catalog.db, bug.id)!.error!.code, 'internal');
     assert.ok(jobs.failure(bug.id) instanceof TypeError);

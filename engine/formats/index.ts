@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { EngineError } from '../errors.js';
-import type { CheckpointFormat, InspectResult, TensorSummary } from '../protocol.js';
+import type { CheckpointFormat, EngineErrorCode, InspectResult, TensorSummary } from '../protocol.js';
 import { sumAndFirst } from './dtypes.js';
 import * as peft from './peft.js';
 import { readHead } from './random-access.js';
@@ -19,7 +19,7 @@ export { DEFAULT_LIMITS, ReadLimitError, type ReadLimits, type ReadOptions } fro
 
 /** A checkpoint path that no reader can open (missing, unreadable, unknown kind) or no writer can write. */
 export class CheckpointError extends EngineError {
-  constructor(file: string, problem: string, hint: string, options: { code?: string; cause?: unknown } = {}) {
+  constructor(file: string, problem: string, hint: string, options: { code?: EngineErrorCode; cause?: unknown } = {}) {
     super(options.code ?? 'checkpoint_unreadable', `${file}: ${problem}`, { file, hint, cause: options.cause });
   }
 }

@@ -1,3 +1,4 @@
+import type { EngineErrorCode } from '../protocol.js';
 import { EngineError } from '../errors.js';
 
 /** A built-in dataset is missing, damaged or unreadable. */
@@ -9,7 +10,7 @@ export class DatasetError extends EngineError {
 
 /** A task id, task option or weight set that a built-in task cannot use. */
 export class TaskError extends EngineError {
-  constructor(code: string, message: string, options: { file?: string; hint?: string } = {}) {
+  constructor(code: EngineErrorCode, message: string, options: { file?: string; hint?: string } = {}) {
     super(code, message, options);
   }
 }
