@@ -122,7 +122,9 @@ export type EngineErrorCode =
   | 'config' | 'generator_config' | 'generator_state' | 'recurrent' | 'tokenizer' | 'condition'
   | 'training' | 'training_input' | 'training_diverged' | 'generate' | 'generation' | 'sampler_setting'
   // backends and serving
-  | 'backend_unavailable' | 'port_in_use' | 'cannot_listen';
+  | 'backend_unavailable' | 'port_in_use' | 'cannot_listen'
+  // reported by the hosts' transports, not the engine ('error': a failure that arrived without a code)
+  | 'no_token' | 'disconnected' | 'engine_restarted' | 'error';
 
 /** What a failed request or job reports. `code` is stable; `message` names the file or request field and the fix. */
 export interface EngineErrorInfo {
