@@ -1,58 +1,45 @@
-// CommonJS on purpose: a sandboxed preload cannot be an ES module.
-// Exposes window.paramzoo: requests and events over a MessagePort straight to the engine
-// (brokered by main), file dialogs over ipc. Nothing else of Electron or Node reaches the page.
+// window.paramzoo, and nothing else of Electron or Node, for the app's page. Requests and events go
+// over a MessagePort straight to the engine (main hands it out to the app's own page only); dialogs
+// and "show in folder" go to main over IPC. A sandboxed preload cannot load sibling files: the
+// build bundles this file with what it imports (scripts/stage-app.js).
 import { contextBridge, ipcRenderer } from 'electron';
-import type { ClientMessage, EngineEvent, ServerMessage } from '../engine/protocol.js';
+import { CHANNELS } from '../main/channels.js';
 import type { ParamZooApi } from './api.js';
+import { createBridge, plainError, type BridgePort } from './bridge.js';
+import { createMenuRelay } from './menu-relay.js';
 
-const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-const listeners = new Set<(event: EngineEvent) => void>();
-const queued: ClientMessage[] = [];
-// The DOM MessagePort of the renderer world, typed structurally (the project's lib has no DOM).
-interface EnginePort {
-  onmessage: ((message: { data: ServerMessage }) => void) | null;
-  postMessage(message: ClientMessage): void;
-  start(): void;
+const bridge = createBridge();
+
+ipcRenderer.on(CHANNELS.enginePort, (event) => {
+  const port = event.ports[0] as unknown as BridgePort | undefined;
+  if (port) bridge.attach(port);
+});
+ipcRenderer.on(CHANNELS.engineLost, (_event, error: unknown) => bridge.lost(plainError(error as object)));
+ipcRenderer.on(CHANNELS.engineFailed, (_event, error: unknown) => bridge.failed(plainError(error as object)));
+ipcRenderer.send(CHANNELS.connect);
+
+// The DOM of the preload's world is the page's DOM: a KeyboardEvent dispatched here reaches the
+// page's own shortcut handler.
+interface KeyboardEventLike { key: string; ctrlKey: boolean; metaKey: boolean; altKey: boolean }
+interface DomWindow {
+  addEventListener(type: 'keydown', listener: (event: KeyboardEventLike) => void, capture: boolean): void;
+  dispatchEvent(event: unknown): boolean;
 }
-let port: EnginePort | null = null;
-let nextId = 1;
-
-ipcRenderer.on('paramzoo:engine-port', (event) => {
-  port = (event.ports[0] as unknown as EnginePort | undefined) ?? null;
-  if (!port) return;
-  port.onmessage = (message) => {
-    const data = message.data;
-    if ('event' in data) {
-      for (const listener of listeners) listener(data.event);
-      return;
-    }
-    const waiter = pending.get(data.id);
-    if (!waiter) return;
-    pending.delete(data.id);
-    if (data.ok) waiter.resolve(data.result);
-    else waiter.reject(Object.assign(new Error(data.error.message), data.error));
-  };
-  port.start();
-  for (const message of queued.splice(0)) port.postMessage(message);
+declare const window: DomWindow;
+declare const KeyboardEvent: new (type: string, init: object) => unknown;
+const relay = createMenuRelay(process.platform);
+window.addEventListener('keydown', (event) => relay.noteKey(event, Date.now()), true);
+ipcRenderer.on(CHANNELS.menu, (_event, command: unknown) => {
+  const init = relay.shortcutFor(command, Date.now());
+  if (init) window.dispatchEvent(new KeyboardEvent('keydown', init));
 });
 
 const api: ParamZooApi = {
-  capabilities: { nativeDialogs: true },
-  request(method, params) {
-    const message: ClientMessage = { id: nextId++, method, params };
-    return new Promise((resolve, reject) => {
-      pending.set(message.id, { resolve: resolve as (value: unknown) => void, reject });
-      if (port) port.postMessage(message);
-      else queued.push(message);
-    });
-  },
-  subscribe(listener) {
-    listeners.add(listener);
-    return () => listeners.delete(listener);
-  },
-  choosePaths(request) {
-    return ipcRenderer.invoke('paramzoo:dialog', request);
-  },
+  capabilities: { nativeDialogs: true, showInFolder: true },
+  request: (method, params) => bridge.request(method, params) as never,
+  subscribe: (listener) => bridge.subscribe(listener),
+  choosePaths: (request) => ipcRenderer.invoke(CHANNELS.dialog, request),
+  showInFolder: (path) => ipcRenderer.invoke(CHANNELS.showInFolder, path),
 };
 
 contextBridge.exposeInMainWorld('paramzoo', api);

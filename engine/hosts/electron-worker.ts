@@ -1,6 +1,7 @@
 // The engine in Electron's utility process (main forks dist/engine/hosts/electron-worker.js).
 // Main posts {type: 'connect'} with one MessagePort per window; each port is served until its
-// window goes away. Electron is not imported: `process.parentPort` is typed by its shape.
+// window goes away. {type: 'stop'} (main quitting) closes the service, then the process exits.
+// Electron is not imported: `process.parentPort` is typed by its shape.
 import { createEngineService } from '../service.js';
 import { servePort, type EnginePort } from './message-port.js';
 
@@ -25,14 +26,15 @@ const service = createEngineService({ dataDir });
 /** Electron's ports emit a MessageEvent; the request is its data. */
 const messageOf = (event: unknown): unknown => (event as { data: unknown }).data;
 
+let stopping = false;
 parentPort.on('message', (event) => {
   const message = event.data as { type?: unknown } | null;
   const port = event.ports[0];
   if (message?.type === 'connect' && port) servePort(service, port, messageOf);
+  else if (message?.type === 'stop') stop();
   else console.error('paramzoo: the engine worker ignored a message from main:', message);
 });
 
-let stopping = false;
 const stop = (): void => {
   if (stopping) return;
   stopping = true;
