@@ -21,11 +21,13 @@ const binary = electronBinary();
 const skip = binary ? false : 'no Electron binary in node_modules/electron (installed with ELECTRON_SKIP_BINARY_DOWNLOAD): the desktop smoke test did not run';
 
 test('Electron: the window shows the app, connected to its engine through the preload', { skip }, async () => {
-  const built = spawnSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-  assert.ok(existsSync(join(PROJECT_ROOT, 'dist', 'main', 'main.js')), `tsc built main (exit ${built.status})`);
+  // The app as `npm start` runs it: staged in build/app with better-sqlite3 rebuilt for Electron.
+  const staged = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'stage-app.js'), '--rebuild'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  assert.equal(staged.status, 0, 'scripts/stage-app.js --rebuild');
+  assert.ok(existsSync(join(PROJECT_ROOT, 'build', 'app', 'dist', 'main', 'main.js')));
   const app = await electron.launch({
     executablePath: binary!,
-    args: [join(PROJECT_ROOT, 'dist', 'main', 'main.js'), '--no-sandbox'],
+    args: [join(PROJECT_ROOT, 'build', 'app'), '--no-sandbox'],
     env: { ...process.env, PARAMZOO_DATA: tempDir('paramzoo-electron-') } as Record<string, string>,
     timeout: 60_000,
   });
@@ -34,6 +36,12 @@ test('Electron: the window shows the app, connected to its engine through the pr
     await window.getByRole('heading', { level: 1, name: 'Zoos' }).waitFor({ timeout: 30_000 });
     await window.getByText('open', { exact: true }).waitFor();
     assert.equal(await window.evaluate(() => typeof (globalThis as unknown as { require?: unknown }).require), 'undefined', 'no Node in the renderer');
+    const page = () => window.evaluate(() => (globalThis as unknown as { location: { href: string } }).location.href.split('#')[0]);
+    assert.equal(await page(), 'app://paramzoo/index.html', 'the app page, from the app:// scheme');
+    // A page that navigates away is stopped, so no other page ever holds the engine port.
+    await window.evaluate(() => { (globalThis as unknown as { location: { href: string } }).location.href = 'file:///etc/hostname'; });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(await page(), 'app://paramzoo/index.html', 'navigation to file:// denied');
     await window.screenshot({ path: join(PROJECT_ROOT, 'test-output', 'ui', 'electron.png') });
   } finally {
     await app.close();
