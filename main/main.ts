@@ -40,7 +40,9 @@ function log(source: string, text: string): void {
   }
 }
 
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+// standard + secure: a real origin (app://paramzoo) with secure-context APIs; corsEnabled: Vite's
+// `<script type="module" crossorigin>` loads in CORS mode.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
 app.enableSandbox();
 
 // ---- the engine ----
