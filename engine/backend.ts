@@ -44,7 +44,12 @@ function firstLine(error: unknown): string {
  * tfjs-node, then wasm; a package that is not installed fails its import at once).
  * Asking for one that cannot load is a user error.
  */
-export async function initBackend(preferred?: BackendName): Promise<BackendInfo> {
+export interface BackendOptions {
+  /** threads to compute on (the params' `threads`, 1…64) */
+  threads?: number;
+}
+
+export async function initBackend(preferred?: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
   if (current && (preferred === undefined || current.name === preferred)) return current;
   const notes: string[] = [];
   let ok = false;

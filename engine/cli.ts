@@ -6,14 +6,16 @@ import type { BackendName } from './backend.js';
 import { EngineError } from './errors.js';
 import { createEngineService, runJob, type EngineService } from './service.js';
 import { parseCommandLine, UsageError } from './cli/args.js';
-import type { CommandContext } from './cli/command.js';
+import type { Command, CommandContext } from './cli/command.js';
 import { COMMANDS } from './cli/commands.js';
+import { withFlags } from './cli/fields.js';
 import { commandHelp, globalHelp } from './cli/help.js';
 import { ProgressReporter } from './cli/progress.js';
 import { terminalSafe } from './cli/text.js';
 
 /** Kept in step with engine/backend.ts's BACKEND_NAMES (not imported: that loads TensorFlow.js). */
 const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+const MAX_THREADS = 64;
 
 export function defaultDataDir(): string {
   return process.env.PARAMZOO_DATA || join(homedir(), '.paramzoo');
@@ -22,10 +24,11 @@ export function defaultDataDir(): string {
 export async function main(argv: string[]): Promise<number> {
   let json = argv.includes('--json');
   const engine: { service?: EngineService } = {};
+  let command: Command | null = null;
   try {
     const parsed = parseCommandLine(argv, COMMANDS);
     json = parsed.options.json === true;
-    const { command } = parsed;
+    command = parsed.command;
     if (!command) {
       if (parsed.options.help) {
         process.stdout.write(`${globalHelp(COMMANDS, parsed.group)}\n`);
@@ -50,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     if (backend !== undefined && !BACKENDS.includes(backend as BackendName)) {
       throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, not '${String(backend)}'`);
     }
+    const threads = parseThreads(parsed.options.threads);
     const dataDir = typeof parsed.options.data === 'string' ? parsed.options.data : defaultDataDir();
     let printed = false;
     const ctx: CommandContext = {
@@ -58,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       json,
       dataDir,
       backend: backend as BackendName | undefined,
+      threads,
       service: () => (engine.service ??= createEngineService({ dataDir })),
       print(value, text) {
         if (printed) throw new Error('a command printed two results');
@@ -86,7 +91,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof EngineError) {
-      process.stderr.write(terminalSafe(`paramzoo: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
+      // The engine names request fields; here they are the flags that set them.
+      const message = withFlags(error.message, error.fields, command);
+      const hint = error.hint === undefined ? undefined : withFlags(error.hint, error.fields, command);
+      process.stderr.write(terminalSafe(`paramzoo: ${message}\n${hint ? `hint: ${hint}\n` : ''}`));
       if (json) process.stdout.write(`${JSON.stringify({ error: error.toInfo() }, null, 2)}\n`);
       return 1;
     }
@@ -95,4 +103,13 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await engine.service?.close();
   }
+}
+
+function parseThreads(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const threads = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(threads >= 1 && threads <= MAX_THREADS)) {
+    throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS}, not '${String(value)}'`, 'e.g. --threads 4');
+  }
+  return threads;
 }

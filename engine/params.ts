@@ -14,7 +14,9 @@ type Infer<S> = S extends Schema<infer T> ? T : never;
 
 function bad(path: string, expected: string, value: unknown): never {
   const shown = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 60) ?? String(value);
-  throw new EngineError('bad_request', `the request's '${path}' must be ${expected}, got ${shown}`, { hint: 'check the request parameters (engine/protocol.ts)' });
+  // A top-level field is one a host can name its own way (the CLI: a flag); nested paths stay as they are.
+  const fields = /^\w+$/.test(path) ? [path] : [];
+  throw new EngineError('bad_request', `'${path}' must be ${expected}, got ${shown}`, { hint: 'check the request parameters (engine/protocol.ts)', fields });
 }
 
 const schema = <T>(describe: string, check: (value: unknown, path: string) => T): Schema<T> => ({ describe, check });
@@ -71,6 +73,7 @@ type ObjectOf<F> = Flatten<{ [K in RequiredKeys<F>]: Infer<F[K]> } & { [K in Opt
 const none = s.object({});
 const id = s.object({ id: s.nonEmpty });
 const backend = s.optional(s.string);
+const threads = s.optional(s.integer);
 const bits = s.array(s.integer);
 const format = s.oneOf(['safetensors', 'pth', 'peft']);
 const optionalInt = s.optional(s.integer);
@@ -94,15 +97,15 @@ export const PARAMS = {
   'job.cancel': id,
   collect: s.object({
     task: s.nonEmpty, zoo: s.nonEmpty, seeds: optionalInt, checkpointsPerSeed: optionalInt, epochs: optionalInt, batchSize: optionalInt,
-    lr: s.optional(s.number), seed: optionalInt, trainSubset: optionalInt, tasks: optionalInt, backend,
+    lr: s.optional(s.number), seed: optionalInt, trainSubset: optionalInt, tasks: optionalInt, backend, threads,
   }),
-  train: s.object({ zoo: s.nonEmpty, preset: s.optional(s.string), steps: optionalInt, set: s.optional(s.record(s.unknown)), resume: s.optional(s.nonEmpty), backend }),
+  train: s.object({ zoo: s.nonEmpty, preset: s.optional(s.string), steps: optionalInt, set: s.optional(s.record(s.unknown)), resume: s.optional(s.nonEmpty), backend, threads }),
   generate: s.object({
-    run: s.nonEmpty, count: optionalInt, seed: optionalInt, sampler: s.optional(s.oneOf(['ddpm', 'ddim'])), steps: optionalInt,
-    condition: s.optional(bits), mode: s.optional(s.oneOf(['sequential', 'partial', 'full'])), backend,
+    run: s.nonEmpty, count: optionalInt, seed: optionalInt, sampler: s.optional(s.oneOf(['ddpm', 'ddim'])), samplerSteps: optionalInt,
+    condition: s.optional(bits), mode: s.optional(s.oneOf(['sequential', 'partial', 'full'])), backend, threads,
   }),
-  evaluate: s.object({ run: s.optional(s.nonEmpty), zoo: s.optional(s.nonEmpty), originals: s.optional(s.nonEmpty), backend }),
-  demo: s.object({ quick: s.optional(s.boolean), out: s.optional(s.string), backend }),
+  evaluate: s.object({ run: s.optional(s.nonEmpty), zoo: s.optional(s.nonEmpty), originals: s.optional(s.nonEmpty), backend, threads }),
+  demo: s.object({ quick: s.optional(s.boolean), out: s.optional(s.string), backend, threads }),
   'task.list': none,
   'run.list': s.object({ zoo: s.optional(s.nonEmpty) }),
   'run.show': id,

@@ -196,7 +196,10 @@ export interface Requests {
 
 // ---- The pipeline: collect → train → generate → evaluate (→ demo report) ----
 
-/** `backend`: the TensorFlow.js backend the job should use (tensorflow, wasm, cpu); default: the best that loads. */
+/**
+ * `backend`: the TensorFlow.js backend the job should use (tensorflow, wasm, cpu); default: the best
+ * that loads. `threads`: how many threads it computes on (1…64); default: the backend's choice.
+ */
 export interface CollectParams {
   task: string;
   zoo: string;
@@ -210,6 +213,7 @@ export interface CollectParams {
   /** task-conditioned families: how many seen task vectors */
   tasks?: number;
   backend?: string;
+  threads?: number;
 }
 
 export interface AccuracySummaryInfo {
@@ -240,6 +244,7 @@ export interface TrainParams {
   /** continue this run from its last save */
   resume?: Id;
   backend?: string;
+  threads?: number;
 }
 
 export interface TrainJobResult {
@@ -257,11 +262,13 @@ export interface GenerateParams {
   count?: number;
   seed?: number;
   sampler?: 'ddpm' | 'ddim';
-  steps?: number;
+  /** DDIM steps (default: the run's samplerSteps); refused with DDPM, which always takes every diffusion step */
+  samplerSteps?: number;
   /** task vector (0/1 per class) for task-conditioned runs */
   condition?: number[];
   mode?: 'sequential' | 'partial' | 'full';
   backend?: string;
+  threads?: number;
 }
 
 export interface GenerateJobResult {
@@ -280,6 +287,7 @@ export interface EvaluateParams {
   zoo?: string;
   originals?: string;
   backend?: string;
+  threads?: number;
 }
 
 /** One zoo's evaluation (engine/zoo/evaluate.ts ZooEvaluation); accuracies in percent. */
@@ -308,6 +316,7 @@ export interface DemoParams {
   /** folder for report.html; default <data>/reports/<timestamp>/ */
   out?: string;
   backend?: string;
+  threads?: number;
 }
 
 export interface DemoJobResult {

@@ -378,7 +378,7 @@ export function installApp(service: EngineService): void {
     if (format !== undefined && !['safetensors', 'pth', 'peft'].includes(format)) badRequest(`'format' is '${String(format)}', not safetensors, pth or peft`);
     const model = resolveModel(db(), id);
     const chosen: CheckpointFormat = format ?? model.format;
-    if (chosen === 'peft') throw new EngineError('bad_option', 'a PEFT adapter is a folder and cannot be downloaded as one file yet', { hint: 'download it as safetensors, or export it with the CLI: paramzoo export ID --format peft --out DIR' });
+    if (chosen === 'peft') throw new EngineError('bad_option', 'a PEFT adapter is a folder and cannot be downloaded as one file yet', { hint: 'download it as safetensors, or export it as peft into a folder on the engine\'s machine (the export request)' });
     const folder = join(service.dataDir, 'downloads', `${process.pid}-${randomBytes(8).toString('hex')}`);
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     const base = (model.source ? basename(model.source) : model.id).replace(/\.(safetensors|pth|pt|bin|tar)$/i, '').replace(/\.(pth|pt)$/i, '').replace(/[^A-Za-z0-9._-]/g, '_') || model.id;

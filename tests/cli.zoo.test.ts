@@ -125,7 +125,7 @@ test('help, usage errors, unknown ids and PARAMZOO_DATA', async () => {
     () => runCli(['zoo', 'list', '--bogus', '--data', dataDir]),
     () => runCli(['zoo', 'list', '--backend', 'quantum', '--data', dataDir]),
   ]);
-  const patterns = [/unknown command 'frobnicate'/, /takes PATH\|ID; got none/, /'ck_0123456789abcdef' is neither a checkpoint nor a generated model/, /no zoo named 'nope'/, /--permutation-state must be a whole number/, /Unknown option '--bogus'/, /--backend must be one of tensorflow, wasm, cpu/];
+  const patterns = [/unknown command 'frobnicate'/, /takes PATH\|ID; got none/, /'ck_0123456789abcdef' is neither a checkpoint nor a generated model/, /no zoo named 'nope'/, /--permutation-state must be a whole number/, /'paramzoo zoo list' has no option --bogus/, /--backend must be one of tensorflow, wasm, cpu/];
   for (const [i, run] of errors.entries()) {
     assert.equal(run.code, 1, `${patterns[i]}: ${run.stderr}`);
     assert.match(run.stderr, patterns[i]!);

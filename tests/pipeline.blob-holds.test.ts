@@ -85,7 +85,7 @@ test('collect, train and generate hold their blobs: gc with no grace, run betwee
     assert.deepEqual(missingBlobs(catalog, blobs), [], 'after train');
     assert.equal(holds(), 0, 'train released its holds');
 
-    const generated = (await runGenerate(catalog, blobs, { run: trained.run, count: 2, steps: 2 }, jobContext('job_generate'))) as GenerateJobResult;
+    const generated = (await runGenerate(catalog, blobs, { run: trained.run, count: 2, samplerSteps: 2 }, jobContext('job_generate'))) as GenerateJobResult;
     assert.equal(generated.models.length, 2);
     assert.deepEqual(missingBlobs(catalog, blobs), [], 'after generate');
     assert.equal(holds(), 0, 'generate released its holds');

@@ -19,7 +19,7 @@ test('a generate job cancelled mid-model keeps its finished models and leaves no
 
     // Sequential mode: one token per chunk, so the cancel lands while the second model's blob is half written.
     let cancelledDuring: string | undefined;
-    const generating = runJob(service, 'generate', { run: trained.run, count: 5, mode: 'sequential', steps: 2 }, (progress, job) => {
+    const generating = runJob(service, 'generate', { run: trained.run, count: 5, mode: 'sequential', samplerSteps: 2 }, (progress, job) => {
       if (cancelledDuring === undefined && (progress.metrics?.models ?? 0) >= 1) {
         cancelledDuring = progress.stage;
         void service.request('job.cancel', { id: job.id });

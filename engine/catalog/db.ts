@@ -28,7 +28,7 @@ export function openCatalog(dataDir: string): Catalog {
   } catch (error) {
     throw new EngineError('catalog_unavailable', `cannot open the catalog ${file}: ${(error as Error).message}`, {
       file,
-      hint: 'check that the --data folder exists and is writable',
+      hint: 'check that the data folder exists and is writable',
       cause: error,
     });
   }
@@ -62,7 +62,7 @@ export function openCatalog(dataDir: string): Catalog {
     if (error instanceof EngineError) throw error;
     throw new EngineError('catalog_corrupt', `the catalog ${file} cannot be read: ${(error as Error).message}`, {
       file,
-      hint: 'move the file away to start a new catalog, or use another --data folder',
+      hint: 'move the file away to start a new catalog, or use another data folder',
       cause: error,
     });
   }

@@ -23,11 +23,12 @@ export async function exportModel(catalog: Catalog, blobs: BlobStore, params: Ex
   const model = resolveModel(catalog.db, params.id);
   const format = params.format ?? model.format;
   if (!EXPORT_FORMATS.includes(format)) {
-    throw new EngineError('bad_option', `--format ${format} is not one of ${EXPORT_FORMATS.join(', ')}`, { hint: 'e.g. --format safetensors' });
+    throw new EngineError('bad_option', `'format' ${format} is not one of ${EXPORT_FORMATS.join(', ')}`, { hint: "e.g. 'format': safetensors", fields: ['format'] });
   }
   if (format === 'peft' && model.layout !== 'peft_adapter') {
     throw new EngineError('bad_option', `${params.id} is a ${model.layout} checkpoint, not a PEFT adapter: it cannot be exported as peft`, {
-      hint: 'use --format safetensors or --format pth',
+      hint: "use 'format': safetensors or pth",
+      fields: ['format'],
     });
   }
   const out = resolve(params.out);
@@ -36,7 +37,8 @@ export async function exportModel(catalog: Catalog, blobs: BlobStore, params: Ex
   if (existing && existing.isDirectory() !== asFolder) {
     throw new EngineError('bad_output', `${out} already exists as a ${existing.isDirectory() ? 'folder' : 'file'}, but a ${format} ${asFolder ? 'export is a folder' : 'export is a file'}`, {
       file: out,
-      hint: 'choose another --out path',
+      hint: "choose another 'out' path",
+      fields: ['out'],
     });
   }
   await refuseOverwrite(out, params.force === true);
@@ -51,7 +53,7 @@ export async function exportModel(catalog: Catalog, blobs: BlobStore, params: Ex
   return { path: out, format, sha256: await sha256OfFile(weights) };
 }
 
-/** An export never replaces a file (or fills a non-empty folder) unless asked with force (`--force`). */
+/** An export never replaces a file (or fills a non-empty folder) unless asked with `force`. */
 async function refuseOverwrite(out: string, force: boolean): Promise<void> {
   if (force) return;
   const existing = await stat(out).catch(() => null);
@@ -59,7 +61,8 @@ async function refuseOverwrite(out: string, force: boolean): Promise<void> {
   if (existing.isDirectory() && (await readdir(out)).length === 0) return;
   throw new EngineError('output_exists', `${out} already exists; export does not overwrite it`, {
     file: out,
-    hint: 'choose another --out path, or pass --force to replace it',
+    hint: "choose another 'out' path, or give 'force' to replace it",
+    fields: ['out', 'force'],
   });
 }
 

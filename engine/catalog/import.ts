@@ -80,23 +80,29 @@ async function scanFolder(folder: string): Promise<string[]> {
 function validateParams(params: ImportParams): void {
   const { permutationState, permutationStates, condition } = params;
   if (permutationState !== undefined && (!Number.isInteger(permutationState) || permutationState < 0)) {
-    throw new EngineError('bad_option', `--permutation-state must be a whole number ≥ 0, not ${permutationState}`, {
-      hint: 'e.g. --permutation-state 3',
+    throw new EngineError('bad_option', `'permutationState' must be a whole number ≥ 0, not ${permutationState}`, {
+      hint: "e.g. 'permutationState': 3",
+      fields: ['permutationState'],
     });
   }
   if (permutationStates !== undefined) {
     if (!Array.isArray(permutationStates) || permutationStates.some((s) => !Number.isInteger(s) || s < 0)) {
-      throw new EngineError('bad_option', `--permutation-states must be whole numbers ≥ 0, one per checkpoint, not ${JSON.stringify(permutationStates)}`, {
-        hint: 'e.g. --permutation-states 0,0,1,1 for two runs of two checkpoints each',
+      throw new EngineError('bad_option', `'permutationStates' must be whole numbers ≥ 0, one per checkpoint, not ${JSON.stringify(permutationStates)}`, {
+        hint: "e.g. 'permutationStates': 0,0,1,1 for two runs of two checkpoints each",
+        fields: ['permutationStates'],
       });
     }
     if (permutationState !== undefined) {
-      throw new EngineError('bad_option', '--permutation-state and --permutation-states exclude each other', { hint: 'give one of them' });
+      throw new EngineError('bad_option', "'permutationState' and 'permutationStates' exclude each other", {
+        hint: 'give one of them',
+        fields: ['permutationState', 'permutationStates'],
+      });
     }
   }
   if (condition !== undefined && (!Array.isArray(condition) || condition.some((x) => typeof x !== 'number' || !Number.isFinite(x)))) {
-    throw new EngineError('bad_option', `--condition must be a list of numbers, not ${JSON.stringify(condition)}`, {
-      hint: 'e.g. --condition 0,1,1,0',
+    throw new EngineError('bad_option', `'condition' must be a list of numbers, not ${JSON.stringify(condition)}`, {
+      hint: "e.g. 'condition': 0,1,1,0",
+      fields: ['condition'],
     });
   }
   if (!Array.isArray(params.paths) || params.paths.length === 0) {
@@ -132,8 +138,9 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
   ctx.progress({ fraction: 0, stage: 'finding checkpoints' });
   const files = await expandImportPaths(params.paths);
   if (params.permutationStates && params.permutationStates.length !== files.length) {
-    throw new EngineError('bad_option', `--permutation-states has ${params.permutationStates.length} values for ${files.length} checkpoints found`, {
+    throw new EngineError('bad_option', `'permutationStates' has ${params.permutationStates.length} values for ${files.length} checkpoints found`, {
       hint: 'give one permutation state per checkpoint, in the order the paths are given',
+      fields: ['permutationStates'],
     });
   }
 

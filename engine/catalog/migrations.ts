@@ -109,7 +109,7 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
     throw new EngineError(
       'catalog_too_new',
       `the catalog ${file ?? ''} has schema version ${current}, newer than this ParamZoo knows (${migrations.length})`,
-      { file, hint: 'update ParamZoo, or use another --data folder' },
+      { file, hint: 'update ParamZoo, or use another data folder' },
     );
   }
   for (let version = current; version < migrations.length; version += 1) {

@@ -21,7 +21,7 @@ export interface StoredModel {
 export class ModelNotFoundError extends EngineError {
   constructor(id: string) {
     super('model_not_found', `'${id}' is neither a checkpoint nor a generated model in this catalog`, {
-      hint: "checkpoint ids are listed by 'paramzoo zoo show NAME'; check --data points at the right folder",
+      hint: "a zoo's checkpoint ids are listed with the zoo (zoo.show); check that this is the right data folder",
     });
   }
 }

@@ -16,6 +16,8 @@ export interface Command {
   /** help text after the usage line: what it does, its options */
   help: string;
   options?: OptionSpec;
+  /** options it refuses with a reason, e.g. another command's flag that users reach for here */
+  refused?: Record<string, { type: 'string' | 'boolean'; why: string; hint: string }>;
   positionals: { min: number; max: number };
   run(ctx: CommandContext): Promise<void>;
 }
@@ -26,6 +28,8 @@ export interface CommandContext {
   json: boolean;
   dataDir: string;
   backend: BackendName | undefined;
+  /** --threads: what the compute jobs are asked to use, beside `backend` */
+  threads: number | undefined;
   /** the engine service on the data folder, created on first use */
   service(): EngineService;
   /** prints the command's one result: `value` as JSON with --json, else `text()` */

@@ -28,7 +28,9 @@ With --json: {"url", "websocket", "port", "host", "dataDir", "ui"} (ui: the serv
     const port = typeof ctx.options.port === 'string' ? parsePort(ctx.options.port) : DEFAULT_PORT;
     const host = typeof ctx.options.host === 'string' ? ctx.options.host : '127.0.0.1';
     const service = ctx.service();
-    if (ctx.backend) await (await import('../backend.js')).initBackend(ctx.backend);
+    if (ctx.backend || ctx.threads !== undefined) {
+      await (await import('../backend.js')).initBackend(ctx.backend, ctx.threads === undefined ? {} : { threads: ctx.threads });
+    }
     // Open the catalog now: a broken data folder is reported before the address is printed.
     service.catalog();
 

@@ -101,8 +101,9 @@ export function refusalOf(request: IncomingMessage, tokenMatches: (given: string
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const host = options.host ?? '127.0.0.1';
   if (!isLoopbackHost(host)) {
-    throw new EngineError('bad_option', `--host ${host} is not a loopback address: paramzoo serve listens on this machine only (127.0.0.1, ::1 or localhost)`, {
+    throw new EngineError('bad_option', `'host' ${host} is not a loopback address: the server listens on this machine only (127.0.0.1, ::1 or localhost)`, {
       hint: 'to use the engine from another machine, forward the port over SSH: ssh -L PORT:127.0.0.1:PORT THIS_MACHINE',
+      fields: ['host'],
     });
   }
   const token = options.token ?? randomBytes(32).toString('base64url');
@@ -227,10 +228,10 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string, text: str
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
   if (error.code === 'EADDRINUSE') {
-    return new EngineError('port_in_use', `port ${port} on ${host} is already in use`, { hint: 'choose another with --port, or --port 0 for a free one' });
+    return new EngineError('port_in_use', `port ${port} on ${host} is already in use`, { hint: "choose another 'port', or 'port': 0 for a free one", fields: ['port'] });
   }
   if (error.code === 'EADDRNOTAVAIL' || error.code === 'EACCES') {
-    return new EngineError('cannot_listen', `paramzoo serve cannot listen on ${host}:${port} (${error.code})`, { hint: 'use --host 127.0.0.1 and a port above 1023' });
+    return new EngineError('cannot_listen', `the server cannot listen on ${host}:${port} (${error.code})`, { hint: "use 'host': 127.0.0.1 and a 'port' above 1023", fields: ['host', 'port'] });
   }
   return error;
 }

@@ -30,7 +30,8 @@ function zooForTask(catalog: Catalog, name: string, task: string): ZooRow {
   const count = countCheckpoints(catalog.db, existing.id);
   if (count > 0 || (existing.task !== null && existing.task !== task)) {
     throw new EngineError('zoo_not_empty', `zoo '${name}' already holds ${count > 0 ? `${count} checkpoints` : `task '${existing.task}'`}`, {
-      hint: `collect into a new zoo: paramzoo collect ${task} --zoo NEW_NAME`,
+      hint: `collect ${task} into a new 'zoo'`,
+      fields: ['zoo'],
     });
   }
   if (existing.task === null) catalog.db.prepare('UPDATE zoos SET task = ? WHERE id = ?').run(task, existing.id);
@@ -46,10 +47,10 @@ function collectOptions(params: CollectParams): Partial<CollectOptions> {
 
 export async function runCollect(catalog: Catalog, blobs: BlobStore, params: CollectParams, ctx: JobContext): Promise<CollectJobResult> {
   if (typeof params.task !== 'string' || typeof params.zoo !== 'string') {
-    throw new EngineError('bad_request', 'collect needs a task and a zoo name', { hint: 'paramzoo collect TASK --zoo NAME' });
+    throw new EngineError('bad_request', 'collect needs a task and a zoo name', { hint: "give 'task' (a built-in task) and 'zoo' (the zoo to fill)", fields: ['zoo'] });
   }
   const task = getTask(params.task);
-  const backend = await useBackend(params.backend);
+  const backend = await useBackend(params.backend, params.threads);
   const { db } = catalog;
   const zoo = zooForTask(catalog, params.zoo, task.id);
   const heldOutZoo = task.conditioned ? zooForTask(catalog, heldOutZooName(params.zoo), task.id) : null;

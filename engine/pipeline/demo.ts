@@ -90,7 +90,7 @@ export function defaultReportFolder(dataDir: string, at = new Date()): string {
 
 /** `plan` replaces the built-in plans (benchmarks measuring other settings). */
 export async function runDemo(catalog: Catalog, blobs: BlobStore, params: DemoParams, ctx: JobContext, plan = params.quick ? QUICK_PLAN : FULL_PLAN): Promise<DemoJobResult> {
-  const backend = await useBackend(params.backend);
+  const backend = await useBackend(params.backend, params.threads);
   const totalWeight = plan.reduce((n, p) => n + p.weight, 0);
   const evaluations: ZooEvaluation[] = [];
   const lossCurves: Record<string, [number, number][]> = {};
@@ -103,7 +103,7 @@ export async function runDemo(catalog: Catalog, blobs: BlobStore, params: DemoPa
     seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000;
     return result;
   };
-  const backendParam = params.backend ? { backend: params.backend } : {};
+  const backendParam = { ...(params.backend ? { backend: params.backend } : {}), ...(params.threads !== undefined ? { threads: params.threads } : {}) };
   let done = 0;
   for (const zooPlan of plan) {
     const from = done / totalWeight;

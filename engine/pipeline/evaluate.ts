@@ -62,11 +62,11 @@ async function evaluateZooAgainstZoo(catalog: Catalog, blobs: BlobStore, params:
   const taskId = originals.task ?? models.task;
   if (!taskId) {
     throw new EngineError('zoo_without_task', `neither zoo '${models.name}' nor zoo '${originals.name}' names a built-in task, so ParamZoo has no test set to score them on`, {
-      hint: `create the zoo with a task ('zoo create ${originals.name} --task digits-mlp') before importing its checkpoints`,
+      hint: `create zoo '${originals.name}' with its built-in 'task' (e.g. digits-mlp) before importing its checkpoints`,
     });
   }
   const task = getTask(taskId);
-  await useBackend(params.backend);
+  await useBackend(params.backend, params.threads);
   const started = performance.now();
   ctx.progress({ fraction: 0, stage: 'reading models' });
   const evaluation = await evaluateZoo({
@@ -91,11 +91,11 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
   const zoo = getZooById(db, run.zooId);
   if (!zoo.task) {
     throw new EngineError('zoo_without_task', `zoo '${zoo.name}' holds imported checkpoints, not a built-in task, so ParamZoo has no test set to score run '${run.id}' on`, {
-      hint: "evaluate runs of zoos made with 'paramzoo collect TASK --zoo NAME'; generated models of this run can still be exported and tested elsewhere",
+      hint: 'evaluate runs of zoos collected on a built-in task (collect); generated models of this run can still be exported and tested elsewhere',
     });
   }
   const task = getTask(zoo.task);
-  await useBackend(params.backend);
+  await useBackend(params.backend, params.threads);
   const started = performance.now();
   let generatedSeconds = 0;
   if (listGeneratedModels(db, run.id).length === 0) {

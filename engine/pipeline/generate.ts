@@ -11,7 +11,7 @@ import type { Catalog } from '../catalog/db.js';
 import { firstCheckpoint, listCheckpoints } from '../catalog/checkpoints.js';
 import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
 import { getZooById } from '../catalog/zoos.js';
-import type { InferenceMode, SamplerKind } from '../rpg/config.js';
+import { refuseIgnoredSamplerSettings, type InferenceMode, type SamplerKind } from '../rpg/config.js';
 import { generateModels } from '../rpg/generate.js';
 import { loadGeneratorState } from '../rpg/generator.js';
 import { Rng } from '../rpg/random.js';
@@ -30,31 +30,32 @@ export function trainedRun(catalog: Catalog, runId: Id): RunRow {
   const run = getRun(catalog.db, runId);
   if (run.status !== 'succeeded' || !run.generatorSha256) {
     throw new EngineError('run_not_trained', `run '${runId}' has not finished training (status ${run.status}, step ${run.step}/${String(run.config.steps)})`, {
-      hint: run.generatorSha256 ? `resume it: paramzoo train ${run.zoo} --resume ${runId}` : `train a generator: paramzoo train ${run.zoo}`,
+      hint: run.generatorSha256 ? `resume its training (train zoo '${run.zoo}' with resume '${runId}')` : `train a new generator on zoo '${run.zoo}'`,
     });
   }
   return run;
 }
 
+function bad(field: keyof GenerateParams, problem: string, example: string): EngineError {
+  return new EngineError('bad_option', `'${field}' ${problem}`, { hint: `e.g. '${field}': ${example}`, fields: [field] });
+}
+
 function validate(params: GenerateParams): void {
-  const { count, seed, sampler, steps, mode, condition } = params;
+  const { count, seed, sampler, samplerSteps, mode, condition } = params;
   if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > MAX_GENERATE_COUNT)) {
-    throw new EngineError('bad_option', `--count must be a whole number from 1 to ${MAX_GENERATE_COUNT}, not ${String(count)}`, { hint: 'e.g. --count 10' });
+    throw bad('count', `must be a whole number from 1 to ${MAX_GENERATE_COUNT}, not ${String(count)}`, '10');
   }
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 31 - 1)) {
-    throw new EngineError('bad_option', `--seed must be a whole number from 0 to 2147483647, not ${String(seed)}`, { hint: 'e.g. --seed 7' });
+    throw bad('seed', `must be a whole number from 0 to 2147483647, not ${String(seed)}`, '7');
   }
-  if (sampler !== undefined && !SAMPLERS.includes(sampler)) {
-    throw new EngineError('bad_option', `--sampler must be ddpm or ddim, not '${String(sampler)}'`, { hint: 'e.g. --sampler ddim' });
+  if (sampler !== undefined && !SAMPLERS.includes(sampler)) throw bad('sampler', `must be ddpm or ddim, not '${String(sampler)}'`, 'ddim');
+  if (samplerSteps !== undefined && (!Number.isInteger(samplerSteps) || samplerSteps < 1)) {
+    throw bad('samplerSteps', `must be a positive whole number, not ${String(samplerSteps)}`, '60');
   }
-  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) {
-    throw new EngineError('bad_option', `--steps must be a positive whole number, not ${String(steps)}`, { hint: 'e.g. --steps 60' });
-  }
-  if (mode !== undefined && !MODES.includes(mode)) {
-    throw new EngineError('bad_option', `--mode must be sequential, partial or full, not '${String(mode)}'`, { hint: 'e.g. --mode partial' });
-  }
+  if (sampler !== undefined) refuseIgnoredSamplerSettings(sampler, params);
+  if (mode !== undefined && !MODES.includes(mode)) throw bad('mode', `must be sequential, partial or full, not '${String(mode)}'`, 'partial');
   if (condition !== undefined && (!Array.isArray(condition) || condition.some((b) => b !== 0 && b !== 1))) {
-    throw new EngineError('bad_option', `--condition must be a string of 0s and 1s, not '${String(condition)}'`, { hint: 'e.g. --condition 0101010101' });
+    throw bad('condition', `must be 0s and 1s (one bit per class), not '${String(condition)}'`, '0101010101');
   }
 }
 
@@ -66,7 +67,7 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
   const first = firstCheckpoint(db, zoo.id);
   if (!zoo.signature || !first) throw new EngineError('empty_zoo', `zoo '${zoo.name}' of run '${run.id}' has no checkpoints any more`, { hint: 'train a new run on a filled zoo' });
   const signature = zoo.signature;
-  const backend = await useBackend(params.backend);
+  const backend = await useBackend(params.backend, params.threads);
   ctx.progress({ fraction: 0, stage: `loading run ${run.id}` });
   const { state, stats } = await loadGeneratorBlob(blobs, run.generatorSha256!);
   const { generator } = loadGeneratorState(state);
@@ -74,19 +75,24 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
     const config = generator.config;
     const taskBits = generator.shape.taskBits;
     if (taskBits > 0 && params.condition?.length !== taskBits) {
-      throw new EngineError('bad_option', `run '${run.id}' generates task-conditioned models: --condition needs ${taskBits} bits${params.condition ? `, got ${params.condition.length}` : ''}`, {
-        hint: `e.g. --condition ${'01'.repeat(taskBits).slice(0, taskBits)}`,
+      throw new EngineError('bad_option', `run '${run.id}' generates task-conditioned models: 'condition' needs ${taskBits} bits${params.condition ? `, got ${params.condition.length}` : ''}`, {
+        hint: `e.g. 'condition': ${'01'.repeat(taskBits).slice(0, taskBits)}`,
+        fields: ['condition'],
       });
     }
     if (taskBits === 0 && params.condition !== undefined) {
-      throw new EngineError('bad_option', `run '${run.id}' was trained without task conditions: --condition does not apply`, { hint: 'leave out --condition' });
+      throw new EngineError('bad_option', `run '${run.id}' was trained without task conditions: 'condition' does not apply`, { hint: "leave out 'condition'", fields: ['condition'] });
     }
     const count = params.count ?? 10;
     const seed = params.seed ?? 0;
     const sampler = params.sampler ?? config.sampler;
-    const steps = sampler === 'ddpm' ? config.timesteps : (params.steps ?? config.samplerSteps);
+    refuseIgnoredSamplerSettings(sampler, params);
+    const steps = sampler === 'ddpm' ? config.timesteps : (params.samplerSteps ?? config.samplerSteps);
     if (steps > config.timesteps) {
-      throw new EngineError('bad_option', `--steps ${steps} exceeds the generator's ${config.timesteps} diffusion steps`, { hint: `use at most --steps ${config.timesteps}` });
+      throw new EngineError('bad_option', `'samplerSteps' ${steps} exceeds the generator's ${config.timesteps} diffusion steps`, {
+        hint: `e.g. 'samplerSteps': ${Math.min(60, config.timesteps)} (at most ${config.timesteps})`,
+        fields: ['samplerSteps'],
+      });
     }
     // Model i's permutation state, drawn by its seed among the states the zoo's checkpoints have
     // (the generator's table can hold states no checkpoint trained: gaps, or a spare row).

@@ -43,7 +43,7 @@ interface RawRunRow {
 export class RunNotFoundError extends EngineError {
   constructor(id: string) {
     super('run_not_found', `there is no generator run '${id}' in this catalog`, {
-      hint: "a run id is printed by 'paramzoo train'; check that --data points at the right folder",
+      hint: 'a run id is what train answers (and run.list lists); check that this is the right data folder',
     });
   }
 }

@@ -40,7 +40,7 @@ function generatedParameterCount(zoo: ZooRow): number {
 function resumableRun(catalog: Catalog, runId: Id, zooName: string): RunRow {
   const run = getRun(catalog.db, runId);
   if (run.zoo !== zooName) {
-    throw new EngineError('run_zoo_mismatch', `run '${runId}' trains zoo '${run.zoo}', not '${zooName}'`, { hint: `paramzoo train ${run.zoo} --resume ${runId}` });
+    throw new EngineError('run_zoo_mismatch', `run '${runId}' trains zoo '${run.zoo}', not '${zooName}'`, { hint: `resume it on its own zoo, '${run.zoo}'` });
   }
   if (run.status === 'running') {
     throw new EngineError('run_busy', `run '${runId}' is being trained right now (job ${run.jobId})`, { hint: 'wait for it, or cancel that job first' });
@@ -65,7 +65,7 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
   const checkpoints = listCheckpoints(db, zoo.id);
   if (checkpoints.length === 0 || !zoo.signature) {
     throw new EngineError('empty_zoo', `zoo '${zoo.name}' has no checkpoints to learn from`, {
-      hint: `fill it first: paramzoo collect TASK --zoo ${zoo.name}, or paramzoo import ${zoo.name} PATH...`,
+      hint: `fill it first: collect a built-in task into zoo '${zoo.name}', or import checkpoints into it`,
     });
   }
   const signature = zoo.signature;
@@ -77,8 +77,9 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
   let runId: Id;
   if (params.resume) {
     if (params.preset !== undefined || params.steps !== undefined || params.set !== undefined) {
-      throw new EngineError('bad_option', `--resume continues run '${params.resume}' with the config it was started with`, {
-        hint: 'leave out --preset, --steps and --set, or start a new run without --resume',
+      throw new EngineError('bad_option', `'resume' continues run '${params.resume}' with the config it was started with`, {
+        hint: "leave out 'preset', 'steps' and 'set', or start a new run without 'resume'",
+        fields: ['resume', 'preset', 'steps', 'set'],
       });
     }
     const run = resumableRun(catalog, params.resume, zoo.name);
@@ -106,7 +107,7 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
   }
   const layout = buildLayout(signature, stats, config.tokenSize);
   const positions = tokenPositions(layout);
-  const backend = await useBackend(params.backend);
+  const backend = await useBackend(params.backend, params.threads);
   if (!params.resume) runId = insertRun(db, { zooId: zoo.id, config, backend: backend.name, jobId: ctx.jobId });
   else setRunStatus(db, runId, 'running', ctx.jobId);
 

@@ -106,6 +106,26 @@ export class ConfigError extends EngineError {
   }
 }
 
+/** Settings only DDIM reads: DDPM always takes all `timesteps` steps with its own noise, unclipped. */
+export const DDIM_ONLY_SETTINGS = ['samplerSteps', 'eta', 'clipDenoised'] as const;
+
+/** A setting given explicitly that the chosen sampler would ignore: refused, never silently dropped. */
+export class SamplerSettingError extends EngineError {
+  constructor(setting: string, sampler: SamplerKind) {
+    super('sampler_setting', `'${setting}' does not apply to the ${sampler} sampler (it always takes every diffusion step, unclipped and with its own noise)`, {
+      hint: `leave out '${setting}', or choose 'sampler': ddim`,
+      fields: [setting, 'sampler'],
+    });
+  }
+}
+
+/** Refuses the DDIM-only settings among `given` (the settings a user set, not the defaults) when `sampler` is DDPM. */
+export function refuseIgnoredSamplerSettings(sampler: SamplerKind, given: object): void {
+  if (sampler !== 'ddpm') return;
+  const ignored = DDIM_ONLY_SETTINGS.find((key) => key in given && (given as Record<string, unknown>)[key] !== undefined);
+  if (ignored) throw new SamplerSettingError(ignored, sampler);
+}
+
 const POSITIVE_INTEGERS = ['tokenSize', 'recurrentWidth', 'recurrentLayers', 'dState', 'kernelSize', 'timeFeatures', 'timesteps',
   'diffusionBatch', 'batch', 'steps', 'saveEvery', 'samplerSteps', 'chunkTokens'] as const;
 const NON_NEGATIVE_INTEGERS = ['timeHidden', 'conditionRank', 'warmupSteps', 'seed'] as const;

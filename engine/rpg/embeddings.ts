@@ -20,7 +20,7 @@ export interface ConditionEmbeddingConfig {
 
 export class ConditionError extends EngineError {
   constructor(message: string, hint: string) {
-    super('condition', message, { hint });
+    super('condition', message, { hint, fields: ['condition'] });
   }
 }
 
@@ -132,10 +132,10 @@ export class ConditionEmbedding {
   forward(permState: tf.Tensor1D, task: tf.Tensor2D | null): tf.Tensor3D {
     const { width, permutationStates, taskBits } = this.cfg;
     if (task !== null && this.task === null) {
-      throw new ConditionError('a task vector was given to a generator trained without task conditioning', 'generate without --condition, or train with taskBits > 0');
+      throw new ConditionError('a task vector was given to a generator trained without task conditioning', "generate without 'condition', or train with taskBits > 0");
     }
     if (task === null && this.task !== null) {
-      throw new ConditionError(`this generator is conditioned on a task: give a task vector of ${taskBits} bits`, 'pass --condition with one bit per class');
+      throw new ConditionError(`this generator is conditioned on a task: give a task vector of ${taskBits} bits`, "give 'condition' with one bit per class");
     }
     if (task !== null && (task.shape[1] !== taskBits || task.shape[0] !== permState.shape[0])) {
       throw new ConditionError(`task vectors have shape [${task.shape.join(', ')}], expected [${permState.shape[0]}, ${taskBits}]`, `give ${taskBits} bits per task`);

@@ -1,7 +1,7 @@
 // Presets chosen from the zoo's parameter count. 'tiny' is the paper's small setting (token 256,
 // width 256) with the LSTM that measured better than Mamba on small zoos (RPG.md: loss 0.028 vs
 // 0.065 after 2000 steps); larger zoos use longer tokens and Mamba, cheaper over long sequences.
-import { ConfigError, DEFAULT_CONFIG, validateConfig, type RpgConfig } from './config.js';
+import { ConfigError, DEFAULT_CONFIG, refuseIgnoredSamplerSettings, validateConfig, type RpgConfig } from './config.js';
 
 export const PRESETS: Readonly<Record<string, Partial<RpgConfig>>> = {
   tiny: {},
@@ -37,7 +37,9 @@ export function resolveConfig(options: { preset?: string; parameterCount?: numbe
   const preset = PRESETS[name];
   if (!preset) throw new ConfigError('preset', `is '${name}', which is not one of ${Object.keys(PRESETS).join(', ')}`);
   const base = validateConfig({ ...preset, preset: name });
-  return validateConfig(options.overrides ?? {}, base);
+  const config = validateConfig(options.overrides ?? {}, base);
+  refuseIgnoredSamplerSettings(config.sampler, options.overrides ?? {});
+  return config;
 }
 
 export { DEFAULT_CONFIG };

@@ -11,7 +11,8 @@ condition and sampler give the same weights (same sha256) on the same backend.
   --count N                       models to generate (default 10)
   --seed S                        first seed (default 0)
   --sampler ddpm|ddim             default: the run's (ddim)
-  --steps K                       DDIM steps (default: the run's, 60)
+  --sampler-steps K               DDIM steps (default: the run's, 60); not with ddpm, which
+                                  always takes every diffusion step
   --condition 0101010101          task vector, for runs of task-conditioned zoos
   --mode sequential|partial|full  tokens denoised at once: 1, chunks of 256, all
 With --json: {"models": [{"id", "seed", "sha256", "seconds"}]}. Export with 'paramzoo export ID'.`,
@@ -19,9 +20,16 @@ With --json: {"models": [{"id", "seed", "sha256", "seconds"}]}. Export with 'par
     count: { type: 'string' },
     seed: { type: 'string' },
     sampler: { type: 'string' },
-    steps: { type: 'string' },
+    'sampler-steps': { type: 'string' },
     condition: { type: 'string' },
     mode: { type: 'string' },
+  },
+  refused: {
+    steps: {
+      type: 'string',
+      why: "--steps is train's (training steps); the sampler's steps are --sampler-steps",
+      hint: 'e.g. paramzoo generate RUN --sampler-steps 60',
+    },
   },
   positionals: { min: 1, max: 1 },
   async run(ctx) {
@@ -30,8 +38,8 @@ With --json: {"models": [{"id", "seed", "sha256", "seconds"}]}. Export with 'par
     if (count !== undefined) params.count = count;
     const seed = numberOption(ctx, 'seed');
     if (seed !== undefined) params.seed = seed;
-    const steps = numberOption(ctx, 'steps');
-    if (steps !== undefined) params.steps = steps;
+    const samplerSteps = numberOption(ctx, 'sampler-steps');
+    if (samplerSteps !== undefined) params.samplerSteps = samplerSteps;
     const sampler = stringOption(ctx, 'sampler');
     if (sampler !== undefined) params.sampler = sampler as GenerateParams['sampler'];
     const mode = stringOption(ctx, 'mode');

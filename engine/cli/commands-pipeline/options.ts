@@ -46,8 +46,9 @@ export function parseSettings(entries: string[]): Record<string, unknown> {
   return settings;
 }
 
-export function backendParam(ctx: CommandContext): { backend?: string } {
-  return ctx.backend ? { backend: ctx.backend } : {};
+/** --backend and --threads, for the params of a job that computes. */
+export function backendParam(ctx: CommandContext): { backend?: string; threads?: number } {
+  return { ...(ctx.backend ? { backend: ctx.backend } : {}), ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}) };
 }
 
 export const pct = (value: number | null | undefined): string => (value === null || value === undefined ? '—' : `${value.toFixed(2)}%`);
