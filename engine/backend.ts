@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from './protocol.js';
 import { EngineError } from './errors.js';
 import { registerWasmShims } from './backend/shims.js';
+import { defaultWasmThreads, MAX_WASM_THREADS, prepareThreadedWasm, threadedWasmProblem, wasmThreadsInUse } from './backend/wasm-threads.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -24,15 +25,47 @@ async function tryTensorflow(notes: string[]): Promise<boolean> {
   return false;
 }
 
-async function tryWasm(notes: string[]): Promise<boolean> {
+async function tryWasm(notes: string[], threads: number): Promise<boolean> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
+    const problem = threads > 1 ? threadedWasmProblem() : null;
+    if (problem) notes.push(`wasm runs on one thread: ${problem}`);
+    if (threads > 1 && !problem) {
+      const restore = await prepareThreadedWasm(threads);
+      let ok: boolean;
+      try {
+        ok = await tf.setBackend('wasm');
+      } finally {
+        restore();
+      }
+      if (ok) return true;
+      notes.push('the threaded wasm build did not initialise; using one thread');
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    }
     if (await tf.setBackend('wasm')) return true;
     notes.push('the wasm backend did not initialise');
   } catch (error) {
     notes.push(`@tensorflow/tfjs-backend-wasm is not usable (${firstLine(error)})`);
   }
   return false;
+}
+
+export interface BackendOptions {
+  /** wasm threads (XNNPACK's pool); default: every core, at most 8. The env PARAMZOO_THREADS sets the default. */
+  threads?: number;
+}
+
+function wantedThreads(options: BackendOptions, notes: string[]): number {
+  const fromEnv = process.env.PARAMZOO_THREADS;
+  const threads = options.threads ?? (fromEnv ? Number(fromEnv) : defaultWasmThreads());
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new EngineError('bad_request', `threads must be a positive integer, got ${String(options.threads ?? fromEnv)}`, {
+      hint: `leave threads out to use every core (${defaultWasmThreads()} here)`, fields: ['threads'],
+    });
+  }
+  if (threads <= MAX_WASM_THREADS) return threads;
+  notes.push(`wasm computes on at most ${MAX_WASM_THREADS} threads (XNNPACK's pool), not ${threads}`);
+  return MAX_WASM_THREADS;
 }
 
 function firstLine(error: unknown): string {
@@ -44,20 +77,16 @@ function firstLine(error: unknown): string {
  * tfjs-node, then wasm; a package that is not installed fails its import at once).
  * Asking for one that cannot load is a user error.
  */
-export interface BackendOptions {
-  /** threads to compute on (the params' `threads`, 1…64) */
-  threads?: number;
-}
-
 export async function initBackend(preferred?: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
   if (current && (preferred === undefined || current.name === preferred)) return current;
   const notes: string[] = [];
+  const threads = wantedThreads(options, notes);
   let ok = false;
   if (preferred === 'tensorflow') ok = await tryTensorflow(notes);
-  else if (preferred === 'wasm') ok = await tryWasm(notes);
+  else if (preferred === 'wasm') ok = await tryWasm(notes, threads);
   else if (preferred === 'cpu') ok = await tf.setBackend('cpu');
   else {
-    ok = (await tryTensorflow(notes)) || (await tryWasm(notes));
+    ok = (await tryTensorflow(notes)) || (await tryWasm(notes, threads));
     if (!ok) ok = await tf.setBackend('cpu');
   }
   if (!ok) {
@@ -67,7 +96,7 @@ export async function initBackend(preferred?: BackendName, options: BackendOptio
   }
   await tf.ready();
   if (tf.getBackend() === 'wasm') registerWasmShims();
-  current = { name: tf.getBackend(), notes };
+  current = { name: tf.getBackend(), notes, ...(tf.getBackend() === 'wasm' ? { threads: await wasmThreadsInUse() } : {}) };
   return current;
 }
 

@@ -169,6 +169,8 @@ export interface BackendInfo {
   name: string;
   /** why better backends were not used, e.g. "@tensorflow/tfjs-node-gpu is not installed" */
   notes: string[];
+  /** threads the backend computes on (wasm: XNNPACK's pool; absent where the backend manages its own) */
+  threads?: number;
 }
 
 /** Request name → params and result. A request whose result is `{ job: JobInfo }` started a job. */
