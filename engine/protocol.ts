@@ -124,7 +124,7 @@ export type EngineErrorCode =
   // backends and serving
   | 'backend_unavailable' | 'port_in_use' | 'cannot_listen'
   // reported by the hosts' transports, not the engine ('error': a failure that arrived without a code)
-  | 'no_token' | 'disconnected' | 'engine_restarted' | 'error';
+  | 'no_token' | 'refused' | 'disconnected' | 'engine_restarted' | 'error';
 
 /** What a failed request or job reports. `code` is stable; `message` names the file or request field and the fix. */
 export interface EngineErrorInfo {
