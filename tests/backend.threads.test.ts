@@ -37,3 +37,12 @@ test('a thread count beyond the pool is capped with a note, a bad one is refused
   assert.match(capped.backend.notes.join(' '), /at most 8 threads/);
   assert.throws(() => train(0), /threads must be a positive integer/);
 });
+
+test('a process that computed on the threaded build exits by itself (the pool threads do not hold it)', () => {
+  const script = "const { initBackend, tf } = await import('./engine/backend.ts'); const info = await initBackend('wasm', { threads: 2 });"
+    + " tf.conv1d(tf.ones([8, 64, 16]), tf.ones([7, 16, 32]), 1, 'same').dataSync(); console.log(info.threads);";
+  const stdout = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  assert.equal(stdout.trim(), '2');
+});

@@ -8,7 +8,7 @@
 // remember the source text they were given, `Worker` becomes a worker_threads Worker that runs that
 // text with `eval` (the factory is prefixed with the bundle's own module bindings it closes over),
 // and os.cpus() reports twice the wanted thread count. Everything is restored afterwards; the
-// pool's workers (8, created at start-up) are unref'd by Emscripten, so a process still exits.
+// pool's workers stay unref'd, so a process still exits when its work is done.
 // Written here rather than forked: the package is pinned (4.22.0) and the patch checks the exact
 // source it relies on before touching anything, falling back to one thread with a note.
 import { readFileSync } from 'node:fs';
@@ -74,8 +74,17 @@ export async function prepareThreadedWasm(threads: number): Promise<() => void> 
         super(url, options);
         return;
       }
-      super(source.replace(WORKER_IMPORT, WORKER_IMPORT_EVAL), { ...options, eval: true });
+      // No inherited execArgv: a parent started with --input-type=module would make the eval'd
+      // worker an ES module, without the `require` Emscripten's worker uses.
+      super(source.replace(WORKER_IMPORT, WORKER_IMPORT_EVAL), { ...options, eval: true, execArgv: [] });
     }
+
+    /**
+     * Emscripten refs a worker while it runs a pthread, and XNNPACK's pool threads run for the
+     * process's life: a CLI command would never exit. The main thread blocks while they compute,
+     * so they never need to keep the process alive.
+     */
+    override ref(): void {}
 
     override postMessage(message: unknown, transfer?: readonly import('node:worker_threads').TransferListItem[]): void {
       const load = message as { cmd?: string; urlOrBlob?: unknown } | null;
