@@ -7,7 +7,7 @@
 //    generators are untrained: cost does not depend on the weights.
 // 2. Peak RSS generating a 1M- and a 10M-parameter model with one generator configuration, tokens
 //    streamed chunk by chunk through the Detokenizer into a file, each case in a fresh child process.
-// Usage: node --import tsx bench/rpg-generate.ts [timing|rss] [wasm|cpu]
+// Usage: node --import tsx bench/rpg-generate.ts [timing|rss] [wasm|cpu] [tiny|1m (timing: one zoo only)]
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,9 +57,9 @@ async function secondsForOneModel(zoo: ZooName, sampler: SamplerKind, steps: num
   }
 }
 
-async function timing(): Promise<void> {
+async function timing(only?: string): Promise<void> {
   const probes: Record<'tiny' | '1m', [number, number]> = { tiny: [10, 60], '1m': [1, 3] };
-  for (const zoo of ['tiny', '1m'] as const) {
+  for (const zoo of (['tiny', '1m'] as const).filter((z) => !only || z === only)) {
     const { generator, layout, parameters } = generatorFor(zoo);
     console.log(`\n== ${ZOOS[zoo].label}: ${parameters} parameters, ${layout.tokenCount} tokens of ${generator.config.tokenSize}, denoiser [${generator.config.denoiserChannels.join(', ')}], ${generator.config.recurrent}, ${generator.config.inferenceMode} mode (chunks of ${generator.config.chunkTokens})`);
     generator.dispose();
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   }
   const info = await initBackend(backend);
   console.log(`backend ${info.name}, tfjs ${tf.version.tfjs}`);
-  if (mode === 'all' || mode === 'timing') await timing();
+  if (mode === 'all' || mode === 'timing') await timing(process.argv[4]);
   if (mode === 'all' || mode === 'rss') {
     console.log('\n== peak RSS, one generator configuration (small preset), fresh child process per case');
     rss(backend);
