@@ -111,3 +111,35 @@ test("'batch' norm: training normalises each channel with the batch's statistics
   tf.dispose([xt, proto, time, x2, time2, proto2]);
   denoiser.dispose();
 });
+
+test("'batch' norm when sampling: the layers folded into fused convs give the plain layers' output", async () => {
+  await initBackend('wasm');
+  const config: DenoiserConfig = { ...base, tokenSize: 64, prototypeWidth: 16, channels: [16, 32, 16], norm: 'batch' };
+  const denoiser = new Denoiser(config, new Rng(4));
+  const rng = new Rng(9);
+  // Trained-looking norms: gains, shifts and running statistics away from their initial 1 / 0.
+  for (const variable of denoiser.variables.filter((v) => /norm\.(gain|shift)$/.test(v.name))) {
+    variable.assign(tf.tensor1d(Array.from({ length: variable.shape[0]! }, () => 0.5 + rng.uniform())));
+  }
+  for (const [name, buffer] of denoiser.buffers) {
+    buffer.assign(tf.tensor1d(Array.from({ length: buffer.shape[0]! }, () => (name.endsWith('running_var') ? 0.2 + rng.uniform() : rng.normal()))));
+  }
+  const { xt, proto, t } = inputs(12, config);
+  const time = denoiser.timeInput(t);
+  const folded = denoiser.forward(xt, time, proto, 'sample');
+  Denoiser.foldSamplingLayers = false;
+  try {
+    const plain = denoiser.forward(xt, time, proto, 'sample');
+    const a = folded.dataSync();
+    const b = plain.dataSync();
+    const scale = Math.max(...Array.from(b, Math.abs));
+    const worst = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+    assert.ok(scale > 0.1, `outputs are not trivially small (${scale})`);
+    assert.ok(worst < 1e-5 * Math.max(1, scale), `folded and plain sampling layers differ by up to ${worst} (scale ${scale})`);
+    plain.dispose();
+  } finally {
+    Denoiser.foldSamplingLayers = true;
+  }
+  tf.dispose([xt, proto, time, folded]);
+  denoiser.dispose();
+});
