@@ -31,6 +31,8 @@ export interface ParamZooApi {
   choosePaths(request: DialogRequest): Promise<string[]>;
   /** shows the file or folder in the system file manager */
   showInFolder(path: string): Promise<void>;
+  /** a dropped File's path on this machine ('' when it is no file on disk); Electron's webUtils.getPathForFile */
+  pathForFile(file: File): string;
 }
 
 export type { RequestFailure } from './bridge.js';

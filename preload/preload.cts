@@ -2,7 +2,7 @@
 // over a MessagePort straight to the engine (main hands it out to the app's own page only); dialogs
 // and "show in folder" go to main over IPC. A sandboxed preload cannot load sibling files: the
 // build bundles this file with what it imports (scripts/stage-app.js).
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { CHANNELS } from '../main/channels.js';
 import type { ParamZooApi } from './api.js';
 import { createBridge, plainError, type BridgePort } from './bridge.js';
@@ -40,6 +40,7 @@ const api: ParamZooApi = {
   subscribe: (listener) => bridge.subscribe(listener),
   choosePaths: (request) => ipcRenderer.invoke(CHANNELS.dialog, request),
   showInFolder: (path) => ipcRenderer.invoke(CHANNELS.showInFolder, path),
+  pathForFile: (file) => webUtils.getPathForFile(file),
 };
 
 contextBridge.exposeInMainWorld('paramzoo', api);

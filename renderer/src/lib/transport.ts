@@ -2,13 +2,15 @@
 // when present, else a WebSocket to the `paramzoo serve` that served this page. Both give the same
 // typed object; the views never know which one they use.
 import type { ClientMessage, EngineErrorInfo, EngineEvent, ParamsOf, RequestName, ResultOf, ServerMessage, UploadChunkHeader } from '../../../engine/protocol';
+import { capabilitiesOf, type Capabilities, type PreloadLike } from './host';
 
-export interface Capabilities {
-  /** native dialogs and engine-side paths (Electron); the browser build uploads and downloads instead */
-  nativePaths: boolean;
-  /** binary upload frames (the WebSocket transport) */
-  uploads: boolean;
-  transport: 'electron' | 'websocket';
+export type { Capabilities } from './host';
+
+export interface DialogRequest {
+  kind: 'open-file' | 'open-folder' | 'save';
+  title: string;
+  defaultPath?: string;
+  filters?: { name: string; extensions: string[] }[];
 }
 
 export interface Engine {
@@ -17,7 +19,12 @@ export interface Engine {
   /** connection state changes: 'open' | 'closed' | 'refused' */
   onState(listener: (state: ConnectionState) => void): () => void;
   sendBinary(frame: ArrayBuffer): Promise<void>;
-  choosePaths?(request: { kind: 'open-file' | 'open-folder' | 'save'; title: string; defaultPath?: string }): Promise<string[]>;
+  /** present when capabilities.nativePaths: the chosen paths, empty when cancelled */
+  choosePaths?(request: DialogRequest): Promise<string[]>;
+  /** present when capabilities.showInFolder */
+  showInFolder?(path: string): Promise<void>;
+  /** present when capabilities.droppedPaths: a dropped file's (or folder's) path, '' when it has none */
+  pathForFile?(file: File): string;
   capabilities: Capabilities;
 }
 
@@ -36,11 +43,13 @@ export class EngineRequestError extends Error {
   }
 }
 
-interface PreloadApi {
-  capabilities?: { nativeDialogs?: boolean };
+/** window.paramzoo (preload/api.ts), typed here without importing the preload's code */
+interface PreloadApi extends PreloadLike {
   request(method: string, params: unknown): Promise<unknown>;
   subscribe(listener: (event: EngineEvent) => void): () => void;
-  choosePaths(request: unknown): Promise<string[]>;
+  choosePaths?(request: DialogRequest): Promise<string[]>;
+  showInFolder?(path: string): Promise<void>;
+  pathForFile?(file: File): string;
 }
 
 const TOKEN_KEY = 'paramzoo.token';
@@ -68,7 +77,8 @@ export function connect(): Engine {
 }
 
 function electronEngine(api: PreloadApi): Engine {
-  return {
+  const capabilities = capabilitiesOf(api);
+  const engine: Engine = {
     async request(method, params) {
       try {
         return (await api.request(method, params)) as never;
@@ -83,9 +93,13 @@ function electronEngine(api: PreloadApi): Engine {
       return () => undefined;
     },
     sendBinary: () => Promise.reject(new Error('the desktop app passes paths, not uploads')),
-    choosePaths: (request) => api.choosePaths(request),
-    capabilities: { nativePaths: api.capabilities?.nativeDialogs ?? true, uploads: false, transport: 'electron' },
+    capabilities,
   };
+  // Only what the preload offers; the views check capabilities before calling these.
+  if (capabilities.nativePaths) engine.choosePaths = (request) => api.choosePaths!(request);
+  if (capabilities.showInFolder) engine.showInFolder = (path) => api.showInFolder!(path);
+  if (capabilities.droppedPaths) engine.pathForFile = (file) => api.pathForFile!(file);
+  return engine;
 }
 
 function websocketEngine(token: string | null): Engine {
@@ -172,7 +186,7 @@ function websocketEngine(token: string | null): Engine {
       while (ws.bufferedAmount > 4 * 1024 * 1024) await new Promise((r) => setTimeout(r, 10));
       ws.send(frame);
     },
-    capabilities: { nativePaths: false, uploads: true, transport: 'websocket' },
+    capabilities: capabilitiesOf(undefined),
   };
 }
 
