@@ -127,7 +127,7 @@ test("'batch' norm when sampling: the layers folded into fused convs give the pl
   const { xt, proto, t } = inputs(12, config);
   const time = denoiser.timeInput(t);
   const folded = denoiser.forward(xt, time, proto, 'sample');
-  Denoiser.foldSamplingLayers = false;
+  Denoiser.fastLayers = false;
   try {
     const plain = denoiser.forward(xt, time, proto, 'sample');
     const a = folded.dataSync();
@@ -138,8 +138,53 @@ test("'batch' norm when sampling: the layers folded into fused convs give the pl
     assert.ok(worst < 1e-5 * Math.max(1, scale), `folded and plain sampling layers differ by up to ${worst} (scale ${scale})`);
     plain.dispose();
   } finally {
-    Denoiser.foldSamplingLayers = true;
+    Denoiser.fastLayers = true;
   }
   tf.dispose([xt, proto, time, folded]);
   denoiser.dispose();
+});
+
+test("'batch' norm when training: the hand-written gradient gives autodiff's gradients, output and running statistics", async () => {
+  await initBackend('wasm');
+  const config: DenoiserConfig = { ...base, tokenSize: 64, prototypeWidth: 16, channels: [16, 32, 16], norm: 'batch' };
+  const run = (fast: boolean) => {
+    Denoiser.fastLayers = fast;
+    try {
+      const denoiser = new Denoiser(config, new Rng(5));
+      for (const variable of denoiser.variables.filter((v) => /norm\.(gain|shift)$/.test(v.name))) {
+        variable.assign(tf.tensor1d(Array.from({ length: variable.shape[0]! }, (_, i) => 0.5 + ((i * 37) % 11) / 10)));
+      }
+      const { xt, proto, t } = inputs(12, config);
+      const time = denoiser.timeInput(t);
+      const target = tf.tidy(() => tf.mul(xt, 0.5));
+      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(denoiser.forward(xt, time, proto, 'train'), target))) as tf.Scalar, denoiser.variables);
+      denoiser.commitBatchStatistics();
+      const result = {
+        loss: value.dataSync()[0]!,
+        grads: Object.fromEntries([...denoiser.params].map(([name, v]) => [name, Float32Array.from(grads[v.name]!.dataSync())])),
+        buffers: Object.fromEntries([...denoiser.buffers].map(([name, b]) => [name, Float32Array.from(b.dataSync())])),
+      };
+      tf.dispose([value, ...Object.values(grads), xt, proto, time, target]);
+      denoiser.dispose();
+      return result;
+    } finally {
+      Denoiser.fastLayers = true;
+    }
+  };
+  const fast = run(true);
+  const plain = run(false);
+  assert.ok(Math.abs(fast.loss - plain.loss) < 1e-5 * Math.abs(plain.loss), `loss ${fast.loss} vs ${plain.loss}`);
+  assert.deepEqual(Object.keys(fast.grads).sort(), Object.keys(plain.grads).sort());
+  for (const [name, g] of Object.entries(plain.grads)) {
+    const f = fast.grads[name]!;
+    const scale = Math.max(1e-8, ...Array.from(g, Math.abs));
+    const worst = Math.max(...Array.from(g, (v, i) => Math.abs(v - f[i]!)));
+    // The bias before a BatchNorm has a zero gradient in exact arithmetic; both sides give rounding noise there.
+    if (/^conv[0-2]\.bias$/.test(name)) assert.ok(Math.max(...Array.from(f, Math.abs)) < 1e-4, `${name} should be ~0`);
+    else assert.ok(worst <= 2e-3 * scale, `${name}: gradients differ by up to ${worst} (scale ${scale})`);
+  }
+  for (const [name, b] of Object.entries(plain.buffers)) {
+    const worst = Math.max(...Array.from(b, (v, i) => Math.abs(v - fast.buffers[name]![i]!)));
+    assert.ok(worst < 1e-5, `${name} differs by ${worst}`);
+  }
 });

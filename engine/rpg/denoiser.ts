@@ -64,8 +64,12 @@ interface ConvLayer {
 export type DenoiserMode = 'train' | 'sample';
 
 export class Denoiser {
-  /** Sampling layers folded into one fused conv each (see foldedLayer); off only to check it against the plain form. */
-  static foldSamplingLayers = true;
+  /**
+   * The fast forms of a normalised layer: folded into one fused conv when sampling (foldedLayer), a
+   * hand-written BatchNorm gradient when training (trainingBatchNorm). Off only to check them
+   * against the plain form, which autodiff differentiates op by op.
+   */
+  static fastLayers = true;
   /** parameters by stable name, in creation order (the save order) */
   readonly params = new Map<string, tf.Variable>();
   /** non-trained state saved with the parameters (BatchNorm running statistics), by stable name */
@@ -170,19 +174,22 @@ export class Denoiser {
         const input = h;
         h = tf.tidy(() => {
           const x = tf.mul(tf.add(input, cond), timeScale) as tf.Tensor3D;
-          if (mode === 'sample' && Denoiser.foldSamplingLayers && this.config.norm === 'batch' && layer.gain && layer.shift) {
+          if (mode === 'sample' && Denoiser.fastLayers && this.config.norm === 'batch' && layer.gain && layer.shift) {
             const y = this.foldedLayer(x, layer);
             return (layer.skipFrom >= 0 ? tf.add(y, outputs[layer.skipFrom]!) : y) as tf.Tensor3D;
           }
           let y: tf.Tensor = tf.add(tf.conv1d(x, layer.kernel as tf.Tensor3D, 1, 'same'), layer.bias);
           if (layer.gain && layer.shift) {
-            if (this.config.norm === 'batch') y = this.batchNorm(y, layer, mode);
-            else if (this.config.norm === 'channel') {
-              // Norm over the channels at each position (a LayerNorm per position).
-              const { mean, variance } = tf.moments(y, -1, true);
-              y = tf.div(tf.sub(y, mean), tf.sqrt(tf.add(variance, NORM_EPSILON)));
+            if (mode === 'train' && Denoiser.fastLayers && this.config.norm === 'batch') y = this.trainingBatchNorm(y as tf.Tensor3D, layer);
+            else {
+              if (this.config.norm === 'batch') y = this.batchNorm(y, layer, mode);
+              else if (this.config.norm === 'channel') {
+                // Norm over the channels at each position (a LayerNorm per position).
+                const { mean, variance } = tf.moments(y, -1, true);
+                y = tf.div(tf.sub(y, mean), tf.sqrt(tf.add(variance, NORM_EPSILON)));
+              }
+              y = tf.add(tf.mul(y, layer.gain), layer.shift);
             }
-            y = tf.add(tf.mul(y, layer.gain), layer.shift);
             y = tf.elu(y);
           }
           if (layer.skipFrom >= 0) y = tf.add(y, outputs[layer.skipFrom]!);
@@ -208,6 +215,38 @@ export class Denoiser {
     const kernel = tf.reshape(tf.mul(layer.kernel, scale), [1, this.config.kernelSize, cin, cout]) as tf.Tensor4D;
     const y = tf.fused.conv2d({ x: tf.reshape(x, [n, 1, size, cin]) as tf.Tensor4D, filter: kernel, strides: 1, pad: 'same', bias, activation: 'elu' });
     return tf.reshape(y, [n, size, cout]) as tf.Tensor3D;
+  }
+
+  /**
+   * BatchNorm with the batch's statistics, then gain and shift, differentiated by hand: the textbook
+   * gradient needs two channel sums (Σg, Σg·x̂) and a few per-element passes, where autodiff of the
+   * plain form takes a reduction for every broadcast (each about as slow as a conv on wasm).
+   */
+  private trainingBatchNorm(y: tf.Tensor3D, layer: ConvLayer): tf.Tensor3D {
+    const rows = y.shape[0] * y.shape[1];
+    const normalise = tf.customGrad((...args: unknown[]) => {
+      const [x, gain, shift, save] = args as [tf.Tensor3D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+      const mean = tf.mean(x, [0, 1]);
+      const centered = tf.sub(x, mean);
+      const variance = tf.mean(tf.square(centered), [0, 1]);
+      this.pendingStatistics.push({ layer, mean: tf.keep(mean), variance: tf.keep(variance), count: rows });
+      const inverseStd = tf.rsqrt(tf.add(variance, NORM_EPSILON));
+      const normalised = tf.mul(centered, inverseStd);
+      save([normalised, inverseStd, gain]);
+      return {
+        value: tf.add(tf.mul(normalised, gain), shift) as tf.Tensor3D,
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+          const g = (Array.isArray(dy) ? dy[0]! : dy) as tf.Tensor3D;
+          const [xHat, inverse, gainSaved] = saved as [tf.Tensor3D, tf.Tensor1D, tf.Tensor1D];
+          const dShift = tf.sum(g, [0, 1]);
+          const dGain = tf.sum(tf.mul(g, xHat), [0, 1]);
+          // dx = gain·σ⁻¹ · (g − Σg/R − x̂·Σ(g·x̂)/R)
+          const inner = tf.sub(tf.sub(g, tf.div(dShift, rows)), tf.mul(xHat, tf.div(dGain, rows)));
+          return [tf.mul(inner, tf.mul(gainSaved, inverse)), dGain, dShift];
+        },
+      };
+    });
+    return normalise(y, layer.gain!, layer.shift!) as tf.Tensor3D;
   }
 
   /**
