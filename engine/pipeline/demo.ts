@@ -40,7 +40,8 @@ export interface DemoZooPlan {
  *   the same, 3000 steps (chosen, 74 ms/step): 92.20 / min 91.11 (originals 92.39 / 91.78), IoU 0.935 (noised 0.934)
  * (All of the above with the earlier per-position LayerNorm denoiser and residual LSTM.) With the
  * BatchNorm1d denoiser and the torch.nn.LSTM-style stack, the same plan and 3000 steps: generated
- * 93.11 / 92.13 / 91.33 (originals 92.89 / 92.39 / 91.78), nearest IoU 0.912 (noised copies 0.934).
+ * 93.11 / 92.13 / 91.33 (originals 92.89 / 92.39 / 91.78), nearest IoU 0.912 (noised copies 0.934);
+ * with the hand-written BatchNorm gradient (same maths, other rounding): 92.89 / 92.29 / 91.78, IoU 0.921 (0.989).
  * The prototype width must exceed the number of distinct tokens (21 positions × 3 permutation
  * states = 63): with 76 tokens of 64 values even a one-checkpoint zoo was not reproduced (a linear
  * readout of ≤ 64-wide prototypes cannot give 76+ different tokens).
