@@ -3,6 +3,7 @@
 // test-output/ui/ (git-ignored). Skipped, saying so, where no Chromium is installed.
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -132,6 +133,10 @@ test('the page opened with the token connects, then takes the token out of the a
   assert.match(await page.getByTestId('zoos-empty').innerText(), /Create one below|collect a built-in zoo/);
   await page.getByTestId('backend').filter({ hasNotText: '…' }).waitFor({ timeout: 60_000 });
   assert.match(await page.getByTestId('backend').innerText(), /^(tensorflow|webgpu|wasm|cpu)$/);
+  // wasm computes on every core by default: the status bar says on how many.
+  if ((await page.getByTestId('backend').innerText()) === 'wasm') {
+    assert.match(await page.getByTestId('backend-threads').innerText(), new RegExp(`· ${Math.min(8, availableParallelism())} threads?$`));
+  }
   await shot('zoos-empty');
   // A reload reconnects without the token in the URL (kept for this tab only).
   await page.reload();
