@@ -135,7 +135,10 @@ ipcMain.handle(CHANNELS.dialog, async (event, value: unknown) => {
   const window = BrowserWindow.fromWebContents(event.sender);
   if (!window) return [];
   if (request.kind === 'save') {
-    const result = await dialog.showSaveDialog(window, { title: request.title, ...(request.defaultPath ? { defaultPath: request.defaultPath } : {}) });
+    // The system asks before replacing a file (Linux only with this flag), so the page exports with force.
+    const result = await dialog.showSaveDialog(window, {
+      title: request.title, properties: ['showOverwriteConfirmation'], ...(request.defaultPath ? { defaultPath: request.defaultPath } : {}),
+    });
     return result.canceled || !result.filePath ? [] : [result.filePath];
   }
   const result = await dialog.showOpenDialog(window, {

@@ -26,7 +26,7 @@ export class SignatureMismatchError extends EngineError {
   constructor(zoo: string, difference: string, file: string) {
     super('signature_mismatch', `${file} does not fit zoo '${zoo}': ${difference}`, {
       file,
-      hint: 'a zoo holds checkpoints of one architecture: import this file into another zoo (paramzoo zoo create NAME)',
+      hint: 'a zoo holds checkpoints of one architecture: import this file into another zoo (create a new one for it)',
     });
   }
 }

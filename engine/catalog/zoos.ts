@@ -31,7 +31,7 @@ function toZooRow(raw: RawZooRow): ZooRow {
 
 export class ZooNotFoundError extends EngineError {
   constructor(name: string) {
-    super('zoo_not_found', `there is no zoo named '${name}'`, { hint: "list zoos with 'paramzoo zoo list' or create one with 'paramzoo zoo create NAME'" });
+    super('zoo_not_found', `there is no zoo named '${name}'`, { hint: 'check the name against the list of zoos, or create a zoo with that name' });
   }
 }
 
