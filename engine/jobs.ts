@@ -1,11 +1,24 @@
-// The job runner: one job at a time, in submission order, each recorded in the catalog's jobs
-// table, cancellable through its AbortSignal, reporting progress at least every second.
-// Job kinds are registered as plain functions so later stages (collect, train, …) plug in.
+// The job runner: two lanes, each running its jobs one at a time in submission order. Short I/O
+// jobs (import, export: catalog and files only) run on the engine's thread, beside a long compute
+// job (collect, train, generate, evaluate, demo), whose function hands it to the compute worker
+// (engine/compute.ts). A compute job starts only once every I/O job submitted before it has ended,
+// so a train submitted right after an import into its zoo sees the imported checkpoints.
+// Each job is recorded in the catalog's jobs table, cancellable through its AbortSignal, and
+// reports progress at least every second. Job kinds are registered as plain functions.
 import type Database from 'better-sqlite3';
 import type { EngineErrorInfo, Id, JobInfo, JobKind, JobProgress } from './protocol.js';
 import { CancelledError, EngineError } from './errors.js';
 import { newId } from './catalog/ids.js';
 import { finishJob, getJob, insertJob, INITIAL_PROGRESS, markJobRunning, saveJobProgress } from './catalog/jobs.js';
+
+/** 'io': catalog and files only, on the engine's thread; 'compute': TensorFlow.js work, in the compute worker. */
+export type JobLane = 'io' | 'compute';
+
+const IO_KINDS: ReadonlySet<JobKind> = new Set<JobKind>(['import', 'export']);
+
+export function laneOf(kind: JobKind): JobLane {
+  return IO_KINDS.has(kind) ? 'io' : 'compute';
+}
 
 export interface ProgressUpdate {
   /** 0..1 of the whole job */
@@ -35,16 +48,22 @@ const HEARTBEAT_MS = 1000;
 interface QueuedJob {
   id: Id;
   kind: JobKind;
+  lane: JobLane;
+  /** submission order across both lanes */
+  seq: number;
   params: unknown;
   controller: AbortController;
 }
 
+const LANES: readonly JobLane[] = ['io', 'compute'];
+
 export class JobRunner {
   private readonly kinds = new Map<JobKind, JobFunction>();
-  private readonly queue: QueuedJob[] = [];
-  private current: QueuedJob | null = null;
-  private idle: Promise<void> = Promise.resolve();
-  private draining = false;
+  private readonly queues: Record<JobLane, QueuedJob[]> = { io: [], compute: [] };
+  private readonly current: Record<JobLane, QueuedJob | null> = { io: null, compute: null };
+  private submitted = 0;
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
   private readonly failures = new Map<Id, unknown>();
 
   constructor(
@@ -56,63 +75,100 @@ export class JobRunner {
     this.kinds.set(kind, run as JobFunction);
   }
 
-  /** Records the job as queued and returns at once; it runs after the jobs before it. */
+  /** Records the job as queued and returns at once; it runs after the jobs before it in its lane. */
   submit(kind: JobKind, params: unknown): JobInfo {
     if (!this.kinds.has(kind)) throw new Error(`no job kind '${kind}' is registered`);
-    const job: QueuedJob = { id: newId('job'), kind, params, controller: new AbortController() };
+    const lane = laneOf(kind);
+    const job: QueuedJob = { id: newId('job'), kind, lane, seq: this.submitted++, params, controller: new AbortController() };
     const info = insertJob(this.db(), { id: job.id, kind, params });
-    this.queue.push(job);
-    if (!this.draining) {
-      this.draining = true;
-      // runOne records every job failure itself; what reaches here is a broken catalog (e.g. closed).
-      this.idle = this.drain().catch((error: unknown) => console.error('paramzoo: the job queue stopped:', error));
-    }
+    this.queues[lane].push(job);
+    this.schedule();
     return info;
   }
 
   cancel(id: Id): JobInfo | null {
-    const queuedAt = this.queue.findIndex((job) => job.id === id);
-    if (queuedAt >= 0) {
-      const [job] = this.queue.splice(queuedAt, 1);
-      const error = new CancelledError(`job ${id}`).toInfo();
-      finishJob(this.db(), id, { status: 'cancelled', progress: { ...INITIAL_PROGRESS, stage: 'cancelled' }, error });
-      this.emit({ type: 'job.failed', job: getJob(this.db(), job!.id)! });
-    } else if (this.current?.id === id) {
-      this.current.controller.abort(new CancelledError(`job ${id}`));
+    for (const lane of LANES) {
+      const queue = this.queues[lane];
+      const queuedAt = queue.findIndex((job) => job.id === id);
+      if (queuedAt >= 0) {
+        const [job] = queue.splice(queuedAt, 1);
+        const error = new CancelledError(`job ${id}`).toInfo();
+        finishJob(this.db(), id, { status: 'cancelled', progress: { ...INITIAL_PROGRESS, stage: 'cancelled' }, error });
+        this.emit({ type: 'job.failed', job: getJob(this.db(), job!.id)! });
+        // a compute job may have waited for this one
+        this.schedule();
+      } else if (this.current[lane]?.id === id) {
+        this.current[lane]!.controller.abort(new CancelledError(`job ${id}`));
+      }
     }
     return getJob(this.db(), id);
   }
 
   /** Cancels every job of this runner, queued or running. */
   cancelAll(): void {
-    for (const job of [...this.queue]) this.cancel(job.id);
-    if (this.current) this.cancel(this.current.id);
+    for (const lane of LANES) {
+      for (const job of [...this.queues[lane]]) this.cancel(job.id);
+      if (this.current[lane]) this.cancel(this.current[lane]!.id);
+    }
   }
 
-  /** Resolves when the queue is empty. */
+  /** Resolves when both lanes are empty. */
   async whenIdle(): Promise<void> {
-    await this.idle;
+    if (this.idle()) return;
+    await new Promise<void>((resolvePromise) => this.idleWaiters.push(resolvePromise));
   }
 
   get running(): boolean {
-    return this.current !== null;
+    return this.current.io !== null || this.current.compute !== null;
   }
 
-  private async drain(): Promise<void> {
-    // Let the caller of submit() see the job (and subscribe) before it starts.
-    await new Promise((resolve) => setImmediate(resolve));
-    try {
-      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
-        this.current = job;
-        try {
-          await this.runOne(job);
-        } finally {
-          this.current = null;
-        }
-      }
-    } finally {
-      this.draining = false;
+  /** The lane a queued or running job of this runner is in, or null. */
+  laneOfJob(id: Id): JobLane | null {
+    for (const lane of LANES) {
+      if (this.current[lane]?.id === id || this.queues[lane].some((job) => job.id === id)) return lane;
     }
+    return null;
+  }
+
+  private idle(): boolean {
+    return !this.running && this.queues.io.length === 0 && this.queues.compute.length === 0 && !this.scheduled;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Let the caller of submit() see the job (and subscribe) before it starts.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.startWhatCan();
+    });
+  }
+
+  /** Starts the head of each idle lane; a compute job waits for every I/O job submitted before it. */
+  private startWhatCan(): void {
+    for (const lane of LANES) {
+      const next = this.queues[lane][0];
+      if (this.current[lane] || !next) continue;
+      if (lane === 'compute' && this.ioBefore(next.seq)) continue;
+      this.queues[lane].shift();
+      this.current[lane] = next;
+      this.runOne(next)
+        // runOne records every job failure itself; what reaches here is a broken catalog (e.g. closed).
+        .catch((error: unknown) => console.error('paramzoo: the job queue stopped:', error))
+        .finally(() => {
+          this.current[lane] = null;
+          this.startWhatCan();
+        });
+    }
+    if (this.idle()) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolveIdle of waiters) resolveIdle();
+    }
+  }
+
+  private ioBefore(seq: number): boolean {
+    return (this.current.io !== null && this.current.io.seq < seq) || this.queues.io.some((job) => job.seq < seq);
   }
 
   private async runOne(job: QueuedJob): Promise<void> {
