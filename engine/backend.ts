@@ -1,7 +1,9 @@
 // TensorFlow.js backend choice. Best first: tensorflow (tfjs-node-gpu / tfjs-node, when they
 // load), wasm (the embedded default: offline, everywhere), cpu (reference for tests).
 // Shims for wasm's missing kernels and slow paths are registered from ./backend/shims.ts.
-import * as tf from '@tensorflow/tfjs';
+// TensorFlow.js itself comes from ./tf.ts: initBackend loads it; importing this module does not.
+import { createRequire } from 'node:module';
+import { loadTf, tf } from './tf.js';
 import type { BackendInfo } from './protocol.js';
 import { EngineError } from './errors.js';
 import { registerWasmShims } from './backend/shims.js';
@@ -79,6 +81,7 @@ function firstLine(error: unknown): string {
  */
 export async function initBackend(preferred?: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
   if (current && (preferred === undefined || current.name === preferred)) return current;
+  await loadTf();
   const notes: string[] = [];
   const threads = wantedThreads(options, notes);
   let ok = false;
@@ -102,6 +105,44 @@ export async function initBackend(preferred?: BackendName, options: BackendOptio
 
 export function backendInfo(): BackendInfo | null {
   return current;
+}
+
+const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+function installed(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The backend initBackend would choose with no preference, found without loading TensorFlow.js
+ * (engine.info answers with it before any job ran): tensorflow when a tfjs-node package is
+ * installed, else wasm on the threads it would use, else cpu. `planned: true` marks the forecast;
+ * a tfjs-node package that is installed but fails to load makes the real choice fall back to wasm.
+ */
+export function planBackend(options: BackendOptions = {}): BackendInfo {
+  const notes: string[] = [];
+  let threads: number;
+  try {
+    threads = wantedThreads(options, notes);
+  } catch (error) {
+    notes.push(firstLine(error));
+    threads = defaultWasmThreads();
+  }
+  const node = TENSORFLOW_PACKAGES.find(installed);
+  if (node) return { name: 'tensorflow', notes, planned: true };
+  for (const pkg of TENSORFLOW_PACKAGES) notes.push(`${pkg} is not installed`);
+  if (!installed('@tensorflow/tfjs-backend-wasm')) {
+    notes.push('@tensorflow/tfjs-backend-wasm is not installed');
+    return { name: 'cpu', notes, planned: true };
+  }
+  const problem = threads > 1 ? threadedWasmProblem() : null;
+  if (problem) notes.push(`wasm runs on one thread: ${problem}`);
+  return { name: 'wasm', notes, threads: problem ? 1 : threads, planned: true };
 }
 
 export { tf };

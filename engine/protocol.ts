@@ -171,6 +171,8 @@ export interface BackendInfo {
   notes: string[];
   /** threads the backend computes on (wasm: XNNPACK's pool; absent where the backend manages its own) */
   threads?: number;
+  /** true while no job has chosen the backend yet: the choice one will make, found without loading TensorFlow.js */
+  planned?: boolean;
 }
 
 /** Request name → params and result. A request whose result is `{ job: JobInfo }` started a job. */

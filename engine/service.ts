@@ -126,9 +126,9 @@ function installFoundation(service: EngineService): void {
   const db = () => service.catalog().db;
 
   service.handle('engine.info', async () => {
-    // Loaded here, not at the top: TensorFlow.js costs startup time that inspect/import never need.
-    const { backendInfo } = await import('./backend.js');
-    return { version: VERSION, dataDir: service.dataDir, backend: backendInfo() };
+    // The backend a job chose, else the one the first job will choose (planBackend: TensorFlow.js is not loaded).
+    const { backendInfo, planBackend } = await import('./backend.js');
+    return { version: VERSION, dataDir: service.dataDir, backend: backendInfo() ?? planBackend() };
   });
 
   service.handle('inspect', async ({ path }) => {

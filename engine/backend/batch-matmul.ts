@@ -3,7 +3,7 @@
 // the 2-core dev machine). Each item's operands are copied into their own heap buffers (a copy
 // is O(M·K), the product O(M·K·N)); a side shared by every item (batch 1) is passed as is, so
 // XNNPACK packs it once. Item buffers are freed at once, and with them XNNPACK's packed copy.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { asWasm, type KernelArgs } from './wasm-heap.js';
 
 /** Items smaller than this (M·K·N) stay on the stock kernel: the per-call overhead wins there. */

@@ -2,7 +2,7 @@
 // dW = im2colᵀ · dy: the transposed patch matrix is built in JS straight into the wasm heap and
 // multiplied by wasm's own BatchMatMul without transpose flags (transposed matmuls run ~10× slower
 // there). Rows of dy are processed in chunks so the patch matrix stays bounded in memory.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { asWasm, type KernelArgs, type WasmBackendLike } from './wasm-heap.js';
 
 /** Upper bound on patch-matrix elements per chunk (64 MiB of float32). */

@@ -1,7 +1,7 @@
 // Conv2D gradient whose input side runs as a plain convolution with the flipped, transposed
 // kernel when stride and dilation are 1: wasm's Conv2DBackpropInput took 950 ms where the forward
 // convolution took 89 ms ([64,1,256,128] * [1,7,128,128], measured on the 2-core dev machine).
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 

@@ -1,7 +1,7 @@
 // BatchMatMul gradient without transposed-operand matmuls (on wasm those run ~10× slower than an
 // explicit transpose + plain matmul) and with correctly shaped gradients for broadcast batch
 // dimensions (the stock gradient returns [B,D,E] for the [D,E] side of matMul([B,L,D],[D,E])).
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 
 function swapLastTwo(x: tf.Tensor): tf.Tensor {
   const rank = x.rank;

@@ -1,6 +1,6 @@
 // UnsortedSegmentSum for wasm (missing there, so tf.gather had no gradient). A scatter-add in JS:
 // the gradient of a gather touches each gathered row once.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { asWasm, type KernelArgs } from './wasm-heap.js';
 
 function unsortedSegmentSum({ inputs, backend: rawBackend, attrs }: KernelArgs): tf.TensorInfo {

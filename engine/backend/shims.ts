@@ -1,6 +1,6 @@
 // Makes training work, and fast, on TensorFlow.js's wasm backend (4.22): kernels it lacks or runs
 // slowly, and a matMul gradient that avoids transposed matmuls and broadcasts correctly.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { batchMatMulKernel } from './batch-matmul.js';
 import { convBackpropFilterKernel } from './conv-backprop-filter.js';
 import { conv2DGradient } from './conv-grad.js';

@@ -1,7 +1,7 @@
 // Slice / Unpack / SplitV for wasm that copy only the requested part. The stock kernels read
 // the whole input through readSync (a full copy) on every call: a 1/64 slice of [64,64,1024]
 // took 13.6 ms, unstack 405 ms (PLATFORM.md); these copy views of the heap instead.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { asWasm, type KernelArgs, type WasmBackendLike } from './wasm-heap.js';
 
 function copySlice(backend: WasmBackendLike, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {

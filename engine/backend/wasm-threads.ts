@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 
 /** The worker's script loader (reads a file); replaced by one that evaluates the text it is given. */
 const WORKER_IMPORT = 'importScripts:function(f){(0,eval)(fs.readFileSync(f,"utf8")+"//# sourceURL="+f)}';

@@ -6,7 +6,7 @@
 //
 // The two dense layers of the reference (prototype D→tokenSize, time tokenSize→tokenSize) dominate
 // its size at large token sizes; `conditionRank` and `timeHidden` put a low-rank bottleneck there.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { Rng } from './random.js';
 import { timestepFeatures } from './schedule.js';
 

@@ -1,6 +1,6 @@
 // Conditions of the recurrent model (RPG.md "Conditions and positions"): the input at token i is
 // position embedding + permutation embedding (+ task embedding). Parameter values are never fed in.
-import { tf } from '../backend.js';
+import { tf } from '../tf.js';
 import { EngineError } from '../errors.js';
 import { Rng } from './random.js';
 

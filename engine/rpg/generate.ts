@@ -3,7 +3,7 @@
 // ('sequential'), chunkTokens ('partial', default 256) or all ('full') — and each chunk is handed
 // to the caller, who detokenizes and streams it into a blob, so memory does not grow with the
 // generated model's size.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { CancelledError, EngineError } from '../errors.js';
 import type { InferenceMode, SamplerKind } from './config.js';
 import type { RpgGenerator } from './generator.js';

@@ -2,7 +2,7 @@
 // recurrent model → prototypes [B, L, D] → the shared 1-D conv denoiser, one token at a time.
 // Its whole state (variables, optimizer moments, step, RNG, loss curve) saves as named tensors +
 // JSON metadata, which the caller stores as one safetensors blob.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { TensorData } from '../formats/types.js';
 import { EngineError } from '../errors.js';
 import { validateConfig, type RpgConfig } from './config.js';

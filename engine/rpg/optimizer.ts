@@ -1,6 +1,6 @@
 // AdamW with decoupled weight decay (w ← w·(1 − lr·wd), then the Adam step), global-norm gradient
 // clipping and a cosine learning-rate schedule with linear warmup. TensorFlow.js has no AdamW.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { TensorData } from '../formats/types.js';
 
 export interface AdamWOptions {

@@ -2,7 +2,7 @@
 // (reference: 60 steps, η 0.05). The maths runs in float64 on the host, token by token; only ε̂
 // comes from the model. Every token draws its noise from its own Rng, so the result does not
 // depend on how tokens are grouped into chunks (the inference mode).
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { SamplerKind } from './config.js';
 import type { Rng } from './random.js';
 import type { NoiseSchedule } from './schedule.js';

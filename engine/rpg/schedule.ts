@@ -1,6 +1,6 @@
 // Diffusion schedule (RPG.md): linear β from betaStart to betaEnd over T steps, ε-prediction,
 // MSE over the unmasked (non-padding) positions of a token.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 
 export interface NoiseSchedule {
   timesteps: number;

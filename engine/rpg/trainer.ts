@@ -3,7 +3,7 @@
 // those (padding masked), backward through denoiser and prototypes, clip, AdamW, cosine lr.
 // Every random draw comes from one seeded Rng whose state is saved, so a run resumed from its
 // last save continues the same loss curve.
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { CancelledError, EngineError } from '../errors.js';
 import type { RpgConfig } from './config.js';
 import {

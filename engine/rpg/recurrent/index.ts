@@ -1,5 +1,5 @@
 // The recurrent model of RPG: token conditions [B, L, D] → prototypes [B, L, D], one parallel pass.
-import type { tf } from '../../backend.js';
+import type { tf } from '../../tf.js';
 import { EngineError } from '../../errors.js';
 import { LstmStack } from './lstm.js';
 import { MambaStack } from './mamba.js';

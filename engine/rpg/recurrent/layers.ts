@@ -1,6 +1,6 @@
 // Building blocks shared by the recurrent models: parameters drawn from a seeded Rng, 3-D linear
 // layers done as 2-D matMuls, norms and SiLU written from ops whose gradients exist on every backend.
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import type { Rng } from '../random.js';
 
 let modelCount = 0;

@@ -8,7 +8,7 @@
 // recurrence has a hand-written backward pass (BPTT): autodiff would transpose W_h at every step,
 // and on wasm each fresh transposed weight is re-packed by XNNPACK (measured: 80% of an LSTM step at
 // 21 tokens, and out of memory at 1024 tokens).
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import { Rng } from '../random.js';
 import { ParameterFactory, applyNorm, createLayerNorm, type Norm } from './layers.js';
 import type { RecurrentModel } from './index.js';
@@ -92,8 +92,14 @@ function recurrenceWithGradient(projected: tf.Tensor3D, wh: tf.Tensor2D, save: t
   };
 }
 
-export const lstmRecurrence = tf.customGrad(recurrenceWithGradient as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as
-  (projected: tf.Tensor3D, wh: tf.Tensor2D) => tf.Tensor3D;
+type Recurrence = (projected: tf.Tensor3D, wh: tf.Tensor2D) => tf.Tensor3D;
+let recurrence: Recurrence | null = null;
+
+/** The recurrence with its own gradient; made on first use, once TensorFlow.js is loaded (../../tf.ts). */
+export function lstmRecurrence(projected: tf.Tensor3D, wh: tf.Tensor2D): tf.Tensor3D {
+  recurrence ??= tf.customGrad(recurrenceWithGradient as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as Recurrence;
+  return recurrence(projected, wh);
+}
 
 export class LstmStack implements RecurrentModel {
   readonly variables: tf.Variable[];

@@ -1,7 +1,7 @@
 // Mamba-2 blocks (RPG's default recurrent model), each a pre-norm residual block:
 // x ← x + out_proj(RMSNorm(SSD(conv(xBC))·SiLU(z))). One B and C shared by all heads (one group),
 // a scalar decay A per head, a causal depthwise convolution over time before the scan.
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import { Rng } from '../random.js';
 import { ParameterFactory, applyNorm, createLinear, createRmsNorm, linear3d, silu, type Linear, type Norm } from './layers.js';
 import { ssdChunked } from './ssd.js';

@@ -3,7 +3,7 @@
 // computed with cumsum, exp and batched matMuls instead of a step loop. Every exponent is a sum of
 // decays over a stretch of time (≤ 0): a plain exp(−cumsum) over the whole sequence would overflow.
 // Masked (non-causal) entries are sent to −1e30 before exp, never through exp of a positive number.
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import { batchMatMul } from './layers.js';
 
 const MASKED = -1e30;

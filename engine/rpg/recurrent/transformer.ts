@@ -1,7 +1,7 @@
 // A causal transformer (the paper's ablation) as pre-norm blocks: x ← x + attention(LN(x)),
 // x ← x + MLP(LN(x)). The causal mask adds −1e9 above the diagonal, so softmax gives later
 // tokens exactly zero weight (the reference's mask did not mask).
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import { Rng } from '../random.js';
 import { ParameterFactory, applyNorm, batchMatMul, createLayerNorm, createLinear, linear3d, silu, type Linear, type Norm } from './layers.js';
 import type { RecurrentModel } from './index.js';

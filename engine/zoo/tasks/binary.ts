@@ -1,7 +1,7 @@
 // The binary-task family for unseen-task generation (RPG §unseen tasks): a task is a 10-bit vector
 // saying which digit classes are positive (1022 tasks: all but all-zero and all-one). Every task
 // gets a small head (MLP 64→32→1) on the frozen digits trunk; metrics are binary accuracy.
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import type { TensorSignature } from '../../protocol.js';
 import type { TensorData } from '../../formats/types.js';
 import { loadDataset } from '../datasets/index.js';

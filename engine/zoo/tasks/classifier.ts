@@ -1,6 +1,6 @@
 // A 10-class image classifier task built from an architecture: seeded training with Adam on
 // shuffled batches (BatchNorm running stats updated as PyTorch does), evaluation on the test split.
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import type { TensorSignature } from '../../protocol.js';
 import type { TensorData } from '../../formats/types.js';
 import { CancelledError } from '../../errors.js';

@@ -1,6 +1,6 @@
 // A small CNN with BatchNorm: [conv3×3 → BN → ReLU → maxpool 2] × 2 → flatten (C, H, W) → fc.
 // Convs have no bias (BatchNorm follows), as in timm/torchvision.
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import type { DatasetName } from '../datasets/types.js';
 import type { Architecture } from './classifier.js';
 import { batchNorm, conv2d, flattenLikeTorch, linear, sig } from './layers.js';

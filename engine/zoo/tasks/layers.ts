@@ -1,6 +1,6 @@
 // Layers written with tf.* ops on explicit weights in PyTorch layouts and names, so a trained
 // model exports as a state_dict a PyTorch user would load as is.
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import type { TensorSignature } from '../../protocol.js';
 import { createRng, deriveSeed } from '../random.js';
 import { numel, type WeightArray } from '../tensors.js';

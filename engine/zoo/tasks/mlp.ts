@@ -1,5 +1,5 @@
 // Multi-layer perceptrons: fc1 → ReLU → fc2, as `nn.Sequential`-free PyTorch modules would name them.
-import { tf } from '../../backend.js';
+import { tf } from '../../tf.js';
 import type { DatasetName } from '../datasets/types.js';
 import type { Architecture } from './classifier.js';
 import { linear, sig } from './layers.js';
