@@ -245,10 +245,8 @@ export function installApp(service: EngineService): void {
   const db = () => service.catalog().db;
   stateOf(service); // starts recording live training losses
 
-  service.handle('engine.backend', async () => {
-    const { backendInfo, initBackend } = await import('./backend.js');
-    return backendInfo() ?? (await initBackend());
-  });
+  // Chosen where the compute jobs run (the compute worker), so the answer is the backend they use.
+  service.handle('engine.backend', async () => (await service.compute.backend(true))!);
   service.handle('zoo.usage', () => {
     const usage: Record<string, ZooUsage> = {};
     for (const [zoo, { shas, formats }] of zooBlobs(db())) {

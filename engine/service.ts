@@ -7,6 +7,7 @@ import type { EngineEvent, Id, ImportParams, JobInfo, JobKind, JobProgress, Para
 import { CancelledError, EngineError } from './errors.js';
 import { BlobStore } from './blobs.js';
 import { JobRunner, type JobFunction } from './jobs.js';
+import { createCompute, type Compute, type ComputePlace } from './compute.js';
 import { openCatalog, type Catalog } from './catalog/db.js';
 import { getJob, listJobs } from './catalog/jobs.js';
 import { looksLikeId } from './catalog/ids.js';
@@ -22,6 +23,8 @@ import { getTask } from './zoo/tasks/registry.js';
 
 export interface EngineServiceOptions {
   dataDir: string;
+  /** where compute jobs run: 'worker' (default; the engine's thread stays free to answer) or 'inline' (on the engine's thread) */
+  compute?: ComputePlace;
 }
 
 export type EventListener = (event: EngineEvent) => void;
@@ -31,6 +34,8 @@ export interface EngineService {
   readonly dataDir: string;
   readonly blobs: BlobStore;
   readonly jobs: JobRunner;
+  /** runs the compute jobs (collect, train, generate, evaluate, demo): in the compute worker, or inline */
+  readonly compute: Compute;
   /** the catalog, opened on first use (inspecting a file never touches the data folder) */
   catalog(): Catalog;
   request<N extends RequestName>(method: N, params: ParamsOf<N>): Promise<ResultOf<N>>;
@@ -83,11 +88,13 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     return opened;
   };
   const jobs = new JobRunner(() => catalog().db, emit);
+  const compute = createCompute(options.compute ?? 'worker', dataDir, catalog, blobs);
 
   const service: EngineService = {
     dataDir,
     blobs,
     jobs,
+    compute,
     catalog,
     async request(method, params) {
       const handler = handlers.get(method);
@@ -109,6 +116,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     async close() {
       jobs.cancelAll();
       await jobs.whenIdle();
+      await compute.close();
       opened?.close();
       opened = null;
       listeners.clear();
@@ -126,9 +134,9 @@ function installFoundation(service: EngineService): void {
   const db = () => service.catalog().db;
 
   service.handle('engine.info', async () => {
-    // The backend a job chose, else the one the first job will choose (planBackend: TensorFlow.js is not loaded).
-    const { backendInfo, planBackend } = await import('./backend.js');
-    return { version: VERSION, dataDir: service.dataDir, backend: backendInfo() ?? planBackend() };
+    // The backend the compute jobs chose, else the one the first will choose (planBackend: TensorFlow.js is not loaded).
+    const { planBackend } = await import('./backend.js');
+    return { version: VERSION, dataDir: service.dataDir, backend: service.compute.knownBackend() ?? planBackend() };
   });
 
   service.handle('inspect', async ({ path }) => {

@@ -29,7 +29,8 @@ With --json: {"url", "websocket", "port", "host", "dataDir", "ui"} (ui: the serv
     const host = typeof ctx.options.host === 'string' ? ctx.options.host : '127.0.0.1';
     const service = ctx.service();
     if (ctx.backend || ctx.threads !== undefined) {
-      await (await import('../backend.js')).initBackend(ctx.backend, ctx.threads === undefined ? {} : { threads: ctx.threads });
+      // chosen where the jobs compute (the compute worker), before the address is printed: a backend that cannot load is reported now
+      await service.compute.backend(true, { ...(ctx.backend ? { preferred: ctx.backend } : {}), ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}) });
     }
     // Open the catalog now: a broken data folder is reported before the address is printed.
     service.catalog();

@@ -1,50 +1,29 @@
 // Registers the pipeline's job kinds and requests on an engine service (one line in service.ts).
-import type { CollectParams, DemoParams, EvaluateParams, GenerateParams, TrainParams } from '../protocol.js';
+// Their work runs where the service's compute runs (engine/compute.ts: the compute worker by
+// default); the catalog.changed events are sent from here, on the engine's thread, once it ended.
 import type { EngineService } from '../service.js';
-import { runCollect } from './collect.js';
-import { runDemo } from './demo.js';
-import { runEvaluate } from './evaluate.js';
-import { runGenerate } from './generate.js';
-import { runTrain } from './train.js';
+import type { ComputeKind } from './compute-jobs.js';
+
+type Changed = 'zoos' | 'checkpoints' | 'runs' | 'models' | 'evaluations';
+
+/** What each job kind changes, for the catalog.changed event sent when it ends (whatever its outcome). */
+const CHANGES: Record<ComputeKind, { what: Changed; zoo: boolean }> = {
+  collect: { what: 'checkpoints', zoo: true },
+  train: { what: 'runs', zoo: true },
+  generate: { what: 'models', zoo: false },
+  evaluate: { what: 'evaluations', zoo: false },
+  demo: { what: 'zoos', zoo: false },
+};
 
 export function installPipeline(service: EngineService): void {
-  const catalog = () => service.catalog();
-  const changed = (what: 'zoos' | 'checkpoints' | 'runs' | 'models' | 'evaluations', zoo?: string) =>
-    service.emit({ type: 'catalog.changed', what, ...(zoo ? { zoo } : {}) });
-
-  service.handleJob('collect', 'collect', async (params: CollectParams, ctx) => {
-    try {
-      return await runCollect(catalog(), service.blobs, params, ctx);
-    } finally {
-      changed('checkpoints', params.zoo);
-    }
-  });
-  service.handleJob('train', 'train', async (params: TrainParams, ctx) => {
-    try {
-      return await runTrain(catalog(), service.blobs, params, ctx);
-    } finally {
-      changed('runs', params.zoo);
-    }
-  });
-  service.handleJob('generate', 'generate', async (params: GenerateParams, ctx) => {
-    try {
-      return await runGenerate(catalog(), service.blobs, params, ctx);
-    } finally {
-      changed('models');
-    }
-  });
-  service.handleJob('evaluate', 'evaluate', async (params: EvaluateParams, ctx) => {
-    try {
-      return await runEvaluate(catalog(), service.blobs, params, ctx);
-    } finally {
-      changed('evaluations');
-    }
-  });
-  service.handleJob('demo', 'demo', async (params: DemoParams, ctx) => {
-    try {
-      return await runDemo(catalog(), service.blobs, params, ctx);
-    } finally {
-      changed('zoos');
-    }
-  });
+  for (const [kind, { what, zoo }] of Object.entries(CHANGES) as [ComputeKind, (typeof CHANGES)[ComputeKind]][]) {
+    service.handleJob(kind, kind, async (params: { zoo?: unknown }, ctx) => {
+      try {
+        return await service.compute.run(kind, params, ctx);
+      } finally {
+        const name = zoo && typeof params?.zoo === 'string' ? params.zoo : undefined;
+        service.emit({ type: 'catalog.changed', what, ...(name ? { zoo: name } : {}) });
+      }
+    });
+  }
 }
