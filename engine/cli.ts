@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendName } from './backend.js';
 import { EngineError } from './errors.js';
-import { createEngineService, runJob, type EngineService } from './service.js';
+import type { EngineService } from './service.js';
 import { parseCommandLine, UsageError } from './cli/args.js';
 import type { Command, CommandContext } from './cli/command.js';
 import { COMMANDS } from './cli/commands.js';
@@ -54,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, not '${String(backend)}'`);
     }
     const threads = parseThreads(parsed.options.threads);
+    // The engine (catalog, formats, jobs) loads once a command runs: help and usage errors print without it.
+    const { createEngineService, runJob } = await import('./service.js');
     const dataDir = typeof parsed.options.data === 'string' ? parsed.options.data : defaultDataDir();
     let printed = false;
     const ctx: CommandContext = {

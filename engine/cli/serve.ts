@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { startWebServer } from '../hosts/web-server.js';
 import type { Command } from './command.js';
 import { UsageError } from './args.js';
 
 /** A fixed default, so a bookmark survives restarts (the token in it does not: a new one each start). */
 export const DEFAULT_PORT = 8370;
-const UI_DIR = fileURLToPath(new URL('../../renderer/dist', import.meta.url));
+/** renderer/dist of the project: two folders up from this source, three from the compiled CLI (dist/engine/cli/serve.js). */
+const UI_DIR = fileURLToPath(new URL(existsSync(new URL('../../package.json', import.meta.url)) ? '../../renderer/dist' : '../../../renderer/dist', import.meta.url));
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -35,6 +35,8 @@ With --json: {"url", "websocket", "port", "host", "dataDir", "ui"} (ui: the serv
     // Open the catalog now: a broken data folder is reported before the address is printed.
     service.catalog();
 
+    // Loaded here: the WebSocket server (ws) is most of the CLI's start-up, and only serve needs it.
+    const { startWebServer } = await import('../hosts/web-server.js');
     const server = await startWebServer({ service, host, port, uiDir: UI_DIR });
     const stopped = new Promise<string>((resolvePromise) => {
       const stop = (signal: NodeJS.Signals) => {
