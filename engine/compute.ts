@@ -215,7 +215,9 @@ class WorkerCompute implements Compute {
 function spawnComputeWorker(dataDir: string): Worker {
   const options = { workerData: { dataDir }, stdout: false, stderr: false };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./compute-worker.js', import.meta.url), options);
-  const tsx = import.meta.resolve('tsx/esm/api');
+  // Built from parts: scripts/stage-app.js ships every package a literal specifier names, and the
+  // compiled app (which never takes this path) must not carry tsx and esbuild.
+  const tsx = import.meta.resolve(['tsx', 'esm', 'api'].join('/'));
   const entry = new URL('./compute-worker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
   return new Worker(bootstrap, { ...options, eval: true });
