@@ -13,7 +13,7 @@ import { getZoo, parameterCount } from './catalog/zoos.js';
 import { listCheckpoints } from './catalog/checkpoints.js';
 import { readBlobTensors } from './pipeline/stored.js';
 import { collectGarbage } from './catalog/gc.js';
-import { toFloat64Array } from './formats/dtypes.js';
+import { toFloat64Array } from './tensors.js';
 import { resolveModel } from './catalog/models.js';
 import { removeDeadProcessFolders, UploadArea } from './uploads.js';
 import { getTask, listTaskIds } from './zoo/tasks/registry.js';

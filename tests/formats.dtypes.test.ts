@@ -1,7 +1,7 @@
 // float16 / bfloat16 conversions agree bit for bit with PyTorch's (round to nearest even, subnormals, overflow, NaN).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bfloat16ToFloat, floatToBfloat16, floatToHalf, fromFloat32Array, halfToFloat, toFloat32Array } from '../engine/formats/dtypes.js';
+import { bfloat16ToFloat, floatToBfloat16, floatToHalf, fromFloat32Array, halfToFloat, toFloat32Array } from '../engine/tensors.js';
 import { runTorch, skipWithoutTorch } from './helpers/torch.js';
 
 const VALUES = [0, -0, 1, -1, 0.1, 1 / 3, 65504, 65520, 70000, -1e6, 6e-8, 3e-8, 2.98e-8, 1e-10, 1.00048828125, 1.0009765625 + 2 ** -11,

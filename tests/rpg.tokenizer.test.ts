@@ -1,16 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { read as readSafetensors } from '../engine/formats/safetensors.js';
-import { toFloat32Array } from '../engine/formats/dtypes.js';
 import type { TensorSignature } from '../engine/protocol.js';
-import type { TensorData } from '../engine/formats/types.js';
+import { toFloat32Array, type TensorData } from '../engine/tensors.js';
+import type { OpenedCheckpoint } from '../engine/formats/types.js';
 import { Rng } from '../engine/rpg/random.js';
 import {
-  Detokenizer, TokenizerError, ZooStatsAccumulator, buildLayout, computeZooStats, detokenize, readCheckpointTensors,
+  Detokenizer, TokenizerError, ZooStatsAccumulator, buildLayout, computeZooStats, detokenize, tokenizerInput,
   tokenMask, tokenPositions, tokenize, type TokenLayout,
 } from '../engine/rpg/tokenizer.js';
 
 import { FIXTURES } from './helpers/fixtures.js';
+
+/** Every tensor of an opened checkpoint, read: what the tokenizer takes. */
+const tensorsOf = (checkpoint: OpenedCheckpoint): Promise<TensorData[]> =>
+  Promise.all(checkpoint.tensors.map(async (e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, data: await e.read() })));
 
 /** A zoo made of a real checkpoint and `count − 1` copies with every generated tensor perturbed. */
 function perturbedZoo(first: Map<string, Float32Array>, count: number, seed: number): Array<Map<string, Float32Array>> {
@@ -31,7 +35,7 @@ async function openZoo(path: string, tokenSize: number) {
   const checkpoint = await readSafetensors(path);
   try {
     const signature: TensorSignature[] = checkpoint.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
-    const { generated, skipped } = await readCheckpointTensors(signature, checkpoint);
+    const { generated, skipped } = await tokenizerInput(signature, await tensorsOf(checkpoint), path);
     const zoo = perturbedZoo(generated, 4, 7);
     const stats = await computeZooStats(signature, zoo);
     const layout = buildLayout(signature, stats, tokenSize);
@@ -253,8 +257,9 @@ test('a checkpoint that does not match the zoo signature is refused by name', as
   try {
     const signature: TensorSignature[] = checkpoint.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
     const wrongShape = signature.map((s) => (s.name === 'fc.weight' ? { ...s, shape: [16, 10] } : s));
-    await assert.rejects(readCheckpointTensors(wrongShape, checkpoint), /tensor 'fc\.weight' is F32\[10, 16\], the zoo signature says F32\[16, 10\]/);
-    await assert.rejects(readCheckpointTensors([...signature, { name: 'head.weight', dtype: 'F32', shape: [2, 2] }], checkpoint), /has no tensor 'head\.weight'/);
+    const tensors = await tensorsOf(checkpoint);
+    await assert.rejects(tokenizerInput(wrongShape, tensors), /tensor 'fc\.weight' is F32\[10, 16\], the zoo signature says F32\[16, 10\]/);
+    await assert.rejects(tokenizerInput([...signature, { name: 'head.weight', dtype: 'F32', shape: [2, 2] }], tensors), /has no tensor 'head\.weight'/);
   } finally {
     await checkpoint.close();
   }

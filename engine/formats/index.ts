@@ -4,17 +4,16 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { EngineError } from '../errors.js';
 import type { CheckpointFormat, EngineErrorCode, InspectResult, TensorSummary } from '../protocol.js';
-import { sumAndFirst } from './dtypes.js';
+import { sumAndFirst, type TensorData } from '../tensors.js';
 import * as peft from './peft.js';
 import { readHead } from './random-access.js';
 import { safetensorsFormat } from './safetensors.js';
 import { findHubWeights, openHubFolder } from './timm.js';
 import { torchFormat } from './torch.js';
-import type { FormatModule, OpenedCheckpoint, TensorData } from './types.js';
+import type { FormatModule, OpenedCheckpoint } from './types.js';
 import type { ReadOptions } from './limits.js';
 
-export type { FormatModule, OpenedCheckpoint, TensorData, TensorEntry } from './types.js';
-export { toFloat32Array, fromFloat32Array, toFloat64Array, sumAndFirst } from './dtypes.js';
+export type { FormatModule, OpenedCheckpoint, TensorEntry } from './types.js';
 export { DEFAULT_LIMITS, ReadLimitError, type ReadLimits, type ReadOptions } from './limits.js';
 
 /** A checkpoint path that no reader can open (missing, unreadable, unknown kind) or no writer can write. */

@@ -9,7 +9,8 @@ import { fileInside, readTextInside } from './folder.js';
 import { limitsOf, type ReadOptions } from './limits.js';
 import * as safetensors from './safetensors.js';
 import * as torch from './torch.js';
-import type { OpenedCheckpoint, TensorData } from './types.js';
+import type { TensorData } from '../tensors.js';
+import type { OpenedCheckpoint } from './types.js';
 
 export class PeftError extends EngineError {
   constructor(file: string, problem: string, hint = 'a PEFT adapter folder holds adapter_config.json and adapter_model.safetensors (or adapter_model.bin); save it with model.save_pretrained(folder)') {

@@ -4,11 +4,11 @@
 import { EngineError } from '../errors.js';
 import type { DType } from '../protocol.js';
 import { writeAll, writeFileAtomic } from '../fsutil.js';
-import { byteLengthOf, isDType } from './dtypes.js';
+import { byteLengthOf, isDType, type TensorData } from '../tensors.js';
 import { CancelledError } from '../errors.js';
 import { limitsOf, ReadLimitError, type ReadOptions } from './limits.js';
 import { RandomAccessFile } from './random-access.js';
-import type { FormatModule, OpenedCheckpoint, TensorData, TensorEntry } from './types.js';
+import type { FormatModule, OpenedCheckpoint, TensorEntry } from './types.js';
 
 export class SafetensorsError extends EngineError {
   constructor(file: string, problem: string, hint = 'the file is not a valid safetensors file; re-export it from its source') {

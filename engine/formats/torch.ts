@@ -5,15 +5,14 @@
 import { EngineError } from '../errors.js';
 import type { DType } from '../protocol.js';
 import { writeFileAtomic } from '../fsutil.js';
-import {
-  DTYPE_SIZE, DTYPE_TO_STORAGE_CLASS, STORAGE_CLASS_TO_DTYPE, TORCH_DTYPE_TO_DTYPE, elementCount, swapByteOrder,
-} from './dtypes.js';
+import { DTYPE_SIZE, elementCount, type TensorData } from '../tensors.js';
+import { DTYPE_TO_STORAGE_CLASS, STORAGE_CLASS_TO_DTYPE, TORCH_DTYPE_TO_DTYPE, swapByteOrder } from './dtypes.js';
 import { BASE_CALLABLES, PickleError, PyGlobal, unpickle, type AllowedCallable, type Buildable } from './pickle.js';
 import { ByteBudget, budgetFor, limitsOf, ReadLimitError, type ReadLimits, type ReadOptions } from './limits.js';
 import { RandomAccessFile } from './random-access.js';
 import { validateTensors } from './safetensors.js';
 import { unwrapTorchObject } from './timm.js';
-import type { FormatModule, OpenedCheckpoint, TensorData, TensorEntry } from './types.js';
+import type { FormatModule, OpenedCheckpoint, TensorEntry } from './types.js';
 import { ZipReader, ZipWriter, type ZipEntry } from './zip.js';
 
 export class TorchFormatError extends EngineError {

@@ -1,5 +1,9 @@
 import type { CheckpointFormat, CheckpointLayout, DType } from '../protocol.js';
+import type { TensorData } from '../tensors.js';
 import type { ReadOptions } from './limits.js';
+
+/** What a writer takes; defined with the dtypes in engine/tensors.ts (the tokenizer and the tasks pass it too). */
+export type { TensorData };
 
 /** One tensor of an opened checkpoint. Bytes are read only when asked. */
 export interface TensorEntry {
@@ -25,14 +29,6 @@ export interface OpenedCheckpoint {
   close(): Promise<void>;
 }
 
-/** A tensor held in memory, for writers. */
-export interface TensorData {
-  name: string;
-  dtype: DType;
-  shape: number[];
-  data: Uint8Array;
-}
-
 /** One module per on-disk format, Netron style: sniff, read, and (where possible) write. */
 export interface FormatModule {
   name: string;
@@ -43,7 +39,3 @@ export interface FormatModule {
   read(path: string, options?: ReadOptions): Promise<OpenedCheckpoint>;
   write?(path: string, tensors: TensorData[], metadata: Record<string, string>): Promise<void>;
 }
-
-export const DTYPE_SIZE: Record<DType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
-};

@@ -3,8 +3,7 @@
 // be held whole in memory. The file is a blob temp until finish() fsyncs and adopts it.
 import { rm, open, type FileHandle } from 'node:fs/promises';
 import type { TensorSignature } from '../protocol.js';
-import type { TensorData } from '../formats/types.js';
-import { byteLengthOf } from '../formats/dtypes.js';
+import { byteLengthOf, type TensorData } from '../tensors.js';
 import { encodeHeader } from '../formats/safetensors.js';
 import type { BlobStore } from '../blobs.js';
 import { writeAll } from '../fsutil.js';

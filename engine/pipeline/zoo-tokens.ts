@@ -2,21 +2,17 @@
 // a time straight from their blobs. Tokens are cached while the whole zoo fits a memory budget
 // (small zoos: read once); beyond it every training step reads its checkpoints again.
 import type { CheckpointRecord, TensorSignature } from '../protocol.js';
-import type { TensorData } from '../formats/types.js';
-import { openCheckpoint } from '../formats/index.js';
+import type { TensorData } from '../tensors.js';
 import type { BlobStore } from '../blobs.js';
-import { ZooStatsAccumulator, readCheckpointTensors, tokenize, type TokenLayout, type ZooStats } from '../rpg/tokenizer.js';
+import { ZooStatsAccumulator, tokenize, tokenizerInput, type TokenLayout, type ZooStats } from '../rpg/tokenizer.js';
+import { blobTensors } from './stored.js';
 
 /** Token caches above this size are not kept: the zoo is streamed from disk instead. */
 const TOKEN_CACHE_BYTES = 512 * 1024 * 1024;
 
-async function readForTokens(blobs: BlobStore, signature: readonly TensorSignature[], checkpoint: CheckpointRecord) {
-  const opened = await openCheckpoint(blobs.existingPath(checkpoint.sha256));
-  try {
-    return await readCheckpointTensors(signature, opened);
-  } finally {
-    await opened.close();
-  }
+/** One checkpoint's blob as the tokenizer takes it, read tensor by tensor. */
+function readForTokens(blobs: BlobStore, signature: readonly TensorSignature[], checkpoint: CheckpointRecord) {
+  return tokenizerInput(signature, blobTensors(blobs, checkpoint.sha256), `checkpoint ${checkpoint.id} (${checkpoint.source})`);
 }
 
 export async function computeStatsFromBlobs(

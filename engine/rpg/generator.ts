@@ -3,7 +3,7 @@
 // Its whole state (variables, optimizer moments, step, RNG, loss curve) saves as named tensors +
 // JSON metadata, which the caller stores as one safetensors blob.
 import { tf } from '../tf.js';
-import type { TensorData } from '../formats/types.js';
+import type { TensorData } from '../tensors.js';
 import { EngineError } from '../errors.js';
 import { validateConfig, type RpgConfig } from './config.js';
 import { Denoiser } from './denoiser.js';

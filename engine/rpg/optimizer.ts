@@ -1,7 +1,7 @@
 // AdamW with decoupled weight decay (w ← w·(1 − lr·wd), then the Adam step), global-norm gradient
 // clipping and a cosine learning-rate schedule with linear warmup. TensorFlow.js has no AdamW.
 import { tf } from '../tf.js';
-import type { TensorData } from '../formats/types.js';
+import type { TensorData } from '../tensors.js';
 
 export interface AdamWOptions {
   beta1?: number;

@@ -6,8 +6,7 @@
 //
 // Everything works one checkpoint at a time, so a zoo larger than memory can be streamed.
 import type { DType, TensorSignature } from '../protocol.js';
-import type { OpenedCheckpoint, TensorData } from '../formats/types.js';
-import { elementCount, fromFloat32Array, toFloat32Array } from '../formats/dtypes.js';
+import { elementCount, fromFloat32Array, toFloat32Array, type TensorData } from '../tensors.js';
 import { EngineError } from '../errors.js';
 
 export class TokenizerError extends EngineError {
@@ -411,26 +410,31 @@ function concat(parts: Float32Array[], length: number): Float32Array {
 }
 
 /**
- * Reads one opened checkpoint as the tokenizer needs it: float32 values of the generated tensors
- * and the raw bytes of the skipped ones (to copy on reassembly), checked against the zoo signature
- * (`layout.tensors` serves as one).
+ * One checkpoint as the tokenizer needs it: float32 values of the generated tensors and the raw
+ * bytes of the skipped ones (to copy on reassembly), checked against the zoo signature
+ * (`layout.tensors` serves as one); tensors the signature does not name are ignored. `tensors` may
+ * be an async iterable that reads one tensor at a time, so no more than one tensor's bytes are
+ * held beside the float32 values. `label` names the checkpoint in errors.
  */
-export async function readCheckpointTensors(
+export async function tokenizerInput(
   signature: readonly TensorSignature[],
-  checkpoint: OpenedCheckpoint,
+  tensors: Iterable<TensorData> | AsyncIterable<TensorData>,
+  label = 'the checkpoint',
 ): Promise<{ generated: Map<string, Float32Array>; skipped: Map<string, TensorData> }> {
-  const byName = new Map(checkpoint.tensors.map((e) => [e.name, e]));
+  const wanted = new Map(signature.map((t) => [t.name, t]));
   const generated = new Map<string, Float32Array>();
   const skipped = new Map<string, TensorData>();
-  for (const t of signature) {
-    const entry = byName.get(t.name);
-    if (entry === undefined) throw new TokenizerError(`${checkpoint.path} has no tensor '${t.name}'`);
-    if (entry.dtype !== t.dtype || entry.shape.length !== t.shape.length || entry.shape.some((d, i) => d !== t.shape[i])) {
-      throw new TokenizerError(`${checkpoint.path}: tensor '${t.name}' is ${entry.dtype}[${entry.shape.join(', ')}], the zoo signature says ${t.dtype}[${t.shape.join(', ')}]`);
+  for await (const tensor of tensors) {
+    const t = wanted.get(tensor.name);
+    if (t === undefined) continue;
+    if (tensor.dtype !== t.dtype || tensor.shape.length !== t.shape.length || tensor.shape.some((d, i) => d !== t.shape[i])) {
+      throw new TokenizerError(`${label}: tensor '${t.name}' is ${tensor.dtype}[${tensor.shape.join(', ')}], the zoo signature says ${t.dtype}[${t.shape.join(', ')}]`);
     }
-    const bytes = await entry.read();
-    if (isGenerated(t)) generated.set(t.name, toFloat32Array(entry.dtype, bytes));
-    else skipped.set(t.name, { name: t.name, dtype: entry.dtype, shape: [...entry.shape], data: bytes });
+    if (isGenerated(t)) generated.set(t.name, toFloat32Array(tensor.dtype, tensor.data));
+    else skipped.set(t.name, { name: t.name, dtype: tensor.dtype, shape: [...tensor.shape], data: tensor.data });
+  }
+  for (const t of signature) {
+    if (!generated.has(t.name) && !skipped.has(t.name)) throw new TokenizerError(`${label} has no tensor '${t.name}'`);
   }
   return { generated, skipped };
 }

@@ -4,7 +4,7 @@
 // task-conditioned family every (task vector, seed) is a run, and the held-out task vectors are
 // collected separately (role 'heldOut'), never into the training zoo.
 import type { JobProgress } from '../protocol.js';
-import type { TensorData } from '../formats/types.js';
+import type { TensorData } from '../tensors.js';
 import { CancelledError } from '../errors.js';
 import { TaskError } from './errors.js';
 import { createRng, deriveSeed } from './random.js';

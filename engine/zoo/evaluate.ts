@@ -1,6 +1,6 @@
 // Judging generated models as the paper does: accuracy best/avg/min next to the originals', and
 // similarity as the IoU of misclassified test samples, against a baseline of noised originals.
-import type { TensorData } from '../formats/types.js';
+import type { TensorData } from '../tensors.js';
 import { CancelledError } from '../errors.js';
 import type { JobProgress } from '../protocol.js';
 import { TaskError } from './errors.js';

@@ -1,8 +1,7 @@
-// Weights as the zoo code holds them: named Float32Array / BigInt64Array values, converted to and
-// from TensorData (raw little-endian bytes, the format modules' currency).
+// Weights as the zoo code holds them: named Float32Array / BigInt64Array values, checked against a
+// task's signature and converted to and from TensorData (engine/tensors.ts, which decodes dtypes).
 import type { DType, TensorSignature } from '../protocol.js';
-import type { TensorData } from '../formats/types.js';
-import { DTYPE_SIZE } from '../formats/types.js';
+import { DTYPE_SIZE, toFloat32Array, type TensorData } from '../tensors.js';
 import { TaskError } from './errors.js';
 
 export type WeightArray = Float32Array | BigInt64Array;
@@ -27,43 +26,14 @@ export function int64Tensor(name: string, shape: number[], values: BigInt64Array
   return { name, dtype: 'I64', shape: [...shape], data: bytesOf(values) };
 }
 
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
+const isFloatDType = (dtype: DType): boolean => dtype === 'F32' || dtype === 'F64' || dtype === 'F16' || dtype === 'BF16';
 
 /** Decodes a floating-point TensorData (F32, F64, F16, BF16) to float32 values. */
 export function decodeFloat(tensor: TensorData): Float32Array {
-  const count = numel(tensor.shape);
-  const { data } = tensor;
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const out = new Float32Array(count);
-  switch (tensor.dtype) {
-    case 'F32':
-      for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
-      break;
-    case 'F64':
-      for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
-      break;
-    case 'F16':
-      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
-      break;
-    case 'BF16': {
-      const scratch = new DataView(new ArrayBuffer(4));
-      for (let i = 0; i < count; i++) {
-        scratch.setUint32(0, view.getUint16(i * 2, true) << 16, true);
-        out[i] = scratch.getFloat32(0, true);
-      }
-      break;
-    }
-    default:
-      throw new TaskError('weights_dtype', `tensor '${tensor.name}' has dtype ${tensor.dtype}, expected a float dtype`);
+  if (!isFloatDType(tensor.dtype)) {
+    throw new TaskError('weights_dtype', `tensor '${tensor.name}' has dtype ${tensor.dtype}, expected a float dtype`);
   }
-  return out;
+  return toFloat32Array(tensor.dtype, tensor.data);
 }
 
 function decodeInt64(tensor: TensorData): BigInt64Array {
@@ -75,8 +45,6 @@ function decodeInt64(tensor: TensorData): BigInt64Array {
   else throw new TaskError('weights_dtype', `tensor '${tensor.name}' has dtype ${tensor.dtype}, expected I64`);
   return out;
 }
-
-const isFloatDType = (dtype: DType): boolean => dtype === 'F32' || dtype === 'F64' || dtype === 'F16' || dtype === 'BF16';
 
 /**
  * Checks weights against a task's signature (every name present, shapes equal, float where the

@@ -3,7 +3,7 @@
 // gets a small head (MLP 64→32→1) on the frozen digits trunk; metrics are binary accuracy.
 import { tf } from '../../tf.js';
 import type { TensorSignature } from '../../protocol.js';
-import type { TensorData } from '../../formats/types.js';
+import type { TensorData } from '../../tensors.js';
 import { loadDataset } from '../datasets/index.js';
 import { TaskError } from '../errors.js';
 import { shuffledIndices } from '../random.js';

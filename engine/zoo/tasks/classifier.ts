@@ -2,7 +2,7 @@
 // shuffled batches (BatchNorm running stats updated as PyTorch does), evaluation on the test split.
 import { tf } from '../../tf.js';
 import type { TensorSignature } from '../../protocol.js';
-import type { TensorData } from '../../formats/types.js';
+import type { TensorData } from '../../tensors.js';
 import { CancelledError } from '../../errors.js';
 import { loadDataset, imagesAsFloat, labelsOf, type Dataset, type DatasetName } from '../datasets/index.js';
 import { TaskError } from '../errors.js';

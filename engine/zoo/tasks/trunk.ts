@@ -1,7 +1,7 @@
 // The frozen feature extractor of the binary-task family: the hidden layer (64→64, ReLU) of an MLP
 // trained once on the 10-class digits task. Trained in plain JS float64 with a fixed seed, so the
 // features are the same on every backend and machine, and heads stay valid wherever they are used.
-import type { TensorData } from '../../formats/types.js';
+import type { TensorData } from '../../tensors.js';
 import { imagesAsFloat, loadDataset } from '../datasets/index.js';
 import { createRng, deriveSeed, shuffledIndices } from '../random.js';
 import { float32Tensor } from '../tensors.js';

@@ -1,5 +1,5 @@
 import type { TensorSignature } from '../../protocol.js';
-import type { TensorData } from '../../formats/types.js';
+import type { TensorData } from '../../tensors.js';
 import type { DatasetName } from '../datasets/types.js';
 import type { WeightsInput } from '../tensors.js';
 
