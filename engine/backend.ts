@@ -4,13 +4,12 @@
 // TensorFlow.js itself comes from ./tf.ts: initBackend loads it; importing this module does not.
 import { createRequire } from 'node:module';
 import { loadTf, tf } from './tf.js';
-import type { BackendInfo } from './protocol.js';
+import type { BackendInfo, BackendName } from './protocol.js';
 import { EngineError } from './errors.js';
 import { registerWasmShims } from './backend/shims.js';
 import { defaultWasmThreads, MAX_WASM_THREADS, prepareThreadedWasm, threadedWasmProblem, wasmThreadsInUse } from './backend/wasm-threads.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+export type { BackendName } from './protocol.js';
 
 let current: BackendInfo | null = null;
 

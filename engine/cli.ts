@@ -2,7 +2,7 @@
 // Exit codes: 0 success, 1 user error (an EngineError: message and hint on stderr), 2 bug (stack).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { BackendName } from './backend.js';
+import { BACKEND_NAMES, type BackendName } from './protocol.js';
 import { EngineError } from './errors.js';
 import type { EngineService } from './service.js';
 import { parseCommandLine, UsageError } from './cli/args.js';
@@ -13,8 +13,6 @@ import { commandHelp, globalHelp } from './cli/help.js';
 import { ProgressReporter } from './cli/progress.js';
 import { terminalSafe } from './cli/text.js';
 
-/** Kept in step with engine/backend.ts's BACKEND_NAMES (not imported: that loads TensorFlow.js). */
-const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 const MAX_THREADS = 64;
 
 export function defaultDataDir(): string {
@@ -50,8 +48,8 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     const backend = parsed.options.backend;
-    if (backend !== undefined && !BACKENDS.includes(backend as BackendName)) {
-      throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, not '${String(backend)}'`);
+    if (backend !== undefined && !BACKEND_NAMES.includes(backend as BackendName)) {
+      throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, not '${String(backend)}'`);
     }
     const threads = parseThreads(parsed.options.threads);
     // The engine (catalog, formats, jobs) loads once a command runs: help and usage errors print without it.

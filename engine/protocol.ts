@@ -10,6 +10,8 @@ export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8
 
 /** On-disk family a checkpoint came in, and the family `export` writes by default. */
 export type CheckpointFormat = 'safetensors' | 'pth' | 'peft';
+/** Every CheckpointFormat: what export's 'format' may be. */
+export const CHECKPOINT_FORMATS: readonly CheckpointFormat[] = ['safetensors', 'pth', 'peft'];
 
 export interface TensorSignature {
   name: string;
@@ -163,6 +165,10 @@ export interface ExportResult {
   format: CheckpointFormat;
   sha256: string;
 }
+
+/** The backends a request's 'backend' (and the CLI's --backend) may name. */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 export interface BackendInfo {
   /** the TensorFlow.js backend in use: tensorflow, webgpu, wasm or cpu */
@@ -478,8 +484,11 @@ export interface ZooUsage {
 export interface Requests {
   /** per zoo name: stored bytes and source formats (the Zoos list's size and source columns) */
   'zoo.usage': { params: Record<string, never>; result: Record<string, ZooUsage> };
-  /** "free space": deletes the blobs no row and no live job holds (the one garbage collector); `graceMinutes` keeps recent writes */
-  'storage.gc': { params: { dryRun?: boolean; graceMinutes?: number }; result: { removed: number; bytesFreed: number; kept: number } };
+  /**
+   * "free space": deletes the blobs no row and no live job holds (the one garbage collector); `graceMinutes` keeps recent
+   * writes. `removed` counts the blobs deleted (or that would be, with dryRun), `blobs` lists their sha256.
+   */
+  'storage.gc': { params: { dryRun?: boolean; graceMinutes?: number }; result: { removed: number; bytesFreed: number; kept: number; blobs: string[]; tempsRemoved: number } };
   /** per-tensor statistics across a run's generated models (the Compare view sets them beside zoo.stats) */
   'run.stats': { params: { id: Id }; result: { run: Id; models: number; tensors: TensorStats[] } };
   /** per-tensor statistics across a zoo's checkpoints (cached until the zoo changes) */

@@ -6,11 +6,14 @@ import { basename, join, relative, isAbsolute, dirname, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ZooUsage, ResultOf, TensorStats, CheckpointFormat, ExportResult, GeneratorSettings, ImportResult, Id, JobInfo, SettingField, TaskInfo } from './protocol.js';
 import { EngineError } from './errors.js';
-import type { EngineService } from './service.js';
-import { stripJobErrorPrefix, zooBlobs, setCheckpointSource, deleteCheckpoints, deleteRun, deleteZoo, evaluation, evaluations, generatedModels, renameZoo, runDetail, runSummaries } from './catalog/runs.js';
-import { getJob } from './catalog/jobs.js';
+import type { EngineService } from './service-types.js';
+import { runDetail, runSummaries } from './catalog/runs.js';
+import { generatedModels } from './catalog/generated-models.js';
+import { evaluation, evaluations } from './catalog/evaluations.js';
+import { deleteCheckpoints, deleteRun, deleteZoo, renameZoo } from './catalog/edits.js';
+import { getJob, stripJobErrorPrefix } from './catalog/jobs.js';
 import { getZoo, parameterCount } from './catalog/zoos.js';
-import { listCheckpoints } from './catalog/checkpoints.js';
+import { listCheckpoints, setCheckpointSource, zooBlobs } from './catalog/checkpoints.js';
 import { readBlobTensors } from './pipeline/stored.js';
 import { collectGarbage } from './catalog/gc.js';
 import { toFloat64Array } from './tensors.js';
@@ -266,7 +269,7 @@ export function installApp(service: EngineService): void {
     const grace = graceMinutes ?? 10;
     if (!(typeof grace === 'number' && Number.isFinite(grace) && grace >= 0)) badRequest("'graceMinutes' is not a number ≥ 0");
     const result = await collectGarbage(service.catalog(), service.blobs, { minAgeMs: grace * 60_000, dryRun: dryRun === true });
-    return { removed: result.removed.length, bytesFreed: result.bytesFreed, kept: result.kept };
+    return { removed: result.removed.length, bytesFreed: result.bytesFreed, kept: result.kept, blobs: result.removed, tempsRemoved: result.tempsRemoved };
   });
   service.handle('run.stats', ({ id }) => {
     requireString(id, 'id');

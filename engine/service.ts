@@ -3,23 +3,24 @@
 // server, Electron utility process) only forward requests and events.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { EngineEvent, Id, ImportParams, JobInfo, JobKind, JobProgress, ParamsOf, RequestName, ResultOf } from './protocol.js';
+import type { EngineEvent, Id, ImportParams, JobInfo, JobProgress, ParamsOf, RequestName, ResultOf } from './protocol.js';
 import { CancelledError, EngineError } from './errors.js';
 import { BlobStore } from './blobs.js';
-import { JobRunner, type JobFunction } from './jobs.js';
-import { createCompute, type Compute, type ComputePlace } from './compute.js';
+import { JobRunner } from './jobs.js';
+import { createCompute, type ComputePlace } from './compute.js';
 import { openCatalog, type Catalog } from './catalog/db.js';
 import { getJob, listJobs } from './catalog/jobs.js';
 import { looksLikeId } from './catalog/ids.js';
 import { createZoo, getZoo, listZoos, toZooSummary } from './catalog/zoos.js';
 import { listCheckpoints } from './catalog/checkpoints.js';
 import { resolveModel } from './catalog/models.js';
-import { importCheckpoints } from './catalog/import.js';
-import { exportModel, type ExportParams } from './catalog/export.js';
+import { importCheckpoints } from './pipeline/import.js';
+import { exportModel, type ExportParams } from './pipeline/export.js';
 import { inspectCheckpoint } from './formats/index.js';
-import { installPipeline } from './pipeline/install.js';
+import { installPipeline } from './service-pipeline.js';
 import { installApp } from './service-app.js';
 import { getTask } from './zoo/tasks/registry.js';
+import type { EngineService, EventListener, RequestHandler } from './service-types.js';
 
 export interface EngineServiceOptions {
   dataDir: string;
@@ -27,27 +28,7 @@ export interface EngineServiceOptions {
   compute?: ComputePlace;
 }
 
-export type EventListener = (event: EngineEvent) => void;
-export type RequestHandler<N extends RequestName> = (params: ParamsOf<N>) => Promise<ResultOf<N>> | ResultOf<N>;
-
-export interface EngineService {
-  readonly dataDir: string;
-  readonly blobs: BlobStore;
-  readonly jobs: JobRunner;
-  /** runs the compute jobs (collect, train, generate, evaluate, demo): in the compute worker, or inline */
-  readonly compute: Compute;
-  /** the catalog, opened on first use (inspecting a file never touches the data folder) */
-  catalog(): Catalog;
-  request<N extends RequestName>(method: N, params: ParamsOf<N>): Promise<ResultOf<N>>;
-  subscribe(listener: EventListener): () => void;
-  emit(event: EngineEvent): void;
-  /** adds (or replaces) the handler of a request: how later stages plug in their requests */
-  handle<N extends RequestName>(method: N, handler: RequestHandler<N>): void;
-  /** registers a job kind and a request that starts it, e.g. handleJob('train', 'train', trainJob) */
-  handleJob<N extends RequestName, P>(method: N, kind: JobKind, run: JobFunction<P>): void;
-  /** cancels queued and running jobs, waits for them, closes the catalog */
-  close(): Promise<void>;
-}
+export type { EngineService, EventListener, RequestHandler };
 
 /** The package's version; package.json is one folder up from source, two from the build in dist/. */
 function packageVersion(): string {

@@ -99,7 +99,7 @@ test('zoos: rename keeps the checkpoints, deleting checkpoints and zoos removes 
     assert.ok(preview.removed === stored && preview.bytesFreed > 0, JSON.stringify(preview));
     const freed = await service.request('storage.gc', { graceMinutes: 0 });
     assert.deepEqual(freed, preview);
-    assert.deepEqual(await service.request('storage.gc', { graceMinutes: 0 }), { removed: 0, bytesFreed: 0, kept: 0 });
+    assert.deepEqual(await service.request('storage.gc', { graceMinutes: 0 }), { removed: 0, bytesFreed: 0, kept: 0, blobs: [], tempsRemoved: 0 });
     assert.deepEqual(await service.blobs.list(), []);
     await assert.rejects(service.request('storage.gc', { graceMinutes: -1 }), { code: 'bad_request' });
     assert.deepEqual((await service.request('zoo.list', {})).map((z) => z.name), ['other']);

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../engine/errors.js';
 import { openCheckpoint } from '../engine/formats/index.js';
-import { expandImportPaths } from '../engine/catalog/import.js';
+import { expandImportPaths } from '../engine/pipeline/import.js';
 import { runCli } from './helpers/cli.js';
 import { snapshotCatalog } from './helpers/catalog.js';
 import { FIXTURES } from './helpers/fixtures.js';

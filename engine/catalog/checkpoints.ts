@@ -102,3 +102,21 @@ export function isBlobReferenced(db: Database.Database, sha256: string): boolean
       .get({ sha256 }) !== undefined
   );
 }
+
+/** A checkpoint's recorded source: uploads record the name the user chose, not the engine's temporary copy. */
+export function setCheckpointSource(db: Database.Database, id: Id, source: string): void {
+  db.prepare('UPDATE checkpoints SET source = ? WHERE id = ?').run(source, id);
+}
+
+/** Each zoo's distinct checkpoint blobs and source formats. */
+export function zooBlobs(db: Database.Database): Map<string, { shas: string[]; formats: string[] }> {
+  const rows = db.prepare('SELECT DISTINCT zoos.name AS zoo, checkpoints.sha256 AS sha256, checkpoints.format AS format FROM zoos LEFT JOIN checkpoints ON checkpoints.zoo_id = zoos.id').all() as { zoo: string; sha256: string | null; format: string | null }[];
+  const out = new Map<string, { shas: string[]; formats: string[] }>();
+  for (const row of rows) {
+    const entry = out.get(row.zoo) ?? { shas: [], formats: [] };
+    if (row.sha256 && !entry.shas.includes(row.sha256)) entry.shas.push(row.sha256);
+    if (row.format && !entry.formats.includes(row.format)) entry.formats.push(row.format);
+    out.set(row.zoo, entry);
+  }
+  return out;
+}

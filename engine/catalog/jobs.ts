@@ -124,3 +124,13 @@ export function markInterruptedJobs(db: Database.Database): number {
   }
   return marked;
 }
+
+/** A failed upload import's recorded error names the files as the user chose them, not the engine's temporary copies. */
+export function stripJobErrorPrefix(db: Database.Database, jobId: Id, prefix: string): void {
+  const row = db.prepare('SELECT error FROM jobs WHERE id = ?').get(jobId) as { error: string | null } | undefined;
+  if (!row?.error) return;
+  const error = JSON.parse(row.error) as { message: string; file?: string };
+  error.message = error.message.split(prefix).join('');
+  if (error.file?.startsWith(prefix)) error.file = error.file.slice(prefix.length);
+  db.prepare('UPDATE jobs SET error = ? WHERE id = ?').run(JSON.stringify(error), jobId);
+}

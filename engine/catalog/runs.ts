@@ -1,43 +1,137 @@
-// The app's queries over generator runs, generated models and evaluations (tables of migrations
-// 2 and 3, written by engine/pipeline/store.ts), and zoo edits: rename, delete, delete checkpoints.
-// Deleting removes rows only; the blobs they pointed at are freed by the garbage collector.
+// Generator runs (table of migration 2): the rows the train job writes (insert, each saved state,
+// the outcome) and what the app lists and shows. A run's generated models and evaluations are
+// generated-models.ts and evaluations.ts; deleting a run is edits.ts.
 import type Database from 'better-sqlite3';
-import type { EvaluationRecord, GeneratedModelInfo, Id, RunDetail, RunStatusName, RunSummary, ZooEvaluationInfo, ZooSummary } from '../protocol.js';
+import type { Id, JobStatus, RunDetail, RunStatusName, RunSummary } from '../protocol.js';
 import { EngineError } from '../errors.js';
-import { findRun, getRun, listRuns, toGeneratedModelRow, type RawModelRow, type RunRow } from '../pipeline/store.js';
-import { findZoo, getZoo, listZoos, validateZooName } from './zoos.js';
+import { evaluations } from './evaluations.js';
+import { countGeneratedModels, generatedModels } from './generated-models.js';
+import { newId, now } from './ids.js';
+import { getJob } from './jobs.js';
+import { getZoo } from './zoos.js';
 
-interface RawModel extends RawModelRow {
-  zoo_name: string;
+export interface RunRow {
+  id: Id;
+  zooId: number;
+  zoo: string;
+  config: Record<string, unknown>;
+  backend: string;
+  /** 'running' rows whose job died are reported as 'interrupted' */
+  status: RunStatusName;
+  /** the step of the last saved generator state */
+  step: number;
+  lossCurve: number[];
+  generatorSha256: string | null;
+  jobId: Id | null;
+  createdAt: string;
+  updatedAt: string;
 }
 
-const SELECT_MODEL = `SELECT generated_models.*, zoos.name AS zoo_name FROM generated_models
-  JOIN runs ON runs.id = generated_models.run_id JOIN zoos ON zoos.id = runs.zoo_id`;
+interface RawRunRow {
+  id: string;
+  zoo_id: number;
+  zoo_name: string;
+  config: string;
+  backend: string;
+  status: string;
+  step: number;
+  loss_curve: string;
+  generator_sha256: string | null;
+  job_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
 
-function toModel(raw: RawModel): GeneratedModelInfo {
-  const { runId, ...row } = toGeneratedModelRow(raw);
-  return { ...row, run: runId, zoo: raw.zoo_name };
+export class RunNotFoundError extends EngineError {
+  constructor(id: string) {
+    super('run_not_found', `there is no generator run '${id}' in this catalog`, {
+      hint: 'a run id is what train answers (and run.list lists); check that this is the right data folder',
+    });
+  }
+}
+
+const LIVE_JOB: readonly JobStatus[] = ['queued', 'running'];
+
+function toRun(db: Database.Database, raw: RawRunRow): RunRow {
+  let status = raw.status as RunStatusName;
+  if (status === 'running' && raw.job_id) {
+    const job = getJob(db, raw.job_id);
+    if (!job || !LIVE_JOB.includes(job.status)) status = 'interrupted';
+  }
+  return {
+    id: raw.id,
+    zooId: raw.zoo_id,
+    zoo: raw.zoo_name,
+    config: JSON.parse(raw.config) as Record<string, unknown>,
+    backend: raw.backend,
+    status,
+    step: raw.step,
+    lossCurve: JSON.parse(raw.loss_curve) as number[],
+    generatorSha256: raw.generator_sha256,
+    jobId: raw.job_id,
+    createdAt: raw.created_at,
+    updatedAt: raw.updated_at,
+  };
+}
+
+const SELECT_RUN = 'SELECT runs.*, zoos.name AS zoo_name FROM runs JOIN zoos ON zoos.id = runs.zoo_id';
+
+export function insertRun(db: Database.Database, run: { zooId: number; config: object; backend: string; jobId: Id }): Id {
+  const id = newId('run');
+  const at = now();
+  db.prepare(
+    `INSERT INTO runs (id, zoo_id, config, backend, status, step, loss_curve, generator_sha256, job_id, created_at, updated_at)
+     VALUES (?, ?, ?, ?, 'running', 0, '[]', NULL, ?, ?, ?)`,
+  ).run(id, run.zooId, JSON.stringify(run.config), run.backend, run.jobId, at, at);
+  return id;
+}
+
+export function findRun(db: Database.Database, id: Id): RunRow | null {
+  const raw = db.prepare(`${SELECT_RUN} WHERE runs.id = ?`).get(id) as RawRunRow | undefined;
+  return raw ? toRun(db, raw) : null;
+}
+
+export function getRun(db: Database.Database, id: Id): RunRow {
+  return findRun(db, id) ?? (() => { throw new RunNotFoundError(id); })();
+}
+
+export function listRuns(db: Database.Database, zooId?: number): RunRow[] {
+  const rows = (zooId === undefined
+    ? db.prepare(`${SELECT_RUN} ORDER BY runs.created_at`).all()
+    : db.prepare(`${SELECT_RUN} WHERE runs.zoo_id = ? ORDER BY runs.created_at`).all(zooId)) as RawRunRow[];
+  return rows.map((raw) => toRun(db, raw));
+}
+
+/** A saved generator state: its blob, the step it was saved at and the loss curve up to there. */
+export function recordRunSave(db: Database.Database, id: Id, save: { step: number; lossCurve: number[]; generatorSha256: string }): void {
+  db.prepare('UPDATE runs SET step = ?, loss_curve = ?, generator_sha256 = ?, updated_at = ? WHERE id = ?')
+    .run(save.step, JSON.stringify(save.lossCurve), save.generatorSha256, now(), id);
+}
+
+export function setRunStatus(db: Database.Database, id: Id, status: RunStatusName, jobId?: Id): void {
+  if (jobId === undefined) db.prepare('UPDATE runs SET status = ?, updated_at = ? WHERE id = ?').run(status, now(), id);
+  else db.prepare('UPDATE runs SET status = ?, job_id = ?, updated_at = ? WHERE id = ?').run(status, jobId, now(), id);
 }
 
 function toSummary(db: Database.Database, run: RunRow): RunSummary {
-  const models = (db.prepare('SELECT COUNT(*) AS n FROM generated_models WHERE run_id = ?').get(run.id) as { n: number }).n;
   const steps = Number(run.config.steps);
   return {
     id: run.id,
     zoo: run.zoo,
-    status: run.status as RunStatusName,
+    status: run.status,
     step: run.step,
     steps: Number.isFinite(steps) ? steps : 0,
     preset: typeof run.config.preset === 'string' ? run.config.preset : null,
     backend: run.backend,
     finalLoss: run.lossCurve.length > 0 ? run.lossCurve[run.lossCurve.length - 1]! : null,
     job: run.jobId,
-    models,
+    models: countGeneratedModels(db, run.id),
     createdAt: run.createdAt,
     updatedAt: run.updatedAt,
   };
 }
 
+/** The runs of one zoo (or of every zoo), newest first, as the app lists them. */
 export function runSummaries(db: Database.Database, zoo?: string): RunSummary[] {
   const runs = zoo === undefined ? listRuns(db) : listRuns(db, getZoo(db, zoo).id);
   return runs.map((run) => toSummary(db, run)).reverse();
@@ -48,104 +142,7 @@ export function runDetail(db: Database.Database, id: Id): RunDetail {
   return { ...toSummary(db, run), config: run.config, lossCurve: run.lossCurve, recentLoss: [], generated: generatedModels(db, id), evaluations: evaluations(db, id) };
 }
 
-export function generatedModels(db: Database.Database, run?: Id): GeneratedModelInfo[] {
-  const rows = (run === undefined
-    ? db.prepare(`${SELECT_MODEL} ORDER BY generated_models.created_at DESC, generated_models.rowid DESC`).all()
-    : db.prepare(`${SELECT_MODEL} WHERE generated_models.run_id = ? ORDER BY generated_models.rowid`).all(run)) as RawModel[];
-  return rows.map(toModel);
-}
-
-interface RawEvaluation {
-  id: string;
-  run_id: string;
-  result: string;
-  created_at: string;
-}
-
-function toEvaluation(raw: RawEvaluation): EvaluationRecord {
-  const result = JSON.parse(raw.result) as { zoos?: ZooEvaluationInfo[] };
-  return { id: raw.id, run: raw.run_id, zoos: result.zoos ?? [], createdAt: raw.created_at };
-}
-
-export function evaluations(db: Database.Database, run?: Id): EvaluationRecord[] {
-  const rows = (run === undefined
-    ? db.prepare('SELECT * FROM evaluations ORDER BY created_at DESC, rowid DESC').all()
-    : db.prepare('SELECT * FROM evaluations WHERE run_id = ? ORDER BY rowid DESC').all(run)) as RawEvaluation[];
-  return rows.map(toEvaluation);
-}
-
-export function evaluation(db: Database.Database, id: Id): EvaluationRecord {
-  const raw = db.prepare('SELECT * FROM evaluations WHERE id = ?').get(id) as RawEvaluation | undefined;
-  if (!raw) throw new EngineError('evaluation_not_found', `there is no evaluation '${id}' in this catalog`, { hint: "list them with the 'evaluation.list' request" });
-  return toEvaluation(raw);
-}
-
-function refuseWhileTraining(db: Database.Database, zooId: number, what: string): void {
-  const live = listRuns(db, zooId).find((run) => run.status === 'running');
-  if (live) throw new EngineError('zoo_busy', `${what}: run ${live.id} is training on it`, { hint: 'cancel that job first (Jobs view or job.cancel)' });
-}
-
-export function renameZoo(db: Database.Database, name: string, to: string): ZooSummary {
-  validateZooName(to);
-  const zoo = getZoo(db, name);
-  if (name !== to && findZoo(db, to)) throw new EngineError('zoo_exists', `a zoo named '${to}' already exists`, { hint: 'choose another name' });
-  refuseWhileTraining(db, zoo.id, `zoo '${name}' cannot be renamed now`);
-  db.prepare('UPDATE zoos SET name = ? WHERE id = ?').run(to, zoo.id);
-  return listZoos(db).find((z) => z.name === to)!;
-}
-
-/** Rows only: checkpoints, runs, generated models and evaluations go with the zoo (ON DELETE CASCADE). */
-export function deleteZoo(db: Database.Database, name: string): void {
-  const zoo = getZoo(db, name);
-  refuseWhileTraining(db, zoo.id, `zoo '${name}' cannot be deleted now`);
-  db.prepare('DELETE FROM zoos WHERE id = ?').run(zoo.id);
-}
-
-export function deleteCheckpoints(db: Database.Database, ids: Id[]): number {
-  const remove = db.prepare('DELETE FROM checkpoints WHERE id = ?');
-  return db.transaction(() => {
-    let deleted = 0;
-    for (const id of ids) {
-      const row = db.prepare('SELECT zoo_id FROM checkpoints WHERE id = ?').get(id) as { zoo_id: number } | undefined;
-      if (!row) throw new EngineError('checkpoint_not_found', `there is no checkpoint '${id}' in this catalog`, { hint: 'reload the zoo: it may have been deleted already' });
-      refuseWhileTraining(db, row.zoo_id, `checkpoint ${id} cannot be deleted now`);
-      deleted += remove.run(id).changes;
-    }
-    return deleted;
-  })();
-}
-
-export function deleteRun(db: Database.Database, id: Id): void {
-  const run = findRun(db, id);
-  if (!run) getRun(db, id);
-  if (run!.status === 'running') throw new EngineError('run_busy', `run ${id} is still training`, { hint: 'cancel its job first' });
-  db.prepare('DELETE FROM runs WHERE id = ?').run(id);
-}
-
-/** A checkpoint's recorded source: uploads record the name the user chose, not the engine's temporary copy. */
-export function setCheckpointSource(db: Database.Database, id: Id, source: string): void {
-  db.prepare('UPDATE checkpoints SET source = ? WHERE id = ?').run(source, id);
-}
-
-/** Each zoo's distinct checkpoint blobs and source formats. */
-export function zooBlobs(db: Database.Database): Map<string, { shas: string[]; formats: string[] }> {
-  const rows = db.prepare('SELECT DISTINCT zoos.name AS zoo, checkpoints.sha256 AS sha256, checkpoints.format AS format FROM zoos LEFT JOIN checkpoints ON checkpoints.zoo_id = zoos.id').all() as { zoo: string; sha256: string | null; format: string | null }[];
-  const out = new Map<string, { shas: string[]; formats: string[] }>();
-  for (const row of rows) {
-    const entry = out.get(row.zoo) ?? { shas: [], formats: [] };
-    if (row.sha256 && !entry.shas.includes(row.sha256)) entry.shas.push(row.sha256);
-    if (row.format && !entry.formats.includes(row.format)) entry.formats.push(row.format);
-    out.set(row.zoo, entry);
-  }
-  return out;
-}
-
-/** A failed upload import's recorded error names the files as the user chose them, not the engine's temporary copies. */
-export function stripJobErrorPrefix(db: Database.Database, jobId: Id, prefix: string): void {
-  const row = db.prepare('SELECT error FROM jobs WHERE id = ?').get(jobId) as { error: string | null } | undefined;
-  if (!row?.error) return;
-  const error = JSON.parse(row.error) as { message: string; file?: string };
-  error.message = error.message.split(prefix).join('');
-  if (error.file?.startsWith(prefix)) error.file = error.file.slice(prefix.length);
-  db.prepare('UPDATE jobs SET error = ? WHERE id = ?').run(JSON.stringify(error), jobId);
+/** The run training on a zoo now, if any (what a zoo edit must wait for). */
+export function trainingRunOn(db: Database.Database, zooId: number): RunRow | undefined {
+  return listRuns(db, zooId).find((run) => run.status === 'running');
 }

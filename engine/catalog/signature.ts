@@ -1,9 +1,8 @@
 import type { TensorSignature } from '../protocol.js';
-import type { OpenedCheckpoint } from '../formats/types.js';
 
-/** The architecture signature: ordered (name, dtype, shape) of every tensor. */
-export function signatureOf(opened: OpenedCheckpoint): TensorSignature[] {
-  return opened.tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape: [...shape] }));
+/** The architecture signature: ordered (name, dtype, shape) of every tensor (of an opened checkpoint, say). */
+export function signatureOf(tensors: readonly TensorSignature[]): TensorSignature[] {
+  return tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape: [...shape] }));
 }
 
 function describe(tensor: TensorSignature | undefined): string {

@@ -78,6 +78,11 @@ export function setZooSignature(db: Database.Database, zooId: number, signature:
   db.prepare('UPDATE zoos SET signature = ? WHERE id = ? AND signature IS NULL').run(JSON.stringify(signature), zooId);
 }
 
+/** Gives a zoo without a task its task (an empty zoo made by 'zoo create', then collected into). */
+export function setZooTask(db: Database.Database, zooId: number, task: string): void {
+  db.prepare('UPDATE zoos SET task = ? WHERE id = ? AND task IS NULL').run(task, zooId);
+}
+
 export function listZoos(db: Database.Database): ZooSummary[] {
   const rows = db
     .prepare(

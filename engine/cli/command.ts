@@ -1,6 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
-import type { BackendName } from '../backend.js';
-import type { ParamsOf, RequestName } from '../protocol.js';
+import type { BackendName, ParamsOf, RequestName } from '../protocol.js';
 import type { EngineService } from '../service.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;

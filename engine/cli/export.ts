@@ -1,6 +1,5 @@
-import type { CheckpointFormat, ExportResult } from '../protocol.js';
+import { CHECKPOINT_FORMATS, type CheckpointFormat, type ExportResult } from '../protocol.js';
 import { EngineError } from '../errors.js';
-import { EXPORT_FORMATS } from '../catalog/export.js';
 import type { Command } from './command.js';
 
 export const exportCommand: Command = {
@@ -25,8 +24,8 @@ Dtypes and tensor names are those of the original. With --json: {"path", "format
       throw new EngineError('bad_option', 'export needs --out PATH', { hint: 'e.g. paramzoo export ck_... --out model.safetensors' });
     }
     const format = ctx.options.format;
-    if (format !== undefined && !EXPORT_FORMATS.includes(format as CheckpointFormat)) {
-      throw new EngineError('bad_option', `--format must be one of ${EXPORT_FORMATS.join(', ')}, not '${String(format)}'`, { hint: 'e.g. --format pth' });
+    if (format !== undefined && !CHECKPOINT_FORMATS.includes(format as CheckpointFormat)) {
+      throw new EngineError('bad_option', `--format must be one of ${CHECKPOINT_FORMATS.join(', ')}, not '${String(format)}'`, { hint: 'e.g. --format pth' });
     }
     const params = {
       id: ctx.positionals[0]!,

@@ -1,4 +1,4 @@
-import { collectGarbage } from '../catalog/gc.js';
+import { EngineError } from '../errors.js';
 import type { Command } from './command.js';
 import { plural } from './text.js';
 
@@ -23,12 +23,10 @@ With --json: {"removed": [sha256...], "bytesFreed", "kept", "tempsRemoved"}.`,
   async run(ctx) {
     const grace = ctx.options.grace === undefined ? DEFAULT_GRACE_MINUTES : Number(ctx.options.grace);
     if (!Number.isFinite(grace) || grace < 0) {
-      const { EngineError } = await import('../errors.js');
       throw new EngineError('bad_option', `--grace must be a number of minutes ≥ 0, not '${String(ctx.options.grace)}'`, { hint: 'e.g. --grace 0' });
     }
-    const service = ctx.service();
-    const result = await collectGarbage(service.catalog(), service.blobs, { minAgeMs: grace * 60_000, dryRun: ctx.options['dry-run'] === true });
-    ctx.print(result, () =>
-      `${ctx.options['dry-run'] ? 'would remove' : 'removed'} ${plural(result.removed.length, 'blob')} (${(result.bytesFreed / 1e6).toFixed(1)} MB), kept ${result.kept}, ${plural(result.tempsRemoved, 'stale temp file')} removed`);
+    const result = await ctx.service().request('storage.gc', { graceMinutes: grace, dryRun: ctx.options['dry-run'] === true });
+    ctx.print({ removed: result.blobs, bytesFreed: result.bytesFreed, kept: result.kept, tempsRemoved: result.tempsRemoved }, () =>
+      `${ctx.options['dry-run'] ? 'would remove' : 'removed'} ${plural(result.removed, 'blob')} (${(result.bytesFreed / 1e6).toFixed(1)} MB), kept ${result.kept}, ${plural(result.tempsRemoved, 'stale temp file')} removed`);
   },
 };

@@ -10,7 +10,7 @@ import type { Catalog } from '../catalog/db.js';
 import { insertCheckpoint, countCheckpoints } from '../catalog/checkpoints.js';
 import { newId } from '../catalog/ids.js';
 import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
-import { createZoo, findZoo, setZooSignature, type ZooRow } from '../catalog/zoos.js';
+import { createZoo, findZoo, setZooSignature, setZooTask, type ZooRow } from '../catalog/zoos.js';
 import { collectZoo, getTask, type CollectedCheckpoint, type CollectOptions } from '../zoo/index.js';
 import { useBackend } from './backend.js';
 
@@ -34,7 +34,7 @@ function zooForTask(catalog: Catalog, name: string, task: string): ZooRow {
       fields: ['zoo'],
     });
   }
-  if (existing.task === null) catalog.db.prepare('UPDATE zoos SET task = ? WHERE id = ?').run(task, existing.id);
+  if (existing.task === null) setZooTask(catalog.db, existing.id, task);
   return { ...existing, task };
 }
 

@@ -9,6 +9,7 @@ import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { findZoo } from '../catalog/zoos.js';
+import { getRun } from '../catalog/runs.js';
 import { renderReport } from '../report/html.js';
 import { evaluationTable } from '../report/table.js';
 import type { ZooEvaluation } from '../zoo/index.js';
@@ -18,7 +19,6 @@ import { runCollect } from './collect.js';
 import { runEvaluate } from './evaluate.js';
 import { runGenerate } from './generate.js';
 import { subContext } from './progress.js';
-import { getRun } from './store.js';
 import { runTrain } from './train.js';
 
 export interface DemoZooPlan {

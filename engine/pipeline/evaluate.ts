@@ -9,12 +9,13 @@ import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { listCheckpoints } from '../catalog/checkpoints.js';
 import { findZoo, getZoo, getZooById } from '../catalog/zoos.js';
+import { listGeneratedModels, setGeneratedModelMetrics } from '../catalog/generated-models.js';
+import { insertEvaluation } from '../catalog/evaluations.js';
 import { evaluateZoo, getTask, heldOutTaskVectors, taskMask, type ModelInput } from '../zoo/index.js';
 import { useBackend } from './backend.js';
 import { heldOutZooName } from './collect.js';
 import { runGenerate, trainedRun } from './generate.js';
 import { subContext } from './progress.js';
-import { insertEvaluation, listGeneratedModels, setGeneratedModelMetrics } from './store.js';
 import { readBlobTensors } from './stored.js';
 
 export const DEFAULT_EVALUATION_COUNT = 10;

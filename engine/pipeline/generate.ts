@@ -11,6 +11,8 @@ import type { Catalog } from '../catalog/db.js';
 import { firstCheckpoint, listCheckpoints } from '../catalog/checkpoints.js';
 import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
 import { getZooById } from '../catalog/zoos.js';
+import { getRun, type RunRow } from '../catalog/runs.js';
+import { insertGeneratedModel } from '../catalog/generated-models.js';
 import { refuseIgnoredSamplerSettings, type InferenceMode, type SamplerKind } from '../rpg/config.js';
 import { generateModels } from '../rpg/generate.js';
 import { loadGeneratorState } from '../rpg/generator.js';
@@ -19,7 +21,6 @@ import { Detokenizer, buildLayout } from '../rpg/tokenizer.js';
 import { useBackend } from './backend.js';
 import { SafetensorsBlobWriter } from './blob-writer.js';
 import { loadGeneratorBlob } from './generator-blob.js';
-import { getRun, insertGeneratedModel, type RunRow } from './store.js';
 import { skippedTensorsOf } from './zoo-tokens.js';
 
 const SAMPLERS: readonly SamplerKind[] = ['ddim', 'ddpm'];

@@ -1,10 +1,21 @@
-// Tensors stored in the blob store (checkpoints, generator states, generated models), read back.
+// Tensors of opened checkpoints and of stored blobs (checkpoints, generator states, generated
+// models), read back: whole, or one tensor at a time.
 import type { TensorData } from '../tensors.js';
-import { openCheckpoint } from '../formats/index.js';
-import { readAllTensors } from '../catalog/tensors.js';
+import { openCheckpoint, type OpenedCheckpoint } from '../formats/index.js';
 import type { BlobStore } from '../blobs.js';
+import type { JobContext } from '../jobs.js';
 
 const NEVER_CANCELLED = { throwIfCancelled: () => undefined };
+
+/** Every tensor's bytes, in the checkpoint's order; checks for cancellation between tensors. */
+export async function readAllTensors(opened: OpenedCheckpoint, ctx: Pick<JobContext, 'throwIfCancelled'>): Promise<TensorData[]> {
+  const tensors: TensorData[] = [];
+  for (const entry of opened.tensors) {
+    ctx.throwIfCancelled();
+    tensors.push({ name: entry.name, dtype: entry.dtype, shape: entry.shape, data: await entry.read() });
+  }
+  return tensors;
+}
 
 /** Every tensor of a stored blob, in file order, with the file's string metadata. */
 export async function readBlobTensors(blobs: BlobStore, sha256: string): Promise<{ tensors: TensorData[]; metadata: Record<string, string> }> {

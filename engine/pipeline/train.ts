@@ -10,6 +10,7 @@ import type { Catalog } from '../catalog/db.js';
 import { listCheckpoints } from '../catalog/checkpoints.js';
 import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
 import { getZoo, parameterCount, type ZooRow } from '../catalog/zoos.js';
+import { getRun, insertRun, recordRunSave, setRunStatus, type RunRow } from '../catalog/runs.js';
 import type { RpgConfig } from '../rpg/config.js';
 import { resolveConfig } from '../rpg/presets.js';
 import { trainGenerator, type TrainingResult } from '../rpg/trainer.js';
@@ -17,7 +18,6 @@ import { buildLayout, isGenerated, tokenMask, tokenPositions, type ZooStats } fr
 import type { GeneratorState } from '../rpg/generator.js';
 import { useBackend } from './backend.js';
 import { loadGeneratorBlob, lossCurveOf, saveGeneratorBlob } from './generator-blob.js';
-import { getRun, insertRun, recordRunSave, setRunStatus, type RunRow } from './store.js';
 import { computeStatsFromBlobs, ZooTokenSource } from './zoo-tokens.js';
 
 /** Task vectors of a conditioned zoo: every checkpoint has one of the same length, or none has. */

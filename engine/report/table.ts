@@ -1,3 +1,4 @@
+import type { ZooEvaluationInfo } from '../protocol.js';
 import type { ZooEvaluation } from '../zoo/evaluate.js';
 
 const pct = (value: number | null | undefined): string => (value === null || value === undefined ? '—' : value.toFixed(2));
@@ -7,8 +8,8 @@ function pad(cells: string[], widths: number[]): string {
   return cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
 }
 
-/** The terminal summary of an evaluation: one row per zoo, accuracies in percent. */
-export function evaluationTable(zoos: readonly ZooEvaluation[]): string {
+/** The terminal summary of an evaluation (an evaluate or demo job's result): one row per zoo, accuracies in percent. */
+export function evaluationTable(zoos: readonly ZooEvaluationInfo[]): string {
   const header = ['zoo', 'orig best', 'orig avg', 'orig min', 'gen best', 'gen avg', 'gen min', 'IoU gen', 'IoU noised'];
   const rows = zoos.map((z) => [
     `${z.zoo} (${z.task})`,
@@ -22,7 +23,7 @@ export function evaluationTable(zoos: readonly ZooEvaluation[]): string {
     if (z.verdict) lines.push(`${z.zoo}: ${z.verdict.summary}`);
     const stages = Object.entries(z.seconds).map(([stage, s]) => `${stage} ${s.toFixed(1)} s`).join(', ');
     if (stages) lines.push(`${z.zoo}: ${stages}`);
-    for (const held of z.details.heldOut ?? []) {
+    for (const held of (z.details as Partial<ZooEvaluation['details']> | undefined)?.heldOut ?? []) {
       lines.push(`  held-out task ${held.condition.join('')}: originals avg ${pct(held.originals.avg)}, generated avg ${pct(held.generated.avg)}`);
     }
   }

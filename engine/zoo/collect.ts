@@ -12,7 +12,7 @@ import { heldOutTaskVectors, seenTaskVectors, taskMask } from './tasks/binary.js
 import { yieldToEventLoop } from './tasks/classifier.js';
 import { getTask } from './tasks/registry.js';
 import type { BuiltinTask } from './tasks/types.js';
-import { summarize, type AccuracySummary } from './evaluate.js';
+import { summarize, type AccuracySummary } from './accuracy.js';
 
 export interface CollectOptions {
   /** independent training runs (per task vector for conditioned families) */

@@ -11,22 +11,7 @@ import { taskMask } from './tasks/binary.js';
 import type { BuiltinTask, Evaluation } from './tasks/types.js';
 import { arraysToTensors, weightsToArrays, type WeightsInput } from './tensors.js';
 import { evaluationVerdict, type EvaluationVerdict } from './verdict.js';
-
-export interface AccuracySummary {
-  /** percent; null when there is no model */
-  best: number | null;
-  avg: number | null;
-  min: number | null;
-}
-
-export function summarize(values: readonly number[]): AccuracySummary {
-  if (values.length === 0) return { best: null, avg: null, min: null };
-  return {
-    best: Math.max(...values),
-    avg: values.reduce((a, b) => a + b, 0) / values.length,
-    min: Math.min(...values),
-  };
-}
+import { summarize, type AccuracySummary } from './accuracy.js';
 
 /**
  * |A ∩ B| / |A ∪ B| of two sorted sets of misclassified sample indices. Two models that misclassify

@@ -12,10 +12,10 @@ export {
   evaluateZoo,
   misclassifiedIoU,
   nearestIoU,
-  summarize,
   addNoise,
   DEFAULT_NOISE_LEVELS,
 } from './evaluate.js';
-export type { AccuracySummary, ModelInput, ZooEvaluation, EvaluateZooInput, NoiseLevelResult } from './evaluate.js';
+export type { ModelInput, ZooEvaluation, EvaluateZooInput, NoiseLevelResult } from './evaluate.js';
+export { summarize, type AccuracySummary } from './accuracy.js';
 export { DatasetError, TaskError } from './errors.js';
 export type { WeightsInput, WeightArray } from './tensors.js';

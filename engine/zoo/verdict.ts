@@ -5,7 +5,7 @@
 // - new models or near-copies: generated models are "new" only when they share fewer mistakes with
 //   their nearest original than noised copies of the originals at equal accuracy do (the
 //   memorisation critique of parameter diffusion, Zeng et al. 2025).
-import type { AccuracySummary } from './evaluate.js';
+import type { AccuracySummary } from './accuracy.js';
 
 export const BAR_AVG_POINTS = 0.5;
 export const BAR_MIN_POINTS = 1;

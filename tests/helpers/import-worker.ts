@@ -5,7 +5,7 @@
 import { createInterface } from 'node:readline';
 import { BlobStore } from '../../engine/blobs.js';
 import { openCatalog, type Catalog } from '../../engine/catalog/db.js';
-import { importCheckpoints } from '../../engine/catalog/import.js';
+import { importCheckpoints } from '../../engine/pipeline/import.js';
 import { createZoo, getZoo } from '../../engine/catalog/zoos.js';
 import { CancelledError, EngineError } from '../../engine/errors.js';
 

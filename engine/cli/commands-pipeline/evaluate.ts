@@ -1,6 +1,5 @@
 import type { EvaluateJobResult } from '../../protocol.js';
 import { evaluationTable } from '../../report/table.js';
-import type { ZooEvaluation } from '../../zoo/index.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../args.js';
 import { backendParam, stringOption } from './options.js';
@@ -30,6 +29,6 @@ With --json: {"zoos": [...]}.`,
     }
     const params = run !== undefined ? { run } : { zoo: zoo!, originals: originals! };
     const result = (await ctx.runJob('evaluate', { ...params, ...backendParam(ctx) })) as EvaluateJobResult;
-    ctx.print({ zoos: result.zoos, evaluation: result.evaluation }, () => evaluationTable(result.zoos as ZooEvaluation[]));
+    ctx.print({ zoos: result.zoos, evaluation: result.evaluation }, () => evaluationTable(result.zoos));
   },
 };

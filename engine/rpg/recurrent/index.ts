@@ -1,14 +1,11 @@
 // The recurrent model of RPG: token conditions [B, L, D] → prototypes [B, L, D], one parallel pass.
-import type { tf } from '../../tf.js';
 import { EngineError } from '../../errors.js';
 import { LstmStack } from './lstm.js';
 import { MambaStack } from './mamba.js';
 import { CausalTransformer } from './transformer.js';
+import type { RecurrentModel } from './layers.js';
 
-export interface RecurrentModel {
-  forward(x: tf.Tensor3D): tf.Tensor3D;
-  variables: tf.Variable[];
-}
+export type { RecurrentModel };
 
 export type RecurrentKind = 'lstm' | 'mamba' | 'transformer';
 export const RECURRENT_KINDS: readonly RecurrentKind[] = ['lstm', 'mamba', 'transformer'];

@@ -3,6 +3,12 @@
 import { tf } from '../../tf.js';
 import type { Rng } from '../random.js';
 
+/** A recurrent model of RPG (LSTM, Mamba, transformer): token conditions [B, L, D] → prototypes [B, L, D]. */
+export interface RecurrentModel {
+  forward(x: tf.Tensor3D): tf.Tensor3D;
+  variables: tf.Variable[];
+}
+
 let modelCount = 0;
 
 /** Creates uniquely named variables (tfjs refuses two variables with one name) from a seeded Rng. */

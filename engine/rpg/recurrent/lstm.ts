@@ -10,8 +10,7 @@
 // 21 tokens, and out of memory at 1024 tokens).
 import { tf } from '../../tf.js';
 import { Rng } from '../random.js';
-import { ParameterFactory, applyNorm, createLayerNorm, type Norm } from './layers.js';
-import type { RecurrentModel } from './index.js';
+import { ParameterFactory, applyNorm, createLayerNorm, type Norm, type RecurrentModel } from './layers.js';
 
 interface LstmLayer {
   /** residual form only */

@@ -3,9 +3,8 @@
 // a scalar decay A per head, a causal depthwise convolution over time before the scan.
 import { tf } from '../../tf.js';
 import { Rng } from '../random.js';
-import { ParameterFactory, applyNorm, createLinear, createRmsNorm, linear3d, silu, type Linear, type Norm } from './layers.js';
+import { ParameterFactory, applyNorm, createLinear, createRmsNorm, linear3d, silu, type Linear, type Norm, type RecurrentModel } from './layers.js';
 import { ssdChunked } from './ssd.js';
-import type { RecurrentModel } from './index.js';
 
 export interface MambaConfig {
   width: number;

@@ -3,8 +3,7 @@
 // tokens exactly zero weight (the reference's mask did not mask).
 import { tf } from '../../tf.js';
 import { Rng } from '../random.js';
-import { ParameterFactory, applyNorm, batchMatMul, createLayerNorm, createLinear, linear3d, silu, type Linear, type Norm } from './layers.js';
-import type { RecurrentModel } from './index.js';
+import { ParameterFactory, applyNorm, batchMatMul, createLayerNorm, createLinear, linear3d, silu, type Linear, type Norm, type RecurrentModel } from './layers.js';
 
 interface Block {
   attentionNorm: Norm;

@@ -2,28 +2,26 @@
 // asked for), dtypes and names as imported. PEFT adapters and timm hub checkpoints are folders.
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { CheckpointFormat, ExportResult, ParamsOf } from '../protocol.js';
-import type { TensorData } from '../formats/types.js';
+import { CHECKPOINT_FORMATS, type CheckpointFormat, type ExportResult, type ParamsOf } from '../protocol.js';
+import type { TensorData } from '../tensors.js';
 import { EngineError } from '../errors.js';
 import { openCheckpoint, writeCheckpoint } from '../formats/index.js';
+import { ADAPTER_WEIGHTS } from '../formats/peft.js';
+import { HUB_CONFIG_FILE, HUB_WEIGHT_FILES } from '../formats/timm.js';
 import { sha256OfFile, type BlobStore } from '../blobs.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { JobContext } from '../jobs.js';
-import type { Catalog } from './db.js';
-import { resolveModel, type StoredModel } from './models.js';
-import { readAllTensors } from './tensors.js';
-import { ADAPTER_WEIGHTS } from '../formats/peft.js';
-import { HUB_CONFIG_FILE, HUB_WEIGHT_FILES } from '../formats/timm.js';
-
-export const EXPORT_FORMATS: readonly CheckpointFormat[] = ['safetensors', 'pth', 'peft'];
+import type { Catalog } from '../catalog/db.js';
+import { resolveModel, type StoredModel } from '../catalog/models.js';
+import { readAllTensors } from './stored.js';
 
 export type ExportParams = ParamsOf<'export'>;
 
 export async function exportModel(catalog: Catalog, blobs: BlobStore, params: ExportParams, ctx: JobContext): Promise<ExportResult> {
   const model = resolveModel(catalog.db, params.id);
   const format = params.format ?? model.format;
-  if (!EXPORT_FORMATS.includes(format)) {
-    throw new EngineError('bad_option', `'format' ${format} is not one of ${EXPORT_FORMATS.join(', ')}`, { hint: "e.g. 'format': safetensors", fields: ['format'] });
+  if (!CHECKPOINT_FORMATS.includes(format)) {
+    throw new EngineError('bad_option', `'format' ${format} is not one of ${CHECKPOINT_FORMATS.join(', ')}`, { hint: "e.g. 'format': safetensors", fields: ['format'] });
   }
   if (format === 'peft' && model.layout !== 'peft_adapter') {
     throw new EngineError('bad_option', `${params.id} is a ${model.layout} checkpoint, not a PEFT adapter: it cannot be exported as peft`, {

@@ -5,20 +5,19 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ImportParams, ImportResult, TensorSignature } from '../protocol.js';
-import type { OpenedCheckpoint } from '../formats/types.js';
 import { EngineError } from '../errors.js';
-import { openCheckpoint, writeCheckpoint } from '../formats/index.js';
+import { openCheckpoint, writeCheckpoint, type OpenedCheckpoint } from '../formats/index.js';
 import { isAdapterFolder } from '../formats/peft.js';
 import { findHubWeights } from '../formats/timm.js';
 import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
-import type { Catalog } from './db.js';
-import { countCheckpoints, firstCheckpoint, insertCheckpoint, type NewCheckpoint } from './checkpoints.js';
-import { collectGarbage, holdBlob, releaseHolds } from './gc.js';
-import { newId } from './ids.js';
-import { firstDifference, signatureOf } from './signature.js';
-import { readAllTensors } from './tensors.js';
-import { getZoo, getZooById, setZooSignature } from './zoos.js';
+import type { Catalog } from '../catalog/db.js';
+import { countCheckpoints, firstCheckpoint, insertCheckpoint, type NewCheckpoint } from '../catalog/checkpoints.js';
+import { collectGarbage, holdBlob, releaseHolds } from '../catalog/gc.js';
+import { newId } from '../catalog/ids.js';
+import { firstDifference, signatureOf } from '../catalog/signature.js';
+import { getZoo, getZooById, setZooSignature } from '../catalog/zoos.js';
+import { readAllTensors } from './stored.js';
 
 const CHECKPOINT_EXTENSIONS = ['.safetensors', '.pth', '.pt', '.bin', '.ckpt', '.pth.tar'];
 
@@ -150,7 +149,7 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
   for (const [i, file] of files.entries()) {
     ctx.throwIfCancelled();
     ctx.progress({ fraction: (0.1 * i) / files.length, stage: `checking ${i + 1}/${files.length}` });
-    const signature = await withCheckpoint(file, async (opened) => signatureOf(opened), ctx.signal);
+    const signature = await withCheckpoint(file, async (opened) => signatureOf(opened.tensors), ctx.signal);
     if (expected === null) {
       expected = signature;
       expectedFrom = file;
@@ -168,7 +167,7 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
       ctx.throwIfCancelled();
       ctx.progress({ fraction: 0.1 + (0.85 * i) / files.length, stage: `importing ${i + 1}/${files.length}` });
       const row = await withCheckpoint(file, async (opened) => {
-        const signature = signatureOf(opened);
+        const signature = signatureOf(opened.tensors);
         // The file could have changed since it was checked.
         const difference = firstDifference(expected!, signature, expectedFrom, file);
         if (difference) throw new SignatureMismatchError(zoo.name, difference, file);

@@ -1,8 +1,8 @@
 // Registers the pipeline's job kinds and requests on an engine service (one line in service.ts).
 // Their work runs where the service's compute runs (engine/compute.ts: the compute worker by
 // default); the catalog.changed events are sent from here, on the engine's thread, once it ended.
-import type { EngineService } from '../service.js';
-import type { ComputeKind } from './compute-jobs.js';
+import type { EngineService } from './service-types.js';
+import type { ComputeKind } from './pipeline/compute-jobs.js';
 
 type Changed = 'zoos' | 'checkpoints' | 'runs' | 'models' | 'evaluations';
 
