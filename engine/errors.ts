@@ -44,7 +44,3 @@ export class CancelledError extends EngineError {
     super('cancelled', `${what} was cancelled`);
   }
 }
-
-export function isEngineError(error: unknown): error is EngineError {
-  return error instanceof EngineError;
-}

@@ -46,11 +46,6 @@ export function getJob(db: Database.Database, id: Id): JobInfo | null {
   return row ? toJobInfo(row) : null;
 }
 
-export function getJobParams(db: Database.Database, id: Id): unknown {
-  const row = db.prepare('SELECT params FROM jobs WHERE id = ?').get(id) as { params: string } | undefined;
-  return row ? JSON.parse(row.params) : undefined;
-}
-
 /** Newest first. */
 export function listJobs(db: Database.Database, limit = 200): JobInfo[] {
   const rows = db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as JobRow[];

@@ -40,9 +40,6 @@ function isBuildable(value: unknown): value is Buildable {
   return typeof value === 'object' && value !== null && typeof (value as Partial<Buildable>).setState === 'function';
 }
 
-/** A Python tuple: a frozen array, so dict keys and lists stay distinguishable when it matters. */
-export type PyTuple = readonly unknown[];
-
 /** Builds data for one allow-listed callable from its (already unpickled) arguments. */
 export type AllowedCallable = (args: unknown[], source: string) => unknown;
 
@@ -97,8 +94,6 @@ function dictFrom(value: unknown): Map<unknown, unknown> {
   else if (Array.isArray(value)) for (const pair of value) if (Array.isArray(pair) && pair.length === 2) dict.set(pair[0], pair[1]);
   return dict;
 }
-
-const MARK = Symbol('mark');
 
 /** Everyday names for what a refused global does, so the message reads as a user would search it. */
 const ALIASES: Record<string, string> = { posix: 'os', nt: 'os' };

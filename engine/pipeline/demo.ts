@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CollectParams, DemoJobResult, DemoParams, Id, ZooEvaluationInfo } from '../protocol.js';
 import type { BlobStore } from '../blobs.js';
+import { stageTimer } from '../timing.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { findZoo } from '../catalog/zoos.js';
@@ -31,7 +32,8 @@ export interface DemoZooPlan {
 
 /**
  * --quick: the digits MLP zoo (3 seeds × 10 checkpoints, 4,810 parameters) and a slim generator.
- * Measured on the 2-core dev machine, wasm backend, 1000 steps each (generated avg accuracy of 10):
+ * Measured on the 2-core dev machine, wasm backend (single-threaded then), 1000 steps unless the
+ * line says otherwise (generated avg accuracy of 10):
  *   token 64 (76 tokens), LSTM width 64, denoiser 16-32-16, lr 1e-3…1e-2: 46–140 ms/step, 9–12% (chance)
  *   token 256 (21 tokens), width 128, denoiser 16-32-16, lr 1e-3, diffusion batch 16: 86 ms/step, 9.5%
  *   token 256, width 256, denoiser 16-32-16, lr 3e-3: 89 ms/step, 36.6%
@@ -42,6 +44,8 @@ export interface DemoZooPlan {
  * BatchNorm1d denoiser and the torch.nn.LSTM-style stack, the same plan and 3000 steps: generated
  * 93.11 / 92.13 / 91.33 (originals 92.89 / 92.39 / 91.78), nearest IoU 0.912 (noised copies 0.934);
  * with the hand-written BatchNorm gradient (same maths, other rounding): 92.89 / 92.29 / 91.78, IoU 0.921 (0.989).
+ * The whole quick demo with these 3000 steps, threaded wasm on both cores: 5 min 11 s, of which train
+ * 299 s (≈ 100 ms/step; README "What to expect").
  * The prototype width must exceed the number of distinct tokens (21 positions × 3 permutation
  * states = 63): with 76 tokens of 64 values even a one-checkpoint zoo was not reproduced (a linear
  * readout of ≤ 64-wide prototypes cannot give 76+ different tokens).
@@ -98,18 +102,15 @@ export async function runDemo(catalog: Catalog, blobs: BlobStore, params: DemoPa
   const configs: Record<string, unknown> = {};
   const runs: Id[] = [];
   const seconds: Record<string, number> = {};
-  const timed = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    const result = await work();
-    seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000;
-    return result;
-  };
+  const timed = stageTimer(seconds);
   const backendParam = { ...(params.backend ? { backend: params.backend } : {}), ...(params.threads !== undefined ? { threads: params.threads } : {}) };
   let done = 0;
   for (const zooPlan of plan) {
     const from = done / totalWeight;
     const span = zooPlan.weight / totalWeight;
-    // Shares of a zoo's time, as measured for the quick demo: collect 5%, train 80%, generate 5%, evaluate 10%.
+    // Shares of a zoo's progress bar: collect 5%, train 80%, generate 5%, evaluate 10%. Not measured
+    // shares: the quick demo spends ≈ 96% of its time training (train 299 s of 311 s), the full
+    // demo's mnist-cnn ≈ 30% collecting (collect 219 s, train 460 s); this splits the difference.
     const part = (a: number, b: number, what: string) => subContext(ctx, from + span * a, from + span * b, `${what}: `);
     const zoo = freeZooName(catalog, zooPlan.zoo);
     const collected = await timed('collect', () => runCollect(catalog, blobs, { ...zooPlan.collect, zoo, ...backendParam }, part(0, 0.05, `collect ${zoo}`)));

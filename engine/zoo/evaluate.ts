@@ -2,6 +2,7 @@
 // similarity as the IoU of misclassified test samples, against a baseline of noised originals.
 import type { TensorData } from '../tensors.js';
 import { CancelledError } from '../errors.js';
+import { stageTimer } from '../timing.js';
 import type { JobProgress } from '../protocol.js';
 import { TaskError } from './errors.js';
 import { createNormal, deriveSeed } from './random.js';
@@ -181,12 +182,7 @@ export async function evaluateZoo(input: EvaluateZooInput): Promise<ZooEvaluatio
     const elapsed = (performance.now() - started) / 1000;
     input.onProgress?.({ fraction, stage, etaSeconds: fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null, metrics: { evaluated: done } });
   };
-  const timed = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    const result = await work();
-    seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t) / 1000;
-    return result;
-  };
+  const timed = stageTimer(seconds);
 
   const run = async (models: ModelInput[], stage: string) => {
     const out: { model: ModelInput; evaluation: Evaluation }[] = [];
