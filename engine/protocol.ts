@@ -260,7 +260,14 @@ export interface TrainParams {
 export interface TrainJobResult {
   run: Id;
   zoo: string;
+  /** the step training ended at */
   steps: number;
+  /** a quality check found the models within the bar before the configured steps */
+  stoppedEarly: boolean;
+  /** the last quality check (null when checks are off) */
+  lastCheck: RunCheck | null;
+  /** what was expected before it started */
+  estimate: TrainingEstimate;
   finalLoss: number;
   secondsPerStep: number;
   config: Record<string, unknown>;
@@ -403,6 +410,52 @@ export interface EvaluationRecord {
   createdAt: string;
 }
 
+/** Weight-space checks of a zoo without a task: statistics against the originals' range, distance to the nearest original. */
+export interface RunCheckWeights {
+  /** generated tensors compared (per model) */
+  tensors: number;
+  /** (model, tensor) pairs whose mean or std falls outside the originals' range (widened by 10% of its width) */
+  outOfRange: number;
+  /** up to 10 names of tensors out of range in some model */
+  outOfRangeNames: string[];
+  /** per check model: distance to the nearest original, in normalised token space */
+  nearestDistance: number[];
+  /** median distance from an original to its nearest other original (null with one original) */
+  originalSpacing: number | null;
+}
+
+/** One quality check of a run while it trained: a few generated models judged against the originals. */
+export interface RunCheck {
+  step: number;
+  /** training loss at that step */
+  loss: number | null;
+  /** models generated for the check */
+  models: number;
+  seconds: number;
+  /** 'check': scored on the task's check split (a validation slice of train, never the test split); null without a task */
+  split: 'check' | null;
+  /** per check model, percent on the check split (task zoos) */
+  accuracies: number[] | null;
+  /** the originals on the same split */
+  originals: { best: number; avg: number; min: number } | null;
+  /** generated avg ≥ originals' avg − 0.5 and min ≥ originals' min − 1, on the check split */
+  withinBar: boolean | null;
+  weights: RunCheckWeights | null;
+}
+
+/** How long training will take on this machine, before it starts (engine/pipeline/estimate.ts). */
+export interface TrainingEstimate {
+  /** steps left to train */
+  steps: number;
+  secondsPerStep: number;
+  /** all of it, quality checks included */
+  seconds: number;
+  /** FLOPs of one training step */
+  stepFlops: number;
+  /** what the estimate rests on, in words */
+  basis: string;
+}
+
 export interface RunDetail extends RunSummary {
   config: Record<string, unknown>;
   /** loss per step up to the last save (live steps arrive as job.progress metrics) */
@@ -411,6 +464,8 @@ export interface RunDetail extends RunSummary {
   recentLoss: [number, number][];
   generated: GeneratedModelInfo[];
   evaluations: EvaluationRecord[];
+  /** quality checks made while it trained, by step */
+  checks: RunCheck[];
 }
 
 /** One generator setting, described by the engine so the UI draws its form from it. */
@@ -509,7 +564,7 @@ export interface Requests {
   'evaluation.get': { params: { id: Id }; result: EvaluationRecord };
   'generator.settings': { params: Record<string, never>; result: GeneratorSettings };
   /** preset + overrides → the complete config, or the engine's error naming the setting */
-  'generator.validate': { params: { preset?: string; set?: Record<string, unknown>; zoo?: string }; result: { config: Record<string, unknown> } };
+  'generator.validate': { params: { preset?: string; set?: Record<string, unknown>; zoo?: string }; result: { config: Record<string, unknown>; estimate: TrainingEstimate | null } };
   /** announces an upload; its chunks follow as binary frames */
   'upload.begin': { params: { files: UploadFile[] }; result: { upload: Id; maxChunkBytes: number } };
   /** once every byte arrived: imports the upload's top-level files and folders into a zoo (a job), then removes the upload */

@@ -13,7 +13,10 @@ import { evaluation, evaluations } from './catalog/evaluations.js';
 import { deleteCheckpoints, deleteRun, deleteZoo, renameZoo } from './catalog/edits.js';
 import { getJob, stripJobErrorPrefix } from './catalog/jobs.js';
 import { getZoo, parameterCount } from './catalog/zoos.js';
-import { listCheckpoints, setCheckpointSource, zooBlobs } from './catalog/checkpoints.js';
+import { countCheckpoints, listCheckpoints, setCheckpointSource, zooBlobs } from './catalog/checkpoints.js';
+import { estimateTraining } from './pipeline/estimate.js';
+import { tokenCountFor } from './rpg/cost.js';
+import { planBackend } from './backend.js';
 import { readBlobTensors } from './pipeline/stored.js';
 import { collectGarbage } from './catalog/gc.js';
 import { toFloat64Array } from './tensors.js';
@@ -113,6 +116,9 @@ const FIELD_HELP: Record<string, [group: string, help: string, min?: number, max
   clipNorm: ['training', 'global gradient-norm clip', 0, 1e6],
   seed: ['training', 'seed of initialisation and noise', 0, 2 ** 31 - 1],
   saveEvery: ['training', 'steps between saved states (the end is always saved)', 1, 10_000_000],
+  checkEvery: ['training', 'steps between quality checks (a few models generated and scored); 0 = none', 0, 10_000_000],
+  checkModels: ['training', 'models generated per quality check', 1, 20],
+  stopEarly: ['training', 'stop at the first check whose models are all within the bar'],
   sampler: ['sampling', 'sampler used by generate by default'],
   samplerSteps: ['sampling', 'sampler steps (≤ timesteps)', 1, 10000],
   eta: ['sampling', 'DDIM noise scale', 0, 10],
@@ -333,9 +339,15 @@ export function installApp(service: EngineService): void {
     optionalString(preset, 'preset');
     optionalString(zoo, 'zoo');
     if (set !== undefined && (typeof set !== 'object' || set === null || Array.isArray(set))) badRequest("'set' is not an object of generator settings");
-    const parameters = zoo ? parameterCount(getZoo(db(), zoo).signature) : undefined;
+    const row = zoo ? getZoo(db(), zoo) : null;
+    const parameters = row ? parameterCount(row.signature) : undefined;
     const config = resolveConfig({ ...(preset ? { preset } : {}), ...(parameters !== undefined ? { parameterCount: parameters } : {}), overrides: (set ?? {}) as never });
-    return { config: { ...config } };
+    // The time on this machine, before training starts (from the zoo's token count and this data folder's earlier runs).
+    const checkpoints = row ? countCheckpoints(db(), row.id) : 0;
+    const estimate = row?.signature && checkpoints > 0
+      ? estimateTraining(db(), planBackend().name, config, { tokenCount: tokenCountFor(row.signature, config.tokenSize), checkpoints })
+      : null;
+    return { config: { ...config }, estimate };
   });
 
   service.handle('upload.begin', ({ files }) => stateOf(service).uploads.begin(files));

@@ -14,7 +14,7 @@ import { EngineError } from '../engine/errors.js';
 import { listFiles } from './helpers/catalog.js';
 import { tempDir } from './helpers/tmp.js';
 
-const TABLES = ['blob_holds', 'checkpoints', 'evaluations', 'generated_models', 'jobs', 'runs', 'zoos'];
+const TABLES = ['blob_holds', 'checkpoints', 'evaluations', 'generated_models', 'jobs', 'run_checks', 'runs', 'zoos'];
 
 function tablesOf(db: Database.Database): string[] {
   return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);

@@ -16,7 +16,7 @@ const data = tempDir('paramzoo-quality-check-');
 const SMALL = ['--set', 'tokenSize=64', '--set', 'recurrentWidth=32', '--set', 'recurrentLayers=1', '--set', 'denoiserChannels=8,16,8',
   '--set', 'timeFeatures=32', '--set', 'diffusionBatch=32', '--set', 'saveEvery=10', '--set', 'samplerSteps=10'];
 
-interface TrainJson { run: string; steps: number; stoppedEarly: boolean; lastCheck: RunCheck | null; finalLoss: number }
+interface TrainJson { run: string; steps: number; stoppedEarly: boolean; lastCheck: RunCheck | null; finalLoss: number; estimate: { steps: number; seconds: number; basis: string } }
 
 function catalog<T>(read: (db: Database.Database) => T): T {
   const db = new Database(join(data, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
@@ -54,6 +54,10 @@ test('a run on a task zoo records a check every checkEvery steps and at its end,
   assert.equal(trained.steps, 25);
   assert.equal(trained.stoppedEarly, false);
   assert.deepEqual(trained.lastCheck, checks[2]);
+  // stated before it started, and its own speed recorded for the next estimate
+  assert.equal(trained.estimate.steps, 25);
+  assert.ok(trained.estimate.seconds > 0);
+  assert.ok(catalog((db) => (db.prepare('SELECT seconds_per_step FROM runs WHERE id = ?').get(trained.run) as { seconds_per_step: number }).seconds_per_step) > 0);
 });
 
 test('checks never change training: the loss curve is the same with and without them', async () => {

@@ -186,9 +186,13 @@ test('a cancelled training job leaves a cancelled run that --resume finishes', a
     assert.ok(row.step >= 5 && row.step < 40, `saved at step ${row.step}`);
     const curveAtCancel = JSON.parse(row.loss_curve) as number[];
     assert.equal(curveAtCancel.length, row.step);
-    const refused = await runCli(['train', 'small', '--resume', id, '--steps', '9', '--data', data]);
+    const refused = await runCli(['train', 'small', '--resume', id, '--set', 'lr=0.1', '--data', data]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /--resume continues run/);
+    // --steps may only move the end further: not back to (or before) the saved step
+    const backwards = await runCli(['train', 'small', '--resume', id, '--steps', String(row.step), '--data', data]);
+    assert.equal(backwards.code, 1);
+    assert.match(backwards.stderr, new RegExp(`does not continue run '${id}', which is at step ${row.step}`));
 
     // It resumes: the same run continues from its saved step to the end, its loss curve extended.
     const resumed = await runCliJson<TrainJson>(['train', 'small', '--resume', id, '--data', data]);

@@ -207,3 +207,26 @@ test('a generator saved before lstmResidual existed loads in the residual LSTM f
   generator.dispose();
   result.generator.dispose();
 });
+
+test('a quality check that says stop ends training at its step, saved; checks run every checkEvery steps and at the end', async () => {
+  await initBackend('wasm');
+  const zoo = syntheticZoo(3, 5, 16);
+  const checked: number[] = [];
+  const saved: number[] = [];
+  const stopped = await trainGenerator(zoo, smallConfig({ steps: 20, saveEvery: 8, checkEvery: 3 }), {
+    onCheckpoint: (_state, step) => void saved.push(step),
+    onCheck: async (_generator, step) => (checked.push(step), step === 9),
+  });
+  assert.deepEqual(checked, [3, 6, 9]);
+  assert.deepEqual(saved, [8, 9], 'the stopping step is saved even off the save interval');
+  assert.equal(stopped.steps, 9);
+  assert.equal(stopped.stoppedEarly, true);
+  assert.equal(stopped.lossCurve.length, 9);
+  stopped.generator.dispose();
+
+  const all: number[] = [];
+  const whole = await trainGenerator(zoo, smallConfig({ steps: 10, saveEvery: 8, checkEvery: 4 }), { onCheck: async (_g, step) => (all.push(step), false) });
+  assert.deepEqual(all, [4, 8, 10], 'the last step is always checked');
+  assert.equal(whole.stoppedEarly, false);
+  whole.generator.dispose();
+});

@@ -255,7 +255,7 @@ async function startTraining(steps: number): Promise<void> {
   await page.locator('input[name="steps"]').fill(String(steps));
   await page.locator('details').first().evaluate((details) => void ((details as unknown as { open: boolean }).open = true));
   // Small enough for a 2-core machine: ~0.1 s a step.
-  for (const [name, value] of [['denoiserChannels', '8, 8'], ['recurrentWidth', '32'], ['diffusionBatch', '8'], ['timeFeatures', '32'], ['saveEvery', '5']]) {
+  for (const [name, value] of [['denoiserChannels', '8, 8'], ['recurrentWidth', '32'], ['diffusionBatch', '8'], ['timeFeatures', '32'], ['saveEvery', '5'], ['checkEvery', '10']]) {
     await page.locator(`input[name="${name}"]`).fill(value!);
   }
   await page.getByText(/preset tiny-slim · \d+ steps/).waitFor();
@@ -291,6 +291,12 @@ test('Train: a bad setting shows the engine\'s error inline; a few steps draw th
   await page.getByTestId('train-panel').locator('.badge.succeeded').first().waitFor({ timeout: 120_000 });
   assert.ok((await lossPoints()) >= 30, `${await lossPoints()} loss points after 30 steps`);
   assert.ok((await paintedPixels('loss-chart')) > 1000);
+  // Quality checks at steps 10, 20 and 30: generated models scored on the check split beside the originals.
+  const checkRows = page.getByTestId('check-table').locator('tbody tr');
+  await until(async () => (await checkRows.count()) === 3, 30_000);
+  assert.deepEqual(await checkRows.locator('td:first-child').allInnerTexts(), ['10', '20', '30']);
+  assert.match(await checkRows.last().innerText(), /not yet/);
+  await page.getByTestId('continue-steps').waitFor();
   await shot('train');
 });
 

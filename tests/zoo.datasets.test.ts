@@ -10,6 +10,7 @@ import { loadDigits, digitsFile, DIGITS_CSV_SHA256 } from '../engine/zoo/dataset
 import { loadMnist, loadFashionMnist, mnistDir } from '../engine/zoo/datasets/mnist.js';
 import { parseIdx } from '../engine/zoo/datasets/idx.js';
 import type { DatasetSplit } from '../engine/zoo/datasets/types.js';
+import { CHECK_SPLIT_MAX, checkSplitIndices, evaluationSplit } from '../engine/zoo/datasets/index.js';
 
 const classCounts = (split: DatasetSplit) => {
   const counts = new Array<number>(10).fill(0);
@@ -92,4 +93,16 @@ test('IDX headers are validated before use', () => {
   assert.throws(() => parseIdx(new Uint8Array([0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0]), 'x', 1), /unsigned byte/);
   assert.throws(() => parseIdx(good, 'x', 3), /1 dimensions, expected 3/);
   assert.throws(() => parseIdx(new Uint8Array([1, 2]), 'x', 1), DatasetError);
+});
+
+test('the check split (what training decides with) is the tail of the training samples, never the test split', () => {
+  const digits = loadDataset('digits');
+  const check = evaluationSplit(digits, 'check');
+  assert.equal(check.count, Math.floor(digits.train.count / 5));
+  assert.deepEqual(check.labels, digits.train.labels.subarray(digits.train.count - check.count));
+  const size = digits.height * digits.width;
+  assert.deepEqual(check.pixels, digits.train.pixels.subarray((digits.train.count - check.count) * size, digits.train.count * size));
+  assert.equal(evaluationSplit(digits, 'test'), digits.test);
+  assert.equal(checkSplitIndices(60_000).length, CHECK_SPLIT_MAX, 'MNIST: 2,000 of the 60,000 training images');
+  assert.equal(checkSplitIndices(60_000)[0], 58_000);
 });

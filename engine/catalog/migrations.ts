@@ -93,6 +93,23 @@ export const MIGRATIONS: readonly Migration[] = [
     PRIMARY KEY (sha256, job_id)
   );
   `,
+  // 5 (quality checks while training): a few generated models judged every checkEvery steps (engine/catalog/run-checks.ts);
+  // a run's measured seconds per step, which time estimates of later runs are calibrated with (engine/pipeline/estimate.ts).
+  `
+  ALTER TABLE runs ADD COLUMN seconds_per_step REAL;
+  ALTER TABLE runs ADD COLUMN step_flops REAL;
+  CREATE TABLE run_checks (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, step)
+  );
+  `,
+  // 6 (jobs across processes): another process asks the job's owner to cancel it (engine/jobs.ts polls for it).
+  `
+  ALTER TABLE jobs ADD COLUMN cancel_requested_at TEXT;
+  `,
 ];
 
 export function schemaVersion(db: Database.Database): number {

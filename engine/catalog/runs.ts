@@ -8,6 +8,7 @@ import { evaluations } from './evaluations.js';
 import { countGeneratedModels, generatedModels } from './generated-models.js';
 import { newId, now } from './ids.js';
 import { getJob } from './jobs.js';
+import { listRunChecks } from './run-checks.js';
 import { getZoo } from './zoos.js';
 
 export interface RunRow {
@@ -139,7 +140,7 @@ export function runSummaries(db: Database.Database, zoo?: string): RunSummary[] 
 
 export function runDetail(db: Database.Database, id: Id): RunDetail {
   const run = getRun(db, id);
-  return { ...toSummary(db, run), config: run.config, lossCurve: run.lossCurve, recentLoss: [], generated: generatedModels(db, id), evaluations: evaluations(db, id) };
+  return { ...toSummary(db, run), config: run.config, lossCurve: run.lossCurve, recentLoss: [], generated: generatedModels(db, id), evaluations: evaluations(db, id), checks: listRunChecks(db, id) };
 }
 
 /** The run training on a zoo now, if any (what a zoo edit must wait for). */

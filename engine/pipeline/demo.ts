@@ -4,12 +4,13 @@
 // job at a time, so a job cannot wait for another).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CollectParams, DemoJobResult, DemoParams, Id, ZooEvaluationInfo } from '../protocol.js';
+import type { CollectParams, DemoJobResult, DemoParams, Id, RunCheck, ZooEvaluationInfo } from '../protocol.js';
 import type { BlobStore } from '../blobs.js';
 import { stageTimer } from '../timing.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { findZoo } from '../catalog/zoos.js';
+import { listRunChecks } from '../catalog/run-checks.js';
 import { getRun } from '../catalog/runs.js';
 import { renderReport } from '../report/html.js';
 import { evaluationTable } from '../report/table.js';
@@ -100,6 +101,7 @@ export async function runDemo(catalog: Catalog, blobs: BlobStore, params: DemoPa
   const evaluations: ZooEvaluation[] = [];
   const lossCurves: Record<string, [number, number][]> = {};
   const configs: Record<string, unknown> = {};
+  const checks: Record<string, RunCheck[]> = {};
   const runs: Id[] = [];
   const seconds: Record<string, number> = {};
   const timed = stageTimer(seconds);
@@ -127,6 +129,7 @@ export async function runDemo(catalog: Catalog, blobs: BlobStore, params: DemoPa
     }
     const run = getRun(catalog.db, trained.run);
     lossCurves[zoo] = run.lossCurve.map((loss, i): [number, number] => [i + 1, loss]);
+    checks[zoo] = listRunChecks(catalog.db, trained.run);
     configs[zoo] = trained.config;
     done += zooPlan.weight;
   }
@@ -135,6 +138,6 @@ export async function runDemo(catalog: Catalog, blobs: BlobStore, params: DemoPa
   mkdirSync(folder, { recursive: true });
   const report = join(folder, 'report.html');
   const createdAt = new Date().toISOString();
-  writeFileSync(report, renderReport({ title: `ParamZoo demo${params.quick ? ' (quick)' : ''}`, createdAt, backend: backend.name, zoos: evaluations, lossCurves, configs }));
+  writeFileSync(report, renderReport({ title: `ParamZoo demo${params.quick ? ' (quick)' : ''}`, createdAt, backend: backend.name, zoos: evaluations, lossCurves, configs, checks }));
   return { zoos: evaluations as ZooEvaluationInfo[], report, runs, table: evaluationTable(evaluations), seconds };
 }

@@ -27,6 +27,14 @@ const SAMPLERS: readonly SamplerKind[] = ['ddim', 'ddpm'];
 const MODES: readonly InferenceMode[] = ['sequential', 'partial', 'full'];
 export const MAX_GENERATE_COUNT = 1000;
 
+/**
+ * Model `seed`'s permutation state, drawn by its seed among the states the zoo's checkpoints have
+ * (the generator's table can hold states no checkpoint trained: gaps, or a spare row).
+ */
+export function permutationStateForSeed(trainedStates: readonly number[], seed: number): number {
+  return trainedStates[new Rng(seed).int(trainedStates.length)]!;
+}
+
 export function trainedRun(catalog: Catalog, runId: Id): RunRow {
   const run = getRun(catalog.db, runId);
   if (run.status !== 'succeeded' || !run.generatorSha256) {
@@ -95,10 +103,8 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
         fields: ['samplerSteps'],
       });
     }
-    // Model i's permutation state, drawn by its seed among the states the zoo's checkpoints have
-    // (the generator's table can hold states no checkpoint trained: gaps, or a spare row).
     const trainedStates = [...new Set(listCheckpoints(db, zoo.id).map((c) => c.permutationState))].sort((a, b) => a - b);
-    const stateOf = (modelSeed: number) => trainedStates[new Rng(modelSeed).int(trainedStates.length)]!;
+    const stateOf = (modelSeed: number) => permutationStateForSeed(trainedStates, modelSeed);
     const layout = buildLayout(signature, stats, config.tokenSize);
     const skipped = await skippedTensorsOf(blobs, layout, first);
     const metadataOf = (modelSeed: number, permutationState: number): Record<string, string> => ({

@@ -2,23 +2,28 @@
 // state is saved as a blob every `saveEvery` steps and at the end, and the run's row (step, loss
 // curve, blob) follows each save, so a run killed at any moment resumes from its last save with
 // the same loss curve (the trainer saves its RNG and optimizer state too).
-import type { CheckpointRecord, Id, TrainJobResult, TrainParams } from '../protocol.js';
+import type { CheckpointRecord, Id, RunCheck, TrainJobResult, TrainParams } from '../protocol.js';
 import { CancelledError, EngineError } from '../errors.js';
 import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
-import { listCheckpoints } from '../catalog/checkpoints.js';
+import { firstCheckpoint, listCheckpoints } from '../catalog/checkpoints.js';
 import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
 import { getZoo, parameterCount, type ZooRow } from '../catalog/zoos.js';
 import { getRun, insertRun, recordRunSave, setRunStatus, type RunRow } from '../catalog/runs.js';
 import type { RpgConfig } from '../rpg/config.js';
 import { resolveConfig } from '../rpg/presets.js';
 import { trainGenerator, type TrainingResult } from '../rpg/trainer.js';
-import { buildLayout, isGenerated, tokenMask, tokenPositions, type ZooStats } from '../rpg/tokenizer.js';
+import { buildLayout, isGenerated, tokenMask, tokenPositions, type TokenLayout, type ZooStats } from '../rpg/tokenizer.js';
 import type { GeneratorState } from '../rpg/generator.js';
 import { useBackend } from './backend.js';
 import { loadGeneratorBlob, lossCurveOf, saveGeneratorBlob } from './generator-blob.js';
-import { computeStatsFromBlobs, ZooTokenSource } from './zoo-tokens.js';
+import { computeStatsFromBlobs, skippedTensorsOf, ZooTokenSource } from './zoo-tokens.js';
+import { QualityCheck } from './quality-check.js';
+import { saveRunCheck } from '../catalog/run-checks.js';
+import { describeCheck } from '../report/checks.js';
+import { recordRunSpeed } from '../catalog/run-speeds.js';
+import { estimateTraining, roughDuration } from './estimate.js';
 
 /** Task vectors of a conditioned zoo: every checkpoint has one of the same length, or none has. */
 function taskBitsOf(zoo: ZooRow, checkpoints: CheckpointRecord[]): number {
@@ -58,6 +63,29 @@ function permutationStateCount(states: number[]): number {
   return Math.max(...states) + 1;
 }
 
+/** The quality check of a run, or null when its config turns checks off. */
+async function prepareQualityCheck(
+  catalog: Catalog, blobs: BlobStore,
+  run: { zoo: ZooRow; checkpoints: CheckpointRecord[]; layout: TokenLayout; config: RpgConfig; mask: Float32Array; source: ZooTokenSource },
+  ctx: JobContext,
+): Promise<QualityCheck | null> {
+  if (run.config.checkEvery === 0) return null;
+  const first = firstCheckpoint(catalog.db, run.zoo.id)!;
+  return QualityCheck.prepare({
+    blobs, taskId: run.zoo.task, checkpoints: run.checkpoints, layout: run.layout, config: run.config, mask: run.mask,
+    skipped: await skippedTensorsOf(blobs, run.layout, first),
+    tokens: (index) => run.source.tokens(index),
+  }, (done, of) => {
+    ctx.throwIfCancelled();
+    ctx.progress({ stage: run.zoo.task ? `scoring the originals on the check split ${done}/${of}` : `measuring the originals' weights ${done}/${of}` });
+  });
+}
+
+function checkMetrics(check: RunCheck): Record<string, number> {
+  if (!check.accuracies) return { checkOutOfRange: check.weights?.outOfRange ?? 0 };
+  return { checkStep: check.step, checkAvg: check.accuracies.reduce((a, b) => a + b, 0) / check.accuracies.length, checkMin: Math.min(...check.accuracies) };
+}
+
 export async function runTrain(catalog: Catalog, blobs: BlobStore, params: TrainParams, ctx: JobContext): Promise<TrainJobResult> {
   const { db } = catalog;
   if (typeof params.zoo !== 'string') throw new EngineError('bad_request', 'train needs a zoo name', { hint: 'paramzoo train NAME' });
@@ -76,13 +104,19 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
   let config: RpgConfig;
   let runId: Id;
   if (params.resume) {
-    if (params.preset !== undefined || params.steps !== undefined || params.set !== undefined) {
+    if (params.preset !== undefined || params.set !== undefined) {
       throw new EngineError('bad_option', `'resume' continues run '${params.resume}' with the config it was started with`, {
-        hint: "leave out 'preset', 'steps' and 'set', or start a new run without 'resume'",
-        fields: ['resume', 'preset', 'steps', 'set'],
+        hint: "leave out 'preset' and 'set' (only 'steps' may change, to continue a run further), or start a new run without 'resume'",
+        fields: ['resume', 'preset', 'set'],
       });
     }
     const run = resumableRun(catalog, params.resume, zoo.name);
+    if (params.steps !== undefined && (!Number.isInteger(params.steps) || params.steps <= run.step)) {
+      throw new EngineError('bad_option', `'steps' ${String(params.steps)} does not continue run '${run.id}', which is at step ${run.step}`, {
+        hint: `give more steps than ${run.step} (the total to train to), or leave 'steps' out to finish the run's own ${String(run.config.steps)}`,
+        fields: ['steps'],
+      });
+    }
     ctx.progress({ fraction: 0, stage: `loading run ${run.id} at step ${run.step}` });
     const loaded = await loadGeneratorBlob(blobs, run.generatorSha256!);
     if (loaded.stats.checkpoints !== checkpoints.length) {
@@ -92,7 +126,7 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
     }
     resumeFrom = loaded.state;
     stats = loaded.stats;
-    config = run.config as unknown as RpgConfig;
+    config = { ...(run.config as unknown as RpgConfig), ...(params.steps !== undefined ? { steps: params.steps } : {}) };
     runId = run.id;
   } else {
     config = resolveConfig({
@@ -113,7 +147,17 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
 
   const source = new ZooTokenSource(blobs, layout, checkpoints);
   const permutationStates = checkpoints.map((c) => c.permutationState);
-  ctx.progress({ stage: `run ${runId}: ${layout.tokenCount} tokens of ${config.tokenSize} per checkpoint, ${checkpoints.length} checkpoints` });
+  const mask = tokenMask(layout);
+  const startStep = params.resume ? getRun(db, runId).step : 0;
+  const estimate = estimateTraining(db, backend.name, config, { tokenCount: layout.tokenCount, checkpoints: checkpoints.length }, startStep);
+  ctx.progress({
+    stage: `run ${runId}: ${layout.tokenCount} tokens of ${config.tokenSize} per checkpoint, ${checkpoints.length} checkpoints; `
+      + `${estimate.steps} steps expected to take ${roughDuration(estimate.seconds)} (${estimate.secondsPerStep.toFixed(2)} s/step, from ${estimate.basis})`,
+    metrics: { expectedSeconds: estimate.seconds },
+  });
+  const quality = await prepareQualityCheck(catalog, blobs, { zoo, checkpoints, layout, config, mask, source }, ctx);
+  let lastCheck: RunCheck | null = null;
+  let lastLoss: number | null = null;
 
   let result: TrainingResult;
   try {
@@ -122,7 +166,7 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
         shape: { tokenCount: layout.tokenCount, ...positions, permutationStates: permutationStateCount(permutationStates), taskBits },
         checkpointCount: checkpoints.length,
         tokens: (index) => source.tokens(index),
-        mask: tokenMask(layout),
+        mask,
         permutationStates,
         ...(taskBits > 0 ? { tasks: checkpoints.map((c) => Float32Array.from(c.condition!)) } : {}),
       },
@@ -130,11 +174,21 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
       {
         signal: ctx.signal,
         ...(resumeFrom ? { resumeFrom } : {}),
-        onProgress: (p) => ctx.progress({
+        ...(params.resume && params.steps !== undefined ? { steps: params.steps } : {}),
+        onProgress: (p) => (lastLoss = p.loss, ctx.progress({
           fraction: p.step / p.steps,
           stage: `training run ${runId}: step ${p.step}/${p.steps}, loss ${p.loss.toFixed(4)}, lr ${p.lr.toExponential(1)}, ${Math.round(p.tokensPerSecond)} tokens/s`,
           metrics: { step: p.step, loss: p.loss, lr: p.lr, tokensPerSecond: p.tokensPerSecond, etaSeconds: p.etaSeconds },
-        }),
+        })),
+        ...(quality ? {
+          onCheck: async (generator, step) => {
+            ctx.progress({ stage: `training run ${runId}: step ${step}, checking ${config.checkModels} generated models` });
+            lastCheck = await quality.run(generator, step, lastLoss, ctx.signal);
+            saveRunCheck(db, runId, lastCheck);
+            ctx.progress({ stage: `training run ${runId}: step ${step}, ${describeCheck(lastCheck)}`, metrics: checkMetrics(lastCheck) });
+            return config.stopEarly && lastCheck.withinBar === true;
+          },
+        } : {}),
         onCheckpoint: async (state, step) => {
           // held until the run's row references it (the run's previous state becomes an orphan for gc)
           const sha256 = await saveGeneratorBlob(blobs, state, stats, blobHolder(db, ctx.jobId));
@@ -153,5 +207,6 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
   }
   result.generator.dispose();
   setRunStatus(db, runId, 'succeeded');
-  return { run: runId, zoo: zoo.name, steps: result.steps, finalLoss: result.finalLoss, secondsPerStep: result.secondsPerStep, config: result.config as unknown as Record<string, unknown>, backend: backend.name };
+  if (result.steps > startStep) recordRunSpeed(db, runId, { secondsPerStep: result.secondsPerStep, stepFlops: estimate.stepFlops });
+  return { run: runId, zoo: zoo.name, steps: result.steps, stoppedEarly: result.stoppedEarly, lastCheck, estimate, finalLoss: result.finalLoss, secondsPerStep: result.secondsPerStep, config: result.config as unknown as Record<string, unknown>, backend: backend.name };
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { RunCheck } from '../protocol.js';
 import type { ZooEvaluation } from '../zoo/evaluate.js';
 
 export interface ReportInput {
@@ -13,6 +14,8 @@ export interface ReportInput {
   lossCurves: Record<string, [number, number][]>;
   /** per zoo: the generator config, shown verbatim so the run can be rebuilt */
   configs: Record<string, unknown>;
+  /** per zoo: the quality checks made while the generator trained (on the check split) */
+  checks?: Record<string, RunCheck[]>;
 }
 
 let chartSource: string | null = null;
@@ -52,7 +55,7 @@ export function renderReport(input: ReportInput): string {
 <div class="charts">
   <figure><canvas id="acc-${i}"></canvas><figcaption>Accuracy (%) of the originals and the generated models</figcaption></figure>
   <figure><canvas id="iou-${i}"></canvas><figcaption>Accuracy vs similarity to the nearest original (IoU of misclassified test samples), with originals plus Gaussian noise as the baseline</figcaption></figure>
-  <figure><canvas id="loss-${i}"></canvas><figcaption>Generator training loss</figcaption></figure>
+  <figure><canvas id="loss-${i}"></canvas><figcaption>Generator training loss${(input.checks?.[z.zoo] ?? []).some((c) => c.accuracies) ? ', and the accuracy of the models generated at each quality check (check split: training images, never the test split) against the originals\' on the same images' : ''}</figcaption></figure>
 </div>
 <details><summary>Generator config</summary><pre>${escapeHtml(JSON.stringify(input.configs[z.zoo] ?? null, null, 2))}</pre></details>
 </section>`,
@@ -84,6 +87,7 @@ ${sections}
 <script>
 const zoos = ${scriptJson(input.zoos)};
 const lossCurves = ${scriptJson(input.lossCurves)};
+const checks = ${scriptJson(input.checks ?? {})};
 zoos.forEach((z, i) => {
   const d = z.details;
   new Chart(document.getElementById('acc-' + i), {
@@ -103,10 +107,20 @@ zoos.forEach((z, i) => {
       plugins: { tooltip: { callbacks: { label: (c) => (c.raw.level !== undefined ? 'noise ' + c.raw.level + ': ' : '') + c.raw.y.toFixed(2) + '% at IoU ' + c.raw.x.toFixed(3) } } } },
   });
   const curve = lossCurves[z.zoo] || [];
+  const scored = (checks[z.zoo] || []).filter((c) => c.accuracies);
+  const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+  const last = scored.length ? scored[scored.length - 1] : null;
+  const end = Math.max(curve.length ? curve[curve.length - 1][0] : 0, last ? last.step : 0);
+  const accuracy = last ? [
+    { label: 'check: generated avg', data: scored.map((c) => ({ x: c.step, y: mean(c.accuracies) })), borderColor: '#1a7f37', yAxisID: 'acc', pointRadius: 3 },
+    { label: 'check: generated min', data: scored.map((c) => ({ x: c.step, y: Math.min(...c.accuracies) })), borderColor: '#bf8700', yAxisID: 'acc', pointRadius: 3 },
+    { label: 'originals avg (check split)', data: [{ x: 0, y: last.originals.avg }, { x: end, y: last.originals.avg }], borderColor: '#1a7f37', borderDash: [6, 4], yAxisID: 'acc', pointRadius: 0, borderWidth: 1 },
+  ] : [];
   new Chart(document.getElementById('loss-' + i), {
     type: 'line',
-    data: { datasets: [{ label: 'loss', data: curve.map(([x, y]) => ({ x, y })), borderColor: '#2f6db5', pointRadius: 0, borderWidth: 1.5 }] },
-    options: { animation: false, parsing: false, scales: { x: { type: 'linear', title: { display: true, text: 'step' } }, y: { type: 'logarithmic', title: { display: true, text: 'loss' } } } },
+    data: { datasets: [{ label: 'loss', data: curve.map(([x, y]) => ({ x, y })), borderColor: '#2f6db5', pointRadius: 0, borderWidth: 1.5, yAxisID: 'y' }, ...accuracy] },
+    options: { animation: false, parsing: false, scales: { x: { type: 'linear', title: { display: true, text: 'step' } }, y: { type: 'logarithmic', title: { display: true, text: 'loss' } },
+      ...(last ? { acc: { position: 'right', title: { display: true, text: 'accuracy (%)' }, grid: { drawOnChartArea: false } } } : {}) } },
   });
 });
 </script>

@@ -55,6 +55,16 @@ export interface RpgConfig {
   seed: number;
   /** steps between saved states (the end is always saved) */
   saveEvery: number;
+  /**
+   * steps between quality checks: a few models are generated from the generator as it trains and
+   * scored against the originals (accuracy on the task's check split, or weight statistics for a
+   * zoo without a task); 0 = no checks. The end of training is always checked when this is > 0.
+   */
+  checkEvery: number;
+  /** models generated per quality check (seeds 1…checkModels, the same at every check) */
+  checkModels: number;
+  /** stop training at the first check whose models are all within the bar (scored zoos only) */
+  stopEarly: boolean;
   sampler: SamplerKind;
   samplerSteps: number;
   /** DDIM noise scale */
@@ -92,6 +102,9 @@ export const DEFAULT_CONFIG: Readonly<RpgConfig> = Object.freeze({
   clipNorm: 1.0,
   seed: 0,
   saveEvery: 500,
+  checkEvery: 500,
+  checkModels: 3,
+  stopEarly: true,
   sampler: 'ddim',
   samplerSteps: 60,
   eta: 0.05,
@@ -128,7 +141,9 @@ export function refuseIgnoredSamplerSettings(sampler: SamplerKind, given: object
 
 const POSITIVE_INTEGERS = ['tokenSize', 'recurrentWidth', 'recurrentLayers', 'dState', 'kernelSize', 'timeFeatures', 'timesteps',
   'diffusionBatch', 'batch', 'steps', 'saveEvery', 'samplerSteps', 'chunkTokens'] as const;
-const NON_NEGATIVE_INTEGERS = ['timeHidden', 'conditionRank', 'warmupSteps', 'seed'] as const;
+const NON_NEGATIVE_INTEGERS = ['timeHidden', 'conditionRank', 'warmupSteps', 'seed', 'checkEvery'] as const;
+/** Quality checks generate this many models at most: each costs a whole generation. */
+export const MAX_CHECK_MODELS = 20;
 
 /** Checks every field; a bad one is a ConfigError naming it. Returns a fresh, complete config. */
 export function validateConfig(input: Partial<RpgConfig>, base: Readonly<RpgConfig> = DEFAULT_CONFIG): RpgConfig {
@@ -143,6 +158,10 @@ export function validateConfig(input: Partial<RpgConfig>, base: Readonly<RpgConf
     if (!Number.isInteger(config[key]) || config[key] < 0) throw new ConfigError(key, `must be an integer ≥ 0, got ${String(config[key])}`);
   }
   if (typeof config.lstmResidual !== 'boolean') throw new ConfigError('lstmResidual', `must be true or false, got ${String(config.lstmResidual)}`);
+  if (typeof config.stopEarly !== 'boolean') throw new ConfigError('stopEarly', `must be true or false, got ${String(config.stopEarly)}`);
+  if (!Number.isInteger(config.checkModels) || config.checkModels < 1 || config.checkModels > MAX_CHECK_MODELS) {
+    throw new ConfigError('checkModels', `must be an integer from 1 to ${MAX_CHECK_MODELS}, got ${String(config.checkModels)}`);
+  }
   if (!['lstm', 'mamba', 'transformer'].includes(config.recurrent)) throw new ConfigError('recurrent', `must be lstm, mamba or transformer, got ${String(config.recurrent)}`);
   if (!['ddim', 'ddpm'].includes(config.sampler)) throw new ConfigError('sampler', `must be ddim or ddpm, got ${String(config.sampler)}`);
   if (!['batch', 'channel', 'none'].includes(config.denoiserNorm)) throw new ConfigError('denoiserNorm', `must be batch, channel or none, got ${String(config.denoiserNorm)}`);

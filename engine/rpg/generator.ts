@@ -181,7 +181,8 @@ export interface LoadedGenerator {
 }
 
 /** Rebuilds a generator from a saved state, checking every variable's presence and shape. */
-export function loadGeneratorState(state: GeneratorState, parts: GeneratorParts = {}): LoadedGenerator {
+/** `overrides`: training settings changed on resume (e.g. more `steps` to continue a finished run). */
+export function loadGeneratorState(state: GeneratorState, parts: GeneratorParts = {}, overrides: Partial<RpgConfig> = {}): LoadedGenerator {
   const raw = state.metadata[STATE_METADATA_KEY];
   if (raw === undefined) throw new GeneratorStateError(`metadata key '${STATE_METADATA_KEY}' is missing`);
   let meta: StateMetadata;
@@ -192,7 +193,7 @@ export function loadGeneratorState(state: GeneratorState, parts: GeneratorParts 
   }
   if (meta.version !== 1) throw new GeneratorStateError(`version ${String(meta.version)} is not supported`);
   // Generators saved before `lstmResidual` existed used the residual LSTM form.
-  const config = validateConfig({ ...meta.config, lstmResidual: meta.config.lstmResidual ?? true });
+  const config = validateConfig({ ...meta.config, lstmResidual: meta.config.lstmResidual ?? true, ...overrides });
   const byName = new Map(state.tensors.map((t) => [t.name, t]));
   const positionsA = byName.get('layout.tensor_index_of_token');
   const positionsB = byName.get('layout.index_in_tensor_of_token');

@@ -14,12 +14,12 @@ export const PRESETS: Readonly<Record<string, Partial<RpgConfig>>> = {
   medium: {
     preset: 'medium', tokenSize: 4096, recurrent: 'mamba', recurrentWidth: 512, recurrentLayers: 2, dState: 64,
     denoiserChannels: [64, 96, 64], timeHidden: 256, conditionRank: 256, diffusionBatch: 128, batch: 2, steps: 20000, lr: 1e-4,
-    warmupSteps: 500, saveEvery: 1000,
+    warmupSteps: 500, saveEvery: 1000, checkEvery: 2000,
   },
   large: {
     preset: 'large', tokenSize: 8192, recurrent: 'mamba', recurrentWidth: 1024, recurrentLayers: 2, dState: 128,
     denoiserChannels: [64, 96, 64], timeHidden: 256, conditionRank: 256, diffusionBatch: 256, batch: 2, steps: 50000, lr: 3e-5,
-    warmupSteps: 1000, saveEvery: 2000,
+    warmupSteps: 1000, saveEvery: 2000, checkEvery: 5000,
   },
 };
 

@@ -44,6 +44,14 @@ export interface TrainingHooks {
   onCheckpoint?: (state: GeneratorState, step: number) => void | Promise<void>;
   /** a state saved by onCheckpoint: training continues from it with its own config */
   resumeFrom?: GeneratorState;
+  /** with resumeFrom: train to this step instead of the saved config's (continuing a finished run) */
+  steps?: number;
+  /**
+   * a quality check of the generator as it trains: called every `checkEvery` steps and at the
+   * last step (when checkEvery > 0), after that step's save. Resolving true stops training at
+   * this step (saved first). It must not change the generator: training continues unchanged.
+   */
+  onCheck?: (generator: RpgGenerator, step: number) => Promise<boolean>;
   /** stand-ins for the condition/recurrent parts (tests) */
   parts?: GeneratorParts;
 }
@@ -53,10 +61,16 @@ export interface TrainingResult {
   generator: RpgGenerator;
   state: GeneratorState;
   config: RpgConfig;
+  /** the step training ended at: config.steps, or the check that stopped it */
   steps: number;
+  /** true when a quality check stopped training before config.steps */
+  stoppedEarly: boolean;
   finalLoss: number;
   lossCurve: Float32Array;
+  /** training time per step, quality checks left out */
   secondsPerStep: number;
+  /** time the quality checks took */
+  checkSeconds: number;
 }
 
 export class TrainingInputError extends EngineError {
@@ -113,7 +127,7 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
   const lossCurve: number[] = [];
   let optimizer: AdamW;
   if (hooks.resumeFrom) {
-    const loaded = loadGeneratorState(hooks.resumeFrom, hooks.parts);
+    const loaded = loadGeneratorState(hooks.resumeFrom, hooks.parts, hooks.steps !== undefined ? { steps: hooks.steps } : {});
     generator = loaded.generator;
     optimizer = new AdamW(generator.variables, { weightDecay: generator.config.weightDecay, clipNorm: generator.config.clipNorm });
     try {
@@ -150,6 +164,9 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
   const started = performance.now();
   let lastProgress = -Infinity;
   let stepSecondsAverage = 0;
+  let endStep = config.steps;
+  /** time spent in quality checks, left out of secondsPerStep */
+  let checkSeconds = 0;
   const makeState = (step: number) => saveGeneratorState(generator, {
     step, rng: rng.state(), optimizerIterations: optimizer.iterations,
     extraTensors: [...optimizer.stateTensors(), float32Data('train.loss_curve', Float32Array.from(lossCurve), [lossCurve.length])],
@@ -225,19 +242,31 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
           tokensPerSecond: n / Math.max(stepSecondsAverage, 1e-9), etaSeconds: (config.steps - done) * stepSecondsAverage,
         });
       }
-      if (hooks.onCheckpoint && (done % config.saveEvery === 0 || done === config.steps)) await hooks.onCheckpoint(makeState(done), done);
+      const saved = done % config.saveEvery === 0 || done === config.steps;
+      if (hooks.onCheckpoint && saved) await hooks.onCheckpoint(makeState(done), done);
+      if (hooks.onCheck && config.checkEvery > 0 && (done % config.checkEvery === 0 || done === config.steps)) {
+        const checkStarted = performance.now();
+        const stop = await hooks.onCheck(generator, done);
+        checkSeconds += (performance.now() - checkStarted) / 1000;
+        if (stop && done < config.steps) {
+          if (hooks.onCheckpoint && !saved) await hooks.onCheckpoint(makeState(done), done);
+          endStep = done;
+          break;
+        }
+      }
     }
   } catch (error) {
     cleanup();
     throw error;
   }
-  const state = makeState(config.steps);
+  const state = makeState(endStep);
   optimizer.dispose();
-  const ran = config.steps - startStep;
+  const ran = endStep - startStep;
   return {
-    generator, state, config, steps: config.steps,
+    generator, state, config, steps: endStep, stoppedEarly: endStep < config.steps,
     finalLoss: lossCurve[lossCurve.length - 1] ?? Number.NaN,
     lossCurve: Float32Array.from(lossCurve),
-    secondsPerStep: ran > 0 ? (performance.now() - started) / 1000 / ran : 0,
+    secondsPerStep: ran > 0 ? ((performance.now() - started) / 1000 - checkSeconds) / ran : 0,
+    checkSeconds,
   };
 }

@@ -10,6 +10,7 @@ import { isBuffer } from './tasks/layers.js';
 import { getTask } from './tasks/registry.js';
 import { taskMask } from './tasks/binary.js';
 import type { BuiltinTask, Evaluation } from './tasks/types.js';
+import type { EvaluationSplit } from './datasets/index.js';
 import { arraysToTensors, weightsToArrays, type WeightsInput } from './tensors.js';
 import { evaluationVerdict, type EvaluationVerdict } from './verdict.js';
 import { summarize, type AccuracySummary } from './accuracy.js';
@@ -44,9 +45,9 @@ export function nearestIoU(model: Int32Array, originals: readonly Int32Array[]):
   return best;
 }
 
-export async function evaluateModel(task: BuiltinTask | string, weights: WeightsInput, options: { condition?: number[] | null } = {}): Promise<Evaluation> {
+export async function evaluateModel(task: BuiltinTask | string, weights: WeightsInput, options: { condition?: number[] | null; split?: EvaluationSplit } = {}): Promise<Evaluation> {
   const resolved = typeof task === 'string' ? getTask(task) : task;
-  return resolved.evaluate(weights, options.condition ? { condition: options.condition } : {});
+  return resolved.evaluate(weights, { ...(options.condition ? { condition: options.condition } : {}), ...(options.split ? { split: options.split } : {}) });
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { TrainJobResult, TrainParams } from '../../protocol.js';
 import type { Command } from '../command.js';
+import { describeCheck } from '../../report/checks.js';
 import { backendParam, numberOption, parseSettings, stringOption } from './options.js';
 
 export const trainCommand: Command = {
@@ -8,12 +9,15 @@ export const trainCommand: Command = {
   summary: "train a generator (RPG) on a zoo → run id",
   help: `NAME: the zoo. The generator config is a preset (chosen from the zoo's size unless --preset)
 plus overrides; it is printed with the result and stored with the run. The generator's state is
-saved every saveEvery steps and at the end.
+saved every saveEvery steps and at the end. Every checkEvery steps (and at the end) a few models
+are generated and scored against the originals (on the task's check split, never the test split;
+weight statistics for a zoo without a task); training stops at the first check within the bar
+(--set stopEarly=false trains every step; --set checkEvery=0 turns checks off).
   --preset P         tiny, tiny-slim, small, medium, large
-  --steps N          training steps
+  --steps N          training steps (with --resume: the step to continue to)
   --set key=value    any generator setting (repeatable), e.g. --set lr=0.0005 --set denoiserChannels=16,32,16
-  --resume RUN       continue RUN from its last save (after a crash or a cancel)
-With --json: {"run", "steps", "finalLoss", "secondsPerStep", "config"}.`,
+  --resume RUN       continue RUN from its last save (after a crash or a cancel; with --steps, a finished run further)
+With --json: {"run", "steps", "stoppedEarly", "lastCheck", "finalLoss", "secondsPerStep", "config"}.`,
   options: {
     preset: { type: 'string' },
     steps: { type: 'string' },
@@ -33,7 +37,9 @@ With --json: {"run", "steps", "finalLoss", "secondsPerStep", "config"}.`,
     if (resume) params.resume = resume;
     const result = (await ctx.runJob('train', params)) as TrainJobResult;
     ctx.print(result, () =>
-      `run ${result.run} on zoo '${result.zoo}': ${result.steps} steps, final loss ${result.finalLoss.toFixed(4)}, ` +
-      `${result.secondsPerStep.toFixed(3)} s/step on ${result.backend}\nconfig ${JSON.stringify(result.config)}`);
+      `run ${result.run} on zoo '${result.zoo}': ${result.steps} steps${result.stoppedEarly ? ` (stopped early: the check at step ${result.steps} is within the bar)` : ''}, ` +
+      `final loss ${result.finalLoss.toFixed(4)}, ${result.secondsPerStep.toFixed(3)} s/step on ${result.backend}` +
+      (result.lastCheck ? `\nlast ${describeCheck(result.lastCheck)}` : '') +
+      `\nconfig ${JSON.stringify(result.config)}`);
   },
 };

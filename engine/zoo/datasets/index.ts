@@ -3,8 +3,8 @@ import { loadDigits } from './digits.js';
 import { loadFashionMnist, loadMnist } from './mnist.js';
 import type { Dataset, DatasetName } from './types.js';
 
-export type { Dataset, DatasetName, DatasetSplit } from './types.js';
-export { imagesAsFloat, labelsOf } from './types.js';
+export type { Dataset, DatasetName, DatasetSplit, EvaluationSplit } from './types.js';
+export { imagesAsFloat, labelsOf, checkSplitIndices, evaluationSplit, CHECK_SPLIT_MAX } from './types.js';
 export { loadDigits, DIGITS_CSV_SHA256, DIGITS_TRAIN_COUNT } from './digits.js';
 export { loadMnist, loadFashionMnist, mnistDir, fashionMnistDir } from './mnist.js';
 

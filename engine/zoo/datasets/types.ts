@@ -48,3 +48,35 @@ export function labelsOf(split: DatasetSplit, indices?: ArrayLike<number>): Int3
   for (let i = 0; i < indices.length; i++) out[i] = split.labels[indices[i]!]!;
   return out;
 }
+
+/** Which samples a model is scored on: 'test' (what results report) or 'check' (a validation slice of train). */
+export type EvaluationSplit = 'test' | 'check';
+
+/** The largest 'check' slice: enough to tell a point of accuracy apart on MNIST, cheap to score during training. */
+export const CHECK_SPLIT_MAX = 2000;
+
+/**
+ * The 'check' split: the last fifth of the training samples, at most CHECK_SPLIT_MAX. Training
+ * runs decide with it (in-training quality checks, early stopping) so that the test split that
+ * results are reported on never steers a run. The zoo's checkpoints were trained on these samples
+ * too; the check compares generated models with the originals on the same samples, never with
+ * absolute numbers.
+ */
+export function checkSplitIndices(trainCount: number): Int32Array {
+  const count = Math.min(CHECK_SPLIT_MAX, Math.floor(trainCount / 5));
+  return Int32Array.from({ length: count }, (_, i) => trainCount - count + i);
+}
+
+/** The samples of `split`, as a split of their own. */
+export function evaluationSplit(dataset: Dataset, split: EvaluationSplit): DatasetSplit {
+  if (split === 'test') return dataset.test;
+  const indices = checkSplitIndices(dataset.train.count);
+  const size = dataset.height * dataset.width;
+  const pixels = new Uint8Array(indices.length * size);
+  const labels = new Uint8Array(indices.length);
+  indices.forEach((sample, i) => {
+    pixels.set(dataset.train.pixels.subarray(sample * size, (sample + 1) * size), i * size);
+    labels[i] = dataset.train.labels[sample]!;
+  });
+  return { count: indices.length, pixels, labels };
+}

@@ -4,7 +4,7 @@
 import { tf } from '../../tf.js';
 import type { TensorSignature } from '../../protocol.js';
 import type { TensorData } from '../../tensors.js';
-import { loadDataset } from '../datasets/index.js';
+import { checkSplitIndices, loadDataset, type EvaluationSplit } from '../datasets/index.js';
 import { TaskError } from '../errors.js';
 import { shuffledIndices } from '../random.js';
 import { arraysToTensors, weightsToArrays, type WeightsInput } from '../tensors.js';
@@ -130,15 +130,17 @@ export function digitsBinaryTask(): BuiltinTask {
 
     trainEpoch: (run, hooks) => run.trainEpoch(hooks),
 
-    async evaluate(weights: WeightsInput, options: { condition?: number[] } = {}): Promise<Evaluation> {
+    async evaluate(weights: WeightsInput, options: { condition?: number[]; split?: EvaluationSplit } = {}): Promise<Evaluation> {
       const mask = requireCondition(options.condition);
       const data = loadDataset('digits');
       const trunk = digitsTrunk();
       const arrays = weightsToArrays(weights, HEAD_SIGNATURE, 'digits-binary');
-      const labels = binaryLabels(data.test.labels, mask);
+      const check = options.split === 'check' ? checkSplitIndices(data.train.count) : null;
+      const features = check ? rowsOf(trunk.trainFeatures, check) : trunk.testFeatures;
+      const labels = check ? binaryLabels(Uint8Array.from(check, (i) => data.train.labels[i]!), mask) : binaryLabels(data.test.labels, mask);
       const [logits, losses] = tf.tidy(() => {
         const w: Weights = new Map(HEAD_SIGNATURE.map((s) => [s.name, tf.tensor(arrays.get(s.name) as Float32Array, s.shape)]));
-        const z = logitsOf(tf.tensor2d(trunk.testFeatures, [data.test.count, TRUNK_WIDTH]), w);
+        const z = logitsOf(tf.tensor2d(features, [labels.length, TRUNK_WIDTH]), w);
         return [z, tf.sum(tf.losses.sigmoidCrossEntropy(tf.tensor1d(labels), z, undefined, undefined, tf.Reduction.NONE))];
       });
       const z = (await logits.data()) as Float32Array;

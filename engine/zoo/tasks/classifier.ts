@@ -4,7 +4,7 @@ import { tf } from '../../tf.js';
 import type { TensorSignature } from '../../protocol.js';
 import type { TensorData } from '../../tensors.js';
 import { CancelledError } from '../../errors.js';
-import { loadDataset, imagesAsFloat, labelsOf, type Dataset, type DatasetName } from '../datasets/index.js';
+import { loadDataset, imagesAsFloat, labelsOf, evaluationSplit, type Dataset, type DatasetName, type EvaluationSplit } from '../datasets/index.js';
 import { TaskError } from '../errors.js';
 import { deriveSeed, shuffledIndices } from '../random.js';
 import { arraysToTensors, weightsToArrays, type WeightArray, type WeightsInput } from '../tensors.js';
@@ -178,19 +178,20 @@ export function classifierTask(arch: Architecture): BuiltinTask {
 
     trainEpoch: (run, hooks) => run.trainEpoch(hooks),
 
-    async evaluate(weights: WeightsInput): Promise<Evaluation> {
+    async evaluate(weights: WeightsInput, options: { split?: EvaluationSplit } = {}): Promise<Evaluation> {
       const data = dataset();
+      const split = evaluationSplit(data, options.split ?? 'test');
       const arrays = weightsToArrays(weights, arch.signature, arch.id);
       const tfWeights = weightsToTf(arrays, arch.signature);
-      const labels = labelsOf(data.test);
-      const predicted = new Int32Array(data.test.count);
+      const labels = labelsOf(split);
+      const predicted = new Int32Array(split.count);
       let lossSum = 0;
       try {
-        for (let from = 0; from < data.test.count; from += EVAL_BATCH) {
-          const to = Math.min(from + EVAL_BATCH, data.test.count);
+        for (let from = 0; from < split.count; from += EVAL_BATCH) {
+          const to = Math.min(from + EVAL_BATCH, split.count);
           const indices = Int32Array.from({ length: to - from }, (_, i) => from + i);
           const [argmax, losses] = tf.tidy(() => {
-            const x = tf.tensor2d(imagesAsFloat(data, data.test, indices), [to - from, data.height * data.width]);
+            const x = tf.tensor2d(imagesAsFloat(data, split, indices), [to - from, data.height * data.width]);
             const logits = arch.forward(x, tfWeights, { training: false, batchStats: [] });
             const y = tf.oneHot(tf.tensor1d(labels.subarray(from, to), 'int32'), 10);
             return [tf.argMax(logits, 1), tf.sum(tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.NONE))];

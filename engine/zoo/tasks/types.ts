@@ -1,6 +1,6 @@
 import type { TensorSignature } from '../../protocol.js';
 import type { TensorData } from '../../tensors.js';
-import type { DatasetName } from '../datasets/types.js';
+import type { DatasetName, EvaluationSplit } from '../datasets/types.js';
 import type { WeightsInput } from '../tensors.js';
 
 export interface TrainOptions {
@@ -65,5 +65,6 @@ export interface BuiltinTask {
   startTraining(init: WeightsInput, options: TrainOptions): TrainingRun;
   /** trains `run` for one epoch (same as run.trainEpoch) */
   trainEpoch(run: TrainingRun, hooks?: { signal?: AbortSignal }): Promise<{ loss: number }>;
-  evaluate(weights: WeightsInput, options?: { condition?: number[] }): Promise<Evaluation>;
+  /** scores on the test split unless `split` says 'check' (the validation slice training decides with) */
+  evaluate(weights: WeightsInput, options?: { condition?: number[]; split?: EvaluationSplit }): Promise<Evaluation>;
 }
