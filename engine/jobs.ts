@@ -5,11 +5,16 @@
 // so a train submitted right after an import into its zoo sees the imported checkpoints.
 // Each job is recorded in the catalog's jobs table, cancellable through its AbortSignal, and
 // reports progress at least every second. Job kinds are registered as plain functions.
+// Jobs of other processes on the same data folder (the CLI beside the app) are rows of that table
+// too: a runner that follows them (the app's hosts) reports their progress and end as events, and
+// cancelling one writes a cancel request that its own runner picks up within a second.
 import type Database from 'better-sqlite3';
 import type { EngineErrorInfo, Id, JobInfo, JobKind, JobProgress } from './protocol.js';
 import { CancelledError, EngineError } from './errors.js';
 import { newId } from './catalog/ids.js';
-import { finishJob, getJob, insertJob, INITIAL_PROGRESS, markJobRunning, saveJobProgress } from './catalog/jobs.js';
+import {
+  cancelRequestedJobs, finishJob, getJob, insertJob, INITIAL_PROGRESS, listOpenJobs, markInterruptedJobs, markJobRunning, requestJobCancel, saveJobProgress,
+} from './catalog/jobs.js';
 
 /** 'io': catalog and files only, on the engine's thread; 'compute': TensorFlow.js work, in the compute worker. */
 export type JobLane = 'io' | 'compute';
@@ -65,6 +70,9 @@ export class JobRunner {
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
   private readonly failures = new Map<Id, unknown>();
+  /** other processes' open jobs, by id: what was last reported of each (status and progress) */
+  private readonly others = new Map<Id, string>();
+  private following: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: () => Database.Database,
@@ -101,7 +109,37 @@ export class JobRunner {
         this.current[lane]!.controller.abort(new CancelledError(`job ${id}`));
       }
     }
+    if (this.laneOfJob(id) === null && !this.failures.has(id)) {
+      // Another process's job: a dead owner's is interrupted at once, a live owner is asked to cancel it.
+      markInterruptedJobs(this.db());
+      requestJobCancel(this.db(), id);
+    }
     return getJob(this.db(), id);
+  }
+
+  /**
+   * Reports the jobs other processes run on this catalog as this runner's own are reported:
+   * job.progress while they are queued or running (polled every `intervalMs`), then job.finished or
+   * job.failed; a job whose process died is marked interrupted. For the app's hosts; the CLI
+   * does not follow. The timer does not keep the process alive.
+   */
+  followOtherProcesses(intervalMs = 1000): void {
+    if (this.following) return;
+    this.following = setInterval(() => {
+      try {
+        this.pollOtherProcesses();
+      } catch (error) {
+        console.error('paramzoo: following the jobs of other processes stopped:', error);
+        this.stopFollowing();
+      }
+    }, intervalMs);
+    this.following.unref();
+  }
+
+  stopFollowing(): void {
+    if (this.following) clearInterval(this.following);
+    this.following = null;
+    this.others.clear();
   }
 
   /** Cancels every job of this runner, queued or running. */
@@ -128,6 +166,34 @@ export class JobRunner {
       if (this.current[lane]?.id === id || this.queues[lane].some((job) => job.id === id)) return lane;
     }
     return null;
+  }
+
+  private pollOtherProcesses(): void {
+    const db = this.db();
+    markInterruptedJobs(db);
+    const open = new Set<Id>();
+    for (const job of listOpenJobs(db)) {
+      if (this.laneOfJob(job.id) !== null || this.failures.has(job.id)) continue;
+      open.add(job.id);
+      const seen = JSON.stringify([job.status, job.progress]);
+      if (this.others.get(job.id) === seen) continue;
+      this.others.set(job.id, seen);
+      this.emit({ type: 'job.progress', job });
+    }
+    for (const id of [...this.others.keys()]) {
+      if (open.has(id)) continue;
+      this.others.delete(id);
+      const job = getJob(db, id);
+      if (job?.status === 'succeeded') this.emit({ type: 'job.finished', job, result: job.result });
+      else if (job) this.emit({ type: 'job.failed', job });
+    }
+  }
+
+  /** Cancels this runner's jobs that another process asked to cancel (checked with each heartbeat). */
+  private applyCancelRequests(): void {
+    for (const id of cancelRequestedJobs(this.db())) {
+      if (this.laneOfJob(id) !== null) this.cancel(id);
+    }
   }
 
   private idle(): boolean {
@@ -202,7 +268,10 @@ export class JobRunner {
     try {
       markJobRunning(db, job.id);
       send();
-      heartbeat = setInterval(send, HEARTBEAT_MS);
+      heartbeat = setInterval(() => {
+        send();
+        this.applyCancelRequests();
+      }, HEARTBEAT_MS);
       const result = await this.kinds.get(job.kind)!(job.params, ctx);
       ctx.throwIfCancelled();
       clearInterval(heartbeat);

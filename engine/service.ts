@@ -8,6 +8,7 @@ import { CancelledError, EngineError } from './errors.js';
 import { BlobStore } from './blobs.js';
 import { JobRunner } from './jobs.js';
 import { createCompute, type ComputePlace } from './compute.js';
+import { planBackend } from './backend.js';
 import { openCatalog, type Catalog } from './catalog/db.js';
 import { getJob, listJobs } from './catalog/jobs.js';
 import { looksLikeId } from './catalog/ids.js';
@@ -95,6 +96,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
       handlers.set(method, (params) => ({ job: jobs.submit(kind, params) }));
     },
     async close() {
+      jobs.stopFollowing();
       jobs.cancelAll();
       await jobs.whenIdle();
       await compute.close();
@@ -114,11 +116,8 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
 function installFoundation(service: EngineService): void {
   const db = () => service.catalog().db;
 
-  service.handle('engine.info', async () => {
-    // The backend the compute jobs chose, else the one the first will choose (planBackend: TensorFlow.js is not loaded).
-    const { planBackend } = await import('./backend.js');
-    return { version: VERSION, dataDir: service.dataDir, backend: service.compute.knownBackend() ?? planBackend() };
-  });
+  // The backend the compute jobs chose, else the one the first will choose (planBackend: TensorFlow.js is not loaded).
+  service.handle('engine.info', () => ({ version: VERSION, dataDir: service.dataDir, backend: service.compute.knownBackend() ?? planBackend() }));
 
   service.handle('inspect', async ({ path }) => {
     requireString(path, 'path');

@@ -46,6 +46,25 @@ export function getJob(db: Database.Database, id: Id): JobInfo | null {
   return row ? toJobInfo(row) : null;
 }
 
+/** Jobs still queued or running, in any process on this catalog, oldest first. */
+export function listOpenJobs(db: Database.Database): JobInfo[] {
+  const rows = db.prepare(`SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, rowid`).all() as JobRow[];
+  return rows.map(toJobInfo);
+}
+
+/**
+ * Asks the process running an open job to cancel it (the app cancelling a job the CLI started on
+ * the same data folder): the owner polls for the request (engine/jobs.ts). False when the job is not open.
+ */
+export function requestJobCancel(db: Database.Database, id: Id): boolean {
+  return db.prepare(`UPDATE jobs SET cancel_requested_at = ? WHERE id = ? AND status IN ('queued', 'running') AND cancel_requested_at IS NULL`).run(now(), id).changes > 0;
+}
+
+/** Open jobs another process asked to cancel. */
+export function cancelRequestedJobs(db: Database.Database): Id[] {
+  return (db.prepare(`SELECT id FROM jobs WHERE cancel_requested_at IS NOT NULL AND status IN ('queued', 'running')`).all() as { id: string }[]).map((row) => row.id);
+}
+
 /** Newest first. */
 export function listJobs(db: Database.Database, limit = 200): JobInfo[] {
   const rows = db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as JobRow[];

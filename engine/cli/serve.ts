@@ -34,6 +34,8 @@ With --json: {"url", "websocket", "port", "host", "dataDir", "ui"} (ui: the serv
     }
     // Open the catalog now: a broken data folder is reported before the address is printed.
     service.catalog();
+    // The page shows the jobs a CLI runs on the same data folder too, and can cancel them.
+    service.jobs.followOtherProcesses();
 
     // Loaded here: the WebSocket server (ws) is most of the CLI's start-up, and only serve needs it.
     const { startWebServer } = await import('../hosts/web-server.js');

@@ -23,6 +23,8 @@ if (!parentPort || !dataDir) {
 }
 
 const service = createEngineService({ dataDir });
+// The app shows the jobs a CLI runs on the same data folder too, and can cancel them.
+service.jobs.followOtherProcesses();
 /** Electron's ports emit a MessageEvent; the request is its data. */
 const messageOf = (event: unknown): unknown => (event as { data: unknown }).data;
 
