@@ -5,19 +5,8 @@ import type Database from 'better-sqlite3';
 import type { GeneratedModelInfo, Id } from '../protocol.js';
 import { newId, now } from './ids.js';
 
-export interface GeneratedModelRow {
-  id: Id;
-  runId: Id;
-  seed: number;
-  condition: number[] | null;
-  sampler: string;
-  steps: number;
-  permutationState: number;
-  sha256: string;
-  seconds: number | null;
-  metrics: Record<string, number>;
-  createdAt: string;
-}
+/** A generated_models row: the protocol's model without the names joined from runs and zoos. */
+export type GeneratedModelRow = Omit<GeneratedModelInfo, 'run' | 'zoo'> & { runId: Id };
 
 interface RawModelRow {
   id: string;

@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import type { TrainingEstimate } from '../protocol.js';
 import { recentRunSpeeds } from '../catalog/run-speeds.js';
 import type { RpgConfig } from '../rpg/config.js';
+import { median } from '../zoo/accuracy.js';
 import { generateModelFlops, trainStepFlops } from '../rpg/cost.js';
 
 const REFERENCE_OVERHEAD_SECONDS = 0.07;
@@ -29,11 +30,6 @@ function scanTokens(config: RpgConfig, zoo: { tokenCount: number; checkpoints: n
   return config.recurrent === 'mamba' ? Math.min(config.batch, zoo.checkpoints) * zoo.tokenCount * config.recurrentLayers : 0;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** `fromStep`: a resumed run's saved step (only the steps left are counted). */
 export function estimateTraining(

@@ -8,6 +8,7 @@
 import type { CheckpointRecord, RunCheck, RunCheckWeights } from '../protocol.js';
 import type { BlobStore } from '../blobs.js';
 import type { RpgConfig } from '../rpg/config.js';
+import { median } from '../zoo/accuracy.js';
 import { generateModels } from '../rpg/generate.js';
 import type { RpgGenerator } from '../rpg/generator.js';
 import { Detokenizer, type TokenLayout } from '../rpg/tokenizer.js';
@@ -56,11 +57,6 @@ function tokenDistance(a: Float32Array, b: Float32Array, mask: Float32Array): nu
   return Math.sqrt(sum);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 export interface QualityCheckInput {
   blobs: BlobStore;
@@ -166,18 +162,14 @@ export class QualityCheck {
     // One generation per condition (a task-conditioned generator takes one task vector per call).
     for (let i = 0; i < config.checkModels; i++) {
       const condition = this.conditions[i]!;
-      let detokenizer = new Detokenizer(layout, skipped);
-      let tensors: TensorData[] = [];
+      const detokenizer = new Detokenizer(layout, skipped);
+      const tensors: TensorData[] = [];
       const tokens = new Float32Array(layout.tokenCount * layout.tokenSize);
       await generateModels(generator, {
         count: 1, seeds: [i + 1], permutationStates: [this.permutationStates[i]!],
         ...(condition ? { task: Float32Array.from(condition) } : {}),
         ...(signal ? { signal } : {}),
       }, (chunk) => {
-        if (chunk.firstToken === 0) {
-          detokenizer = new Detokenizer(layout, skipped);
-          tensors = [];
-        }
         tokens.set(chunk.tokens, chunk.firstToken * layout.tokenSize);
         tensors.push(...detokenizer.push(chunk.tokens));
         if (chunk.last) tensors.push(...detokenizer.finish());
