@@ -110,6 +110,11 @@ export const MIGRATIONS: readonly Migration[] = [
   `
   ALTER TABLE jobs ADD COLUMN cancel_requested_at TEXT;
   `,
+  // 7 (zoos without a built-in task): the user's evaluator command, JSON {command, cwd, timeoutSeconds} or null
+  // (engine/zoo/evaluator-command.ts); evaluate runs it on originals and generated models alike.
+  `
+  ALTER TABLE zoos ADD COLUMN evaluator TEXT;
+  `,
 ];
 
 export function schemaVersion(db: Database.Database): number {
