@@ -138,7 +138,7 @@ test('writers refuse inconsistent tensors and leave nothing on disk', async () =
   const dir = tempDir();
   const bad: TensorData = { name: 'w', dtype: 'F32', shape: [2, 2], data: new Uint8Array(15) };
   for (const format of ['safetensors', 'pth', 'peft'] as const) {
-    const metadata: Record<string, string> = format === 'peft' ? { 'adapter_config.json': '{}' } : {};
+    const metadata: Record<string, string> = format === 'peft' ? { 'adapter_config.json': '{"peft_type": "LORA"}' } : {};
     await assert.rejects(writeCheckpoint(format, join(dir, `out.${format}`), [bad], metadata), (error: unknown) => {
       assert.ok(error instanceof EngineError);
       assert.match(error.message, /16 bytes but 15/);

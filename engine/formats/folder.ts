@@ -63,7 +63,8 @@ export async function readTextInside(folder: string, name: string, maxBytes: num
       length += bytesRead;
     }
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length));
+      // ignoreBOM keeps a byte-order mark in the text: configs are written back byte for byte
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buffer.subarray(0, length));
     } catch {
       throw fail(shown, 'is not UTF-8 text');
     }

@@ -1,19 +1,18 @@
 // The format registry: opens any checkpoint file or folder by sniffing, writes any writable
 // format, and summarises a checkpoint tensor by tensor (what `paramzoo inspect` prints).
 import { stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { EngineError } from '../errors.js';
-import type { CheckpointFormat, EngineErrorCode, InspectResult, TensorSummary } from '../protocol.js';
+import type { CheckpointFormat, CheckpointLayout, EngineErrorCode, InspectResult, TensorSummary } from '../protocol.js';
 import { sumAndFirst, type TensorData } from '../tensors.js';
-import * as peft from './peft.js';
+import { peftFolder } from './peft.js';
 import { readHead } from './random-access.js';
 import { safetensorsFormat } from './safetensors.js';
-import { findHubWeights, openHubFolder } from './timm.js';
+import { timmHubFolder } from './timm-hub.js';
 import { torchFormat } from './torch.js';
-import type { FormatModule, OpenedCheckpoint } from './types.js';
+import type { FolderFormatModule, FormatModule, OpenedCheckpoint } from './types.js';
 import type { ReadOptions } from './limits.js';
 
-export type { FormatModule, OpenedCheckpoint, TensorEntry } from './types.js';
+export type { FolderFormatModule, FormatModule, OpenedCheckpoint, TensorEntry } from './types.js';
 export { DEFAULT_LIMITS, ReadLimitError, type ReadLimits, type ReadOptions } from './limits.js';
 
 /** A checkpoint path that no reader can open (missing, unreadable, unknown kind) or no writer can write. */
@@ -27,6 +26,15 @@ const SUPPORTED = 'safetensors files, PyTorch .pth/.bin/.pth.tar files, timm hub
 
 /** File formats, in sniffing order. Adding a format: one module, one line here. */
 export const FILE_FORMATS: readonly FormatModule[] = [safetensorsFormat, torchFormat];
+
+/** Folder formats, in matching order (a folder with an adapter config is an adapter, whatever else it holds). */
+export const FOLDER_FORMATS: readonly FolderFormatModule[] = [peftFolder, timmHubFolder];
+
+/** A folder that is one checkpoint by itself (PEFT adapter, timm hub folder), not a folder of checkpoints. */
+export async function isCheckpointFolder(folder: string): Promise<boolean> {
+  for (const format of FOLDER_FORMATS) if (await format.match(folder)) return true;
+  return false;
+}
 
 async function openFile(path: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
   const head = await readHead(path, 64);
@@ -56,14 +64,13 @@ async function openAny(path: string, options: ReadOptions): Promise<OpenedCheckp
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new CheckpointError(path, 'does not exist or cannot be read', 'check the path');
   if (info.isDirectory()) {
-    if (await peft.isAdapterFolder(path)) return peft.read(path, options);
-    if (await findHubWeights(path)) return openHubFolder(path, (weights) => openFile(weights, options), options);
+    for (const format of FOLDER_FORMATS) if (await format.match(path)) return format.read(path, options);
     throw new CheckpointError(path, 'is a folder without a checkpoint', `ParamZoo reads ${SUPPORTED}`);
   }
   if (!info.isFile()) throw new CheckpointError(path, 'is not a regular file', 'pass a checkpoint file or folder');
-  // An adapter's weights mean nothing without the config beside them: open the adapter folder.
-  if ((peft.ADAPTER_WEIGHTS as readonly string[]).includes(basename(path)) && (await peft.isAdapterFolder(dirname(path)))) {
-    return peft.read(dirname(path), options);
+  for (const format of FOLDER_FORMATS) {
+    const folder = await format.folderOf?.(path);
+    if (folder !== undefined) return format.read(folder, options);
   }
   return openFile(path, options);
 }
@@ -85,18 +92,29 @@ function asCheckpointError(path: string, error: unknown): unknown {
   return error;
 }
 
-const WRITERS: Record<CheckpointFormat, (path: string, tensors: TensorData[], metadata: Record<string, string>) => Promise<void>> = {
-  safetensors: safetensorsFormat.write!,
-  pth: torchFormat.write!,
-  peft: peft.write,
-};
+/** The folder format a checkpoint of `layout` is written as when written as `format`, if any. */
+function folderFormatFor(format: CheckpointFormat, layout: CheckpointLayout): FolderFormatModule | undefined {
+  return FOLDER_FORMATS.find((candidate) => candidate.writes(format, layout));
+}
 
-/** Writes a checkpoint atomically (a folder for 'peft'); nothing is left half-written under a real name. */
-export async function writeCheckpoint(format: CheckpointFormat, path: string, tensors: TensorData[], metadata: Record<string, string>): Promise<void> {
-  const writer = WRITERS[format];
-  if (!writer) throw new CheckpointError(path, `cannot be written as "${String(format)}"`, 'formats: safetensors, pth, peft', { code: 'checkpoint_unwritable' });
+/** True when writing a checkpoint of `layout` as `format` makes a folder (a PEFT adapter, a timm hub folder). */
+export function writesFolder(format: CheckpointFormat, layout: CheckpointLayout): boolean {
+  return folderFormatFor(format, layout) !== undefined;
+}
+
+/**
+ * Writes a checkpoint as `format` in the shape its `layout` came in (a folder for a PEFT adapter or a
+ * timm hub checkpoint, configs from the metadata byte for byte), each file atomically: nothing is
+ * left half-written under a real name. Returns the weights file (inside the folder for a folder format).
+ */
+export async function writeCheckpoint(format: CheckpointFormat, path: string, tensors: TensorData[], metadata: Record<string, string>, layout: CheckpointLayout = 'state_dict'): Promise<string> {
+  const folderFormat = folderFormatFor(format, layout);
+  const fileFormat = FILE_FORMATS.find((candidate) => candidate.name === format && candidate.write);
+  if (!folderFormat && !fileFormat) throw new CheckpointError(path, `cannot be written as "${String(format)}"`, 'formats: safetensors, pth, peft', { code: 'checkpoint_unwritable' });
   try {
-    await writer(path, tensors, metadata);
+    if (folderFormat) return await folderFormat.write(path, format, tensors, metadata);
+    await fileFormat!.write!(path, tensors, metadata);
+    return path;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof EngineError || code === undefined || !WRITE_ERRORS[code]) throw error;

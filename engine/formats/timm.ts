@@ -1,13 +1,8 @@
-// timm layouts: a plain state_dict, a training checkpoint (weights under `state_dict` or `model`,
-// EMA weights and optimizer state beside them, `module.` / `_orig_mod.` prefixes from
-// DataParallel and torch.compile), and hub folders (`model.safetensors` or `pytorch_model.bin`
-// next to `config.json`).
+// timm layouts inside a torch.save file: a plain state_dict, or a training checkpoint (weights
+// under `state_dict` or `model`, EMA weights and optimizer state beside them, `module.` /
+// `_orig_mod.` prefixes from DataParallel and torch.compile). Hub folders: timm-hub.ts.
 import type { CheckpointLayout } from '../protocol.js';
-import { EngineError } from '../errors.js';
-import { fileInside, readTextInside } from './folder.js';
-import { limitsOf, type ReadOptions } from './limits.js';
 import { PyObject, dictAttributes } from './pickle.js';
-import type { OpenedCheckpoint } from './types.js';
 
 export interface Unwrapped<T> {
   layout: CheckpointLayout;
@@ -94,35 +89,4 @@ export function unwrapTorchObject<T>(
   }
   if (ignored.length > 0) metadata.ignored = ignored.join(',');
   return { layout: 'timm_training_checkpoint', tensors, metadata };
-}
-
-/** Files of a hub folder, best first. */
-export const HUB_WEIGHT_FILES = ['model.safetensors', 'pytorch_model.bin'] as const;
-export const HUB_CONFIG_FILE = 'config.json';
-
-/** The weights file of a hub-style folder (a regular file inside it, engine/formats/folder.ts), or undefined when the folder is not one. */
-export async function findHubWeights(folder: string): Promise<string | undefined> {
-  for (const name of HUB_WEIGHT_FILES) {
-    const found = await fileInside(folder, name);
-    if (found.ok) return found.path;
-  }
-  return undefined;
-}
-
-/**
- * A hub folder, opened through its weights file: layout `timm_hub`, config.json kept verbatim as
- * metadata (key "config.json") so an export writes it back unchanged.
- */
-export async function openHubFolder(folder: string, openWeights: (path: string) => Promise<OpenedCheckpoint>, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
-  const weights = await findHubWeights(folder);
-  if (weights === undefined) throw new Error(`${folder} is not a hub folder`);
-  // config.json: only a regular file inside the folder, size-capped (never a link to /proc/self/environ)
-  const config = await fileInside(folder, HUB_CONFIG_FILE);
-  const configText = !config.ok && !config.exists ? undefined
-    : await readTextInside(folder, HUB_CONFIG_FILE, limitsOf(options).configBytes, (file, problem) =>
-      new EngineError('checkpoint_unreadable', `${file}: ${problem}`, { file, hint: 'replace the link with a copy of the file, or remove it' }));
-  const opened = await openWeights(weights);
-  const metadata = { ...opened.metadata };
-  if (configText !== undefined) metadata[HUB_CONFIG_FILE] = configText;
-  return { ...opened, path: folder, layout: configText !== undefined ? 'timm_hub' : opened.layout, metadata };
 }

@@ -39,3 +39,23 @@ export interface FormatModule {
   read(path: string, options?: ReadOptions): Promise<OpenedCheckpoint>;
   write?(path: string, tensors: TensorData[], metadata: Record<string, string>): Promise<void>;
 }
+
+/**
+ * A checkpoint that is a folder (a PEFT adapter, a timm hub folder): recognised by the names of
+ * the files inside it, read as one checkpoint, written back as the same folder. Its config file
+ * travels verbatim in the metadata, so a written-back folder holds it byte for byte.
+ */
+export interface FolderFormatModule {
+  name: string;
+  /** the layout read() reports for a folder of this kind */
+  layout: CheckpointLayout;
+  /** true when `folder` holds this format's files (read() then says what is wrong with them, if anything) */
+  match(folder: string): Promise<boolean>;
+  /** the folder to open instead when `file` is one of this format's files inside a folder of this kind */
+  folderOf?(file: string): Promise<string | undefined>;
+  read(folder: string, options?: ReadOptions): Promise<OpenedCheckpoint>;
+  /** true when a checkpoint of `layout` exported as `format` is written as a folder of this kind */
+  writes(format: CheckpointFormat, layout: CheckpointLayout): boolean;
+  /** writes the folder (each file atomically); returns the weights file inside it */
+  write(folder: string, format: CheckpointFormat, tensors: TensorData[], metadata: Record<string, string>): Promise<string>;
+}

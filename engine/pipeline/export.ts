@@ -1,15 +1,12 @@
 // The export job: a checkpoint or generated model back to disk in its source format (or the one
 // asked for), dtypes and names as imported. PEFT adapters and timm hub checkpoints are folders.
-import { mkdir, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { CHECKPOINT_FORMATS, type CheckpointFormat, type ExportResult, type ParamsOf } from '../protocol.js';
+import { readdir, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CHECKPOINT_FORMATS, type ExportResult, type ParamsOf } from '../protocol.js';
 import type { TensorData } from '../tensors.js';
 import { EngineError } from '../errors.js';
-import { openCheckpoint, writeCheckpoint } from '../formats/index.js';
-import { ADAPTER_WEIGHTS } from '../formats/peft.js';
-import { HUB_CONFIG_FILE, HUB_WEIGHT_FILES } from '../formats/timm.js';
+import { openCheckpoint, writeCheckpoint, writesFolder } from '../formats/index.js';
 import { sha256OfFile, type BlobStore } from '../blobs.js';
-import { writeFileAtomic } from '../fsutil.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { resolveModel, type StoredModel } from '../catalog/models.js';
@@ -30,7 +27,7 @@ export async function exportModel(catalog: Catalog, blobs: BlobStore, params: Ex
     });
   }
   const out = resolve(params.out);
-  const asFolder = format === 'peft' || model.layout === 'timm_hub';
+  const asFolder = writesFolder(format, model.layout);
   const existing = await stat(out).catch(() => null);
   if (existing && existing.isDirectory() !== asFolder) {
     throw new EngineError('bad_output', `${out} already exists as a ${existing.isDirectory() ? 'folder' : 'file'}, but a ${format} ${asFolder ? 'export is a folder' : 'export is a file'}`, {
@@ -47,7 +44,7 @@ export async function exportModel(catalog: Catalog, blobs: BlobStore, params: Ex
   // Checked again right before writing: the path may have appeared while the tensors were read.
   await refuseOverwrite(out, params.force === true);
   ctx.progress({ fraction: 0.5, stage: 'writing' });
-  const weights = await writeModel(format, out, model, tensors);
+  const weights = await writeCheckpoint(format, out, tensors, model.metadata, model.layout);
   return { path: out, format, sha256: await sha256OfFile(weights) };
 }
 
@@ -71,23 +68,4 @@ async function readTensors(blobs: BlobStore, model: StoredModel, ctx: JobContext
   } finally {
     await opened.close();
   }
-}
-
-/** Writes the export; returns the weights file (the file itself, or the one inside the folder). */
-async function writeModel(format: CheckpointFormat, out: string, model: StoredModel, tensors: TensorData[]): Promise<string> {
-  if (format === 'peft') {
-    await writeCheckpoint('peft', out, tensors, model.metadata);
-    return join(out, ADAPTER_WEIGHTS[0]);
-  }
-  if (model.layout === 'timm_hub') {
-    // A hub folder again: the weights under the hub's name for the format, config.json as imported.
-    const { [HUB_CONFIG_FILE]: config, ...rest } = model.metadata;
-    await mkdir(out, { recursive: true });
-    const weights = join(out, format === 'safetensors' ? HUB_WEIGHT_FILES[0] : HUB_WEIGHT_FILES[1]);
-    await writeCheckpoint(format, weights, tensors, rest);
-    if (config !== undefined) await writeFileAtomic(join(out, HUB_CONFIG_FILE), (file) => file.writeFile(config));
-    return weights;
-  }
-  await writeCheckpoint(format, out, tensors, model.metadata);
-  return out;
 }

@@ -6,9 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ImportParams, ImportResult, TensorSignature } from '../protocol.js';
 import { EngineError } from '../errors.js';
-import { openCheckpoint, writeCheckpoint, type OpenedCheckpoint } from '../formats/index.js';
-import { isAdapterFolder } from '../formats/peft.js';
-import { findHubWeights } from '../formats/timm.js';
+import { isCheckpointFolder, openCheckpoint, writeCheckpoint, type OpenedCheckpoint } from '../formats/index.js';
 import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
@@ -28,11 +26,6 @@ export class SignatureMismatchError extends EngineError {
       hint: 'a zoo holds checkpoints of one architecture: import this file into another zoo (create a new one for it)',
     });
   }
-}
-
-/** A folder that is one checkpoint by itself (PEFT adapter, timm hub folder), as the readers see it. */
-export async function isCheckpointFolder(folder: string): Promise<boolean> {
-  return (await isAdapterFolder(folder)) || (await findHubWeights(folder)) !== undefined;
 }
 
 /** Files and checkpoint folders named by `paths`, plain folders scanned (recursively, sorted). */
