@@ -77,6 +77,8 @@ const threads = s.optional(s.integer);
 const bits = s.array(s.integer);
 const format = s.oneOf(['safetensors', 'pth', 'peft']);
 const optionalInt = s.optional(s.integer);
+/** a non-empty string, or null to remove what it sets */
+const stringOrNull = schema<string | null>('a non-empty string or null', (v, p) => (v === null ? null : s.nonEmpty.check(v, p)));
 
 export const PARAMS = {
   'engine.info': none,
@@ -86,6 +88,7 @@ export const PARAMS = {
   'zoo.list': none,
   'zoo.show': s.object({ name: s.nonEmpty }),
   'zoo.rename': s.object({ name: s.nonEmpty, to: s.nonEmpty }),
+  'zoo.setEvaluator': s.object({ name: s.nonEmpty, command: stringOrNull, cwd: s.optional(s.nonEmpty), timeoutSeconds: optionalInt }),
   'zoo.delete': s.object({ name: s.nonEmpty }),
   'zoo.usage': none,
   'zoo.stats': s.object({ name: s.nonEmpty }),

@@ -2,6 +2,7 @@
 // long work as jobs (engine/jobs.ts) and publishes events. Hosts (CLI in-process, WebSocket
 // server, Electron utility process) only forward requests and events.
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineEvent, Id, ImportParams, JobInfo, JobProgress, ParamsOf, RequestName, ResultOf } from './protocol.js';
 import { CancelledError, EngineError } from './errors.js';
@@ -12,8 +13,8 @@ import { planBackend } from './backend.js';
 import { openCatalog, type Catalog } from './catalog/db.js';
 import { getJob, listJobs } from './catalog/jobs.js';
 import { looksLikeId } from './catalog/ids.js';
-import { createZoo, getZoo, listZoos, toZooSummary } from './catalog/zoos.js';
-import { listCheckpoints } from './catalog/checkpoints.js';
+import { countCheckpoints, listCheckpoints } from './catalog/checkpoints.js';
+import { createZoo, getZoo, listZoos, setZooEvaluator, toZooSummary } from './catalog/zoos.js';
 import { resolveModel } from './catalog/models.js';
 import { importCheckpoints } from './pipeline/import.js';
 import { exportModel, type ExportParams } from './pipeline/export.js';
@@ -21,6 +22,7 @@ import { inspectCheckpoint } from './formats/index.js';
 import { installPipeline } from './service-pipeline.js';
 import { installApp } from './service-app.js';
 import { getTask } from './zoo/tasks/registry.js';
+import { checkedEvaluator } from './zoo/evaluator-command.js';
 import type { EngineService, EventListener, RequestHandler } from './service-types.js';
 
 export interface EngineServiceOptions {
@@ -139,7 +141,24 @@ function installFoundation(service: EngineService): void {
   service.handle('zoo.show', ({ name }) => {
     requireString(name, 'name');
     const zoo = getZoo(db(), name);
-    return { name: zoo.name, task: zoo.task, signature: zoo.signature ?? [], checkpoints: listCheckpoints(db(), zoo.id) };
+    return { name: zoo.name, task: zoo.task, evaluator: zoo.evaluator, signature: zoo.signature ?? [], checkpoints: listCheckpoints(db(), zoo.id) };
+  });
+  service.handle('zoo.setEvaluator', ({ name, command, cwd, timeoutSeconds }) => {
+    requireString(name, 'name');
+    const zoo = getZoo(db(), name);
+    if (command !== null) {
+      requireString(command, 'command');
+      if (zoo.task) {
+        throw new EngineError('evaluator_command', `zoo '${zoo.name}' is scored on its built-in task ${zoo.task}; an evaluator command is for zoos without one`, {
+          hint: 'set evaluator commands on zoos of imported checkpoints (timm, PEFT) that have no task',
+          fields: ['command'],
+        });
+      }
+    }
+    const evaluator = command === null ? null : checkedEvaluator({ command, ...(cwd !== undefined ? { cwd } : {}), ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) }, homedir());
+    setZooEvaluator(db(), zoo.id, evaluator);
+    service.emit({ type: 'catalog.changed', what: 'zoos', zoo: zoo.name });
+    return toZooSummary({ ...zoo, evaluator }, countCheckpoints(db(), zoo.id));
   });
 
   service.handleJob('import', 'import', async (params: ImportParams, ctx) => {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { TensorSignature, ZooSummary } from '../protocol.js';
+import type { TensorSignature, ZooEvaluator, ZooSummary } from '../protocol.js';
 import { EngineError } from '../errors.js';
 import { now } from './ids.js';
 
@@ -8,6 +8,7 @@ export interface ZooRow {
   name: string;
   task: string | null;
   signature: TensorSignature[] | null;
+  evaluator: ZooEvaluator | null;
   createdAt: string;
 }
 
@@ -16,6 +17,8 @@ interface RawZooRow {
   name: string;
   task: string | null;
   signature: string | null;
+  /** absent from a catalog older than migration 7 */
+  evaluator?: string | null;
   created_at: string;
 }
 
@@ -25,6 +28,7 @@ function toZooRow(raw: RawZooRow): ZooRow {
     name: raw.name,
     task: raw.task,
     signature: raw.signature === null ? null : (JSON.parse(raw.signature) as TensorSignature[]),
+    evaluator: typeof raw.evaluator === 'string' ? (JSON.parse(raw.evaluator) as ZooEvaluator) : null,
     createdAt: raw.created_at,
   };
 }
@@ -83,6 +87,11 @@ export function setZooTask(db: Database.Database, zooId: number, task: string): 
   db.prepare('UPDATE zoos SET task = ? WHERE id = ? AND task IS NULL').run(task, zooId);
 }
 
+/** Sets (or, with null, removes) the evaluator command of a zoo; the caller has validated it. */
+export function setZooEvaluator(db: Database.Database, zooId: number, evaluator: ZooEvaluator | null): void {
+  db.prepare('UPDATE zoos SET evaluator = ? WHERE id = ?').run(evaluator === null ? null : JSON.stringify(evaluator), zooId);
+}
+
 export function listZoos(db: Database.Database): ZooSummary[] {
   const rows = db
     .prepare(
@@ -99,6 +108,7 @@ export function toZooSummary(zoo: ZooRow, checkpointCount: number): ZooSummary {
     checkpointCount,
     parameterCount: parameterCount(zoo.signature),
     task: zoo.task,
+    evaluator: zoo.evaluator,
     createdAt: zoo.createdAt,
   };
 }

@@ -6,7 +6,7 @@ import { gcCommand } from './gc.js';
 import { importCommand } from './import.js';
 import { inspectCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
-import { zooCreateCommand, zooListCommand, zooShowCommand } from './zoo.js';
+import { zooCreateCommand, zooListCommand, zooSetEvaluatorCommand, zooShowCommand } from './zoo.js';
 import { PIPELINE_COMMANDS } from './commands-pipeline/index.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -14,6 +14,7 @@ export const COMMANDS: readonly Command[] = [
   zooCreateCommand,
   zooListCommand,
   zooShowCommand,
+  zooSetEvaluatorCommand,
   importCommand,
   exportCommand,
   serveCommand,

@@ -9,6 +9,7 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   checkpointsPerSeed: 'checkpoints',
   trainSubset: 'subset',
   graceMinutes: 'grace',
+  timeoutSeconds: 'timeout',
 };
 
 export function flagOf(field: string, command: Command | null): string | null {

@@ -1,8 +1,9 @@
 // The evaluate job: a run's originals (its zoo's checkpoints) against its generated models, as
 // the paper judges them (engine/zoo evaluateZoo), stored in the evaluations table. A run without
 // generated models gets 10 first. Task-conditioned zoos: models generated for held-out task
-// vectors are compared with the companion zoo `<NAME>-heldout`.
-import type { EvaluateJobResult, EvaluateParams, ZooEvaluationInfo } from '../protocol.js';
+// vectors are compared with the companion zoo `<NAME>-heldout`. A zoo without a task is scored by
+// its evaluator command (pipeline/evaluate-command.ts), into the same tables and verdict.
+import type { EvaluateJobResult, EvaluateParams, ZooEvaluationInfo, ZooEvaluator } from '../protocol.js';
 import { EngineError } from '../errors.js';
 import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
@@ -11,8 +12,10 @@ import { listCheckpoints } from '../catalog/checkpoints.js';
 import { findZoo, getZoo, getZooById } from '../catalog/zoos.js';
 import { listGeneratedModels, setGeneratedModelMetrics } from '../catalog/generated-models.js';
 import { insertEvaluation } from '../catalog/evaluations.js';
-import { evaluateZoo, getTask, heldOutTaskVectors, taskMask, type ModelInput } from '../zoo/index.js';
+import { evaluateZoo, getTask, heldOutTaskVectors, taskMask, type ModelInput, type ZooEvaluation } from '../zoo/index.js';
+import type { ZooRow } from '../catalog/zoos.js';
 import { useBackend } from './backend.js';
+import { evaluateWithCommand } from './evaluate-command.js';
 import { heldOutZooName } from './collect.js';
 import { runGenerate, trainedRun } from './generate.js';
 import { subContext } from './progress.js';
@@ -61,9 +64,21 @@ async function evaluateZooAgainstZoo(catalog: Catalog, blobs: BlobStore, params:
   const models = getZoo(db, params.zoo);
   const originals = getZoo(db, params.originals);
   const taskId = originals.task ?? models.task;
+  const evaluator = originals.evaluator ?? models.evaluator;
+  if (!taskId && evaluator) {
+    const started = performance.now();
+    const evaluation = await evaluateWithCommand(catalog, blobs, {
+      zoo: models.name,
+      evaluator,
+      originals: listCheckpoints(db, originals.id).map((c) => c.id),
+      generated: listCheckpoints(db, models.id).map((c) => c.id),
+    }, ctx);
+    evaluation.seconds.total = (performance.now() - started) / 1000;
+    return { evaluation: null, run: null, zoos: [evaluation] };
+  }
   if (!taskId) {
-    throw new EngineError('zoo_without_task', `neither zoo '${models.name}' nor zoo '${originals.name}' names a built-in task, so ParamZoo has no test set to score them on`, {
-      hint: `create zoo '${originals.name}' with its built-in 'task' (e.g. digits-mlp) before importing its checkpoints`,
+    throw new EngineError('zoo_without_task', `neither zoo '${models.name}' nor zoo '${originals.name}' names a built-in task or an evaluator command, so ParamZoo cannot score them`, {
+      hint: `create zoo '${originals.name}' with its built-in 'task' (e.g. digits-mlp) before importing its checkpoints, or give it an evaluator command (zoo.setEvaluator)`,
     });
   }
   const task = getTask(taskId);
@@ -90,9 +105,10 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
   }
   const run = trainedRun(catalog, params.run);
   const zoo = getZooById(db, run.zooId);
+  if (!zoo.task && zoo.evaluator) return evaluateRunWithCommand(catalog, blobs, params, run.id, zoo, zoo.evaluator, ctx);
   if (!zoo.task) {
-    throw new EngineError('zoo_without_task', `zoo '${zoo.name}' holds imported checkpoints, not a built-in task, so ParamZoo has no test set to score run '${run.id}' on`, {
-      hint: 'evaluate runs of zoos collected on a built-in task (collect); generated models of this run can still be exported and tested elsewhere',
+    throw new EngineError('zoo_without_task', `zoo '${zoo.name}' holds imported checkpoints, with no built-in task and no evaluator command, so ParamZoo cannot score run '${run.id}'`, {
+      hint: `give zoo '${zoo.name}' an evaluator command (zoo.setEvaluator: a program that tests one checkpoint file and prints its accuracy); generated models can also be exported and tested elsewhere`,
     });
   }
   const task = getTask(zoo.task);
@@ -131,10 +147,45 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
   });
   if (generatedSeconds > 0) evaluation.seconds.generate = generatedSeconds;
   evaluation.seconds.total = (performance.now() - started) / 1000;
-  for (const model of evaluation.details.generated) {
-    if (model.id) setGeneratedModelMetrics(db, model.id, { accuracy: model.accuracy, loss: model.loss, ...(model.nearestIoU !== null ? { nearestIoU: model.nearestIoU } : {}) });
+  return storeEvaluation(catalog, run.id, evaluation);
+}
+
+/** A run of a zoo without a task: its generated models (10 first if none) and the zoo's originals, scored by the evaluator command. */
+async function evaluateRunWithCommand(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, runId: string, zoo: ZooRow, evaluator: ZooEvaluator, ctx: JobContext): Promise<EvaluateJobResult> {
+  const { db } = catalog;
+  const started = performance.now();
+  let generatedSeconds = 0;
+  if (listGeneratedModels(db, runId).length === 0) {
+    await useBackend(params.backend, params.threads);
+    const t = performance.now();
+    await generateForEvaluation(catalog, blobs, params, false, zoo.id, subContext(ctx, 0, 0.4, 'no generated models yet: '));
+    generatedSeconds = (performance.now() - t) / 1000;
   }
+  const evaluation = await evaluateWithCommand(catalog, blobs, {
+    zoo: zoo.name,
+    evaluator,
+    originals: listCheckpoints(db, zoo.id).map((c) => c.id),
+    generated: listGeneratedModels(db, runId).map((g) => g.id),
+  }, subContext(ctx, generatedSeconds > 0 ? 0.4 : 0, 1));
+  if (generatedSeconds > 0) evaluation.seconds.generate = generatedSeconds;
+  evaluation.seconds.total = (performance.now() - started) / 1000;
+  return storeEvaluation(catalog, runId, evaluation);
+}
+
+/** The generated models' metrics and the evaluation row, together or not at all. */
+function storeEvaluation(catalog: Catalog, runId: string, evaluation: ZooEvaluation): EvaluateJobResult {
+  const { db } = catalog;
   const zoos: ZooEvaluationInfo[] = [evaluation];
-  const id = insertEvaluation(db, run.id, { zoos });
-  return { evaluation: id, run: run.id, zoos };
+  const id = db.transaction(() => {
+    for (const model of evaluation.details.generated) {
+      if (!model.id) continue;
+      setGeneratedModelMetrics(db, model.id, {
+        accuracy: model.accuracy,
+        ...(model.loss !== null ? { loss: model.loss } : {}),
+        ...(model.nearestIoU !== null ? { nearestIoU: model.nearestIoU } : {}),
+      });
+    }
+    return insertEvaluation(db, runId, { zoos });
+  })();
+  return { evaluation: id, run: runId, zoos };
 }

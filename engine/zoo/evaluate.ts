@@ -91,7 +91,8 @@ export interface ModelInput {
 export interface ModelResult {
   id: string | null;
   accuracy: number;
-  loss: number;
+  /** test loss; null where the score came from a user's evaluator command, which reports only accuracy */
+  loss: number | null;
   condition: number[] | null;
   /** highest IoU with an original (of the same condition), and that original's id */
   nearestIoU: number | null;
@@ -116,7 +117,10 @@ export interface HeldOutTaskResult {
 /** The `evaluate --json` shape for one zoo (DESIGN.md), plus details. */
 export interface ZooEvaluation {
   zoo: string;
+  /** the built-in task, or 'command' when the zoo's evaluator command scored the models */
   task: string;
+  /** the evaluator command that scored the models (task 'command') */
+  evaluator?: string;
   originals: AccuracySummary;
   generated: AccuracySummary;
   /**
