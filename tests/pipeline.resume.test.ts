@@ -119,7 +119,7 @@ test('a zoo of imported checkpoints trains and generates, but evaluate says it c
   assert.equal(generated.models.length, 1);
   const evaluation = await runCli(['evaluate', trained.run, '--data', data]);
   assert.equal(evaluation.code, 1);
-  assert.match(evaluation.stderr, /zoo 'imported' holds imported checkpoints, not a built-in task/);
+  assert.match(evaluation.stderr, /zoo 'imported' holds imported checkpoints, with no built-in task and no evaluator command/);
 });
 
 test('a binary-task family keeps its held-out task models out of the training zoo', async () => {
@@ -165,6 +165,26 @@ test('a zoo of one training run (one permutation state) trains and generates mod
   const trained = await runCliJson<TrainJson>(['train', 'one-run', ...SMALL.slice(0, -2), '--steps', '2', '--data', data]);
   const generated = await runCliJson<{ models: { permutationState: number }[] }>(['generate', trained.run, '--count', '3', '--data', data]);
   assert.deepEqual(generated.models.map((m) => m.permutationState), [0, 0, 0]);
+});
+
+test('a run stored before quality checks existed continues with the checks\' defaults', async () => {
+  await runCliJson(['collect', 'digits-mlp', '--zoo', 'old-run', '--seeds', '1', '--checkpoints', '2', '--epochs', '1', '--data', data]);
+  const trained = await runCliJson<TrainJson>(['train', 'old-run', ...SMALL.slice(0, -2), '--steps', '10', '--data', data]);
+  // What an older version stored: no checkEvery, checkModels or stopEarly in the run's config.
+  const db = new Database(join(data, 'catalog.sqlite'));
+  try {
+    const stored = JSON.parse((db.prepare('SELECT config FROM runs WHERE id = ?').get(trained.run) as { config: string }).config) as Record<string, unknown>;
+    for (const key of ['checkEvery', 'checkModels', 'stopEarly']) delete stored[key];
+    db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify(stored), trained.run);
+  } finally {
+    db.close();
+  }
+  const resumed = await runCliJson<TrainJson & { lastCheck: { step: number; models: number; accuracies: number[] } | null }>(
+    ['train', 'old-run', '--resume', trained.run, '--steps', '20', '--data', data]);
+  assert.equal(resumed.steps, 20);
+  assert.equal(resumed.lastCheck?.step, 20);
+  assert.equal(resumed.lastCheck?.models, 3, 'the check generates the default 3 models, not none');
+  assert.equal(resumed.lastCheck?.accuracies.length, 3);
 });
 
 test('a cancelled training job leaves a cancelled run that --resume finishes', async () => {

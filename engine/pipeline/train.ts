@@ -11,7 +11,7 @@ import { firstCheckpoint, listCheckpoints } from '../catalog/checkpoints.js';
 import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
 import { getZoo, parameterCount, type ZooRow } from '../catalog/zoos.js';
 import { getRun, insertRun, recordRunSave, setRunStatus, type RunRow } from '../catalog/runs.js';
-import type { RpgConfig } from '../rpg/config.js';
+import { validateConfig, type RpgConfig } from '../rpg/config.js';
 import { resolveConfig } from '../rpg/presets.js';
 import { trainGenerator, type TrainingResult } from '../rpg/trainer.js';
 import { buildLayout, isGenerated, tokenMask, tokenPositions, type TokenLayout, type ZooStats } from '../rpg/tokenizer.js';
@@ -126,7 +126,9 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
     }
     resumeFrom = loaded.state;
     stats = loaded.stats;
-    config = { ...(run.config as unknown as RpgConfig), ...(params.steps !== undefined ? { steps: params.steps } : {}) };
+    // A run stored by an older version lacks the settings added since: they take their defaults
+    // (lstmResidual: the residual stack those versions had).
+    config = validateConfig({ lstmResidual: true, ...(run.config as Partial<RpgConfig>), ...(params.steps !== undefined ? { steps: params.steps } : {}) });
     runId = run.id;
   } else {
     config = resolveConfig({
