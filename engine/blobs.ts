@@ -1,12 +1,13 @@
 // Content-addressed storage: `blobs/ab/abcdef…` named by the sha256 of the file's bytes.
-// Writes go to a temp file at the blobs root (never a two-level name), are fsynced, then renamed:
-// a crash never leaves a half blob under a real name.
-import { createHash, randomBytes } from 'node:crypto';
+// A blob is written once, as a draft: a temp file at the blobs root (never a two-level name) whose
+// bytes are hashed as they are appended; commit() fsyncs it and renames it to that hash. A crash
+// or a failed write never leaves a half blob under a real name.
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, unlinkSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from './errors.js';
-import { syncFolder, writeAll } from './fsutil.js';
+import { HashingFileWriter, syncFolder, type ByteSink } from './fsutil.js';
 
 export type BlobSource = string | Uint8Array | AsyncIterable<Uint8Array>;
 
@@ -62,10 +63,33 @@ export class BlobStore {
     return path;
   }
 
-  /** A fresh temp path at the blobs root, for a writer that `adopt`s its file afterwards. */
+  /** A fresh temp path at the blobs root (what a draft writes to). */
   async tempPath(suffix = ''): Promise<string> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     return join(this.root, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}${suffix}`);
+  }
+
+  /** Starts a blob: append its bytes to the draft, then commit() it, or discard() it. */
+  async create(): Promise<BlobDraft> {
+    const temp = await this.tempPath();
+    return new BlobDraft(temp, await open(temp, 'wx'));
+  }
+
+  /**
+   * Names a finished draft by the hash of its bytes (fsynced first), or drops it when that blob
+   * already exists; a failed commit removes the draft. `hold` (engine/catalog/gc.ts blobHolder)
+   * is committed before the blob is looked for: a collector running meanwhile either sees the
+   * hold (and keeps the blob) or deleted it before (and the draft takes its place).
+   */
+  async commit(draft: BlobDraft, hold?: (sha256: string) => void): Promise<StoredBlob> {
+    try {
+      const sha256 = await draft.close();
+      hold?.(sha256);
+      return await this.moveIntoPlace(draft.temp, sha256);
+    } catch (error) {
+      await draft.discard();
+      throw error;
+    }
   }
 
   /** Stores a file (by path), bytes, or a stream of chunks; returns its sha256. Idempotent. */
@@ -75,42 +99,14 @@ export class BlobStore {
 
   /** put(), also saying whether the blob is new (so a failed import can remove exactly what it added). */
   async putReporting(source: BlobSource): Promise<StoredBlob> {
-    const temp = await this.tempPath();
-    const hash = createHash('sha256');
-    const file = await open(temp, 'wx');
+    const draft = await this.create();
     try {
-      try {
-        let position = 0;
-        for await (const chunk of chunksOf(source)) {
-          hash.update(chunk);
-          position = await writeAll(file, chunk, position);
-        }
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      return await this.moveIntoPlace(temp, hash.digest('hex'));
+      for await (const chunk of chunksOf(source)) await draft.write(chunk);
     } catch (error) {
-      await rm(temp, { force: true });
+      await draft.discard();
       throw error;
     }
-  }
-
-  /**
-   * Takes over a complete, already fsynced file inside the blobs root (see `tempPath`): hashes it
-   * and renames it to its real name, or drops it when that blob already exists.
-   */
-  async adopt(temp: string, hold?: (sha256: string) => void): Promise<StoredBlob> {
-    try {
-      const sha256 = await sha256OfFile(temp);
-      // The hold is committed before the blob is looked for: a collector running meanwhile either
-      // sees the hold (and keeps the blob) or deleted it before (and the temp takes its place).
-      hold?.(sha256);
-      return await this.moveIntoPlace(temp, sha256);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    return this.commit(draft);
   }
 
   /**
@@ -177,6 +173,45 @@ export class BlobStore {
   }
 }
 
+/** A blob being written (BlobStore.create): a temp file that hashes its bytes as they are appended. */
+export class BlobDraft implements ByteSink {
+  private readonly writer: HashingFileWriter;
+  private closed = false;
+
+  constructor(readonly temp: string, private readonly file: FileHandle) {
+    this.writer = new HashingFileWriter(file);
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return this.writer.write(bytes);
+  }
+
+  get bytesWritten(): number {
+    return this.writer.bytesWritten;
+  }
+
+  /** fsyncs and closes the temp; returns the sha256 of its bytes (BlobStore.commit names it so). */
+  async close(): Promise<string> {
+    if (this.closed) throw new Error(`bug: the blob draft ${this.temp} was closed twice`);
+    this.closed = true;
+    try {
+      await this.file.sync();
+    } finally {
+      await this.file.close();
+    }
+    return this.writer.sha256();
+  }
+
+  /** Closes and removes the temp: nothing of this blob remains. */
+  async discard(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.file.close().catch(() => undefined);
+    }
+    await rm(this.temp, { force: true });
+  }
+}
+
 async function* chunksOf(source: BlobSource): AsyncIterable<Uint8Array> {
   if (typeof source === 'string') {
     for await (const chunk of createReadStream(source)) yield chunk as Buffer;
@@ -185,11 +220,4 @@ async function* chunksOf(source: BlobSource): AsyncIterable<Uint8Array> {
   } else {
     yield* source;
   }
-}
-
-/** sha256 of a file's bytes, streamed. */
-export async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

@@ -1,6 +1,6 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 
 /**
  * Writes a file so that its real name only ever holds a complete file: the bytes go to a temp file
@@ -47,4 +47,36 @@ export async function writeAll(file: FileHandle, data: Uint8Array, position: num
     written += bytesWritten;
   }
   return position + written;
+}
+
+/** Where a writer's bytes go, in order: a file being written, or a blob being stored. */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<void>;
+}
+
+/** Appends to a file and hashes (sha256) what it appends: the file's hash without reading it back. */
+export class HashingFileWriter implements ByteSink {
+  private position = 0;
+  private readonly hash: Hash = createHash('sha256');
+  private digest: string | undefined;
+
+  constructor(private readonly file: FileHandle) {}
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.digest !== undefined) throw new Error('bug: a write after the hash was taken');
+    // The write runs on libuv's pool while this thread hashes the same bytes.
+    const writing = writeAll(this.file, bytes, this.position);
+    this.hash.update(bytes);
+    this.position = await writing;
+  }
+
+  get bytesWritten(): number {
+    return this.position;
+  }
+
+  /** The sha256 (hex) of every byte written; no write may follow. */
+  sha256(): string {
+    this.digest ??= this.hash.digest('hex');
+    return this.digest;
+  }
 }

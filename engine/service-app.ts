@@ -21,6 +21,7 @@ import { readBlobTensors } from './pipeline/stored.js';
 import { collectGarbage } from './catalog/gc.js';
 import { toFloat64Array } from './tensors.js';
 import { resolveModel } from './catalog/models.js';
+import { writesFolder } from './formats/index.js';
 import { removeDeadProcessFolders, UploadArea } from './uploads.js';
 import { getTask, listTaskIds } from './zoo/tasks/registry.js';
 import { DEFAULT_CONFIG, PRESETS, presetFor, resolveConfig } from './rpg/presets.js';
@@ -391,7 +392,11 @@ export function installApp(service: EngineService): void {
     if (format !== undefined && !['safetensors', 'pth', 'peft'].includes(format)) badRequest(`'format' is '${String(format)}', not safetensors, pth or peft`);
     const model = resolveModel(db(), id);
     const chosen: CheckpointFormat = format ?? model.format;
-    if (chosen === 'peft') throw new EngineError('bad_option', 'a PEFT adapter is a folder and cannot be downloaded as one file yet', { hint: 'download it as safetensors, or export it as peft into a folder on the engine\'s machine (the export request)' });
+    if (writesFolder(chosen, model.layout)) {
+      throw new EngineError('bad_option', `${id} as ${chosen} is a folder (${chosen === 'peft' ? 'a PEFT adapter' : 'a timm hub folder'}) and cannot be downloaded as one file yet`, {
+        hint: `${chosen === 'peft' ? 'download it as safetensors, or ' : ''}export it into a folder on the engine's machine (the export request)`,
+      });
+    }
     const folder = join(service.dataDir, 'downloads', `${process.pid}-${randomBytes(8).toString('hex')}`);
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     const base = (model.source ? basename(model.source) : model.id).replace(/\.(safetensors|pth|pt|bin|tar)$/i, '').replace(/\.(pth|pt)$/i, '').replace(/[^A-Za-z0-9._-]/g, '_') || model.id;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { EngineError } from '../engine/errors.js';
 import { isCheckpointFolder, openCheckpoint, writesFolder } from '../engine/formats/index.js';
 import type { ExportResult, ImportResult } from '../engine/protocol.js';
+import { createEngineService, runJob } from '../engine/service.js';
 import { snapshotCatalog } from './helpers/catalog.js';
 import { runAll, runCli, runCliJson } from './helpers/cli.js';
 import { FIXTURES } from './helpers/fixtures.js';
@@ -114,6 +115,20 @@ test('the registry tells folders of checkpoints from checkpoint folders, and whi
   const broken = folderOf(join(work, 'broken_hub'), { 'config.json': '{', 'model.safetensors': { from: 'timm_hub_tiny_cnn/model.safetensors' } });
   await assert.rejects(openCheckpoint(broken), (error: unknown) =>
     error instanceof EngineError && error.name === 'HubFolderError' && error.message.startsWith(`${join(broken, 'config.json')}: is not valid JSON`) && /fix the file/.test(error.hint ?? ''));
+});
+
+test('a download of a checkpoint that exports as a folder is refused before any job runs', async () => {
+  const service = createEngineService({ dataDir: tempDir() });
+  try {
+    for (const [zoo, fixture, format] of [['hub', 'timm_hub_tiny_cnn', 'safetensors'], ['dora', 'dora_tiny_llama', 'peft']] as const) {
+      await service.request('zoo.create', { name: zoo });
+      const { imported } = (await runJob(service, 'import', { zoo, paths: [join(FIXTURES, fixture)] })) as ImportResult;
+      await assert.rejects(service.request('download.export', { id: imported[0]!.id, format }), (error: unknown) =>
+        error instanceof EngineError && error.code === 'bad_option' && /is a folder .* cannot be downloaded as one file/.test(error.message));
+    }
+  } finally {
+    await service.close();
+  }
 });
 
 test('no engine file outside engine/formats/ names a checkpoint folder\'s files', () => {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../engine/errors.js';
-import { writeFileAtomic } from '../engine/fsutil.js';
+import { HashingFileWriter, writeFileAtomic } from '../engine/fsutil.js';
 import { DTYPES, DTYPE_SIZE, byteLengthOf } from '../engine/tensors.js';
 import { swapByteOrder } from '../engine/formats/dtypes.js';
 import { openCheckpoint, writeCheckpoint } from '../engine/formats/index.js';
@@ -120,7 +120,7 @@ test('a big-endian torch archive (byteorder "big") is byte-swapped on read', asy
   const tensors = [tensor('f', 'F32', [4], 1), tensor('h', 'BF16', [2, 2], 2), tensor('i', 'I64', [3], 3), tensor('u', 'U8', [5], 4)];
   const path = join(dir, 'big.pth');
   await writeFileAtomic(path, async (file) => {
-    const zip = new ZipWriter(file);
+    const zip = new ZipWriter(new HashingFileWriter(file));
     await zip.add('big/data.pkl', encodeStateDictPickle(tensors, {}));
     await zip.add('big/byteorder', new TextEncoder().encode('big'));
     for (const [i, t] of tensors.entries()) {

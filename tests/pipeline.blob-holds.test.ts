@@ -1,25 +1,25 @@
 // The pipeline's own blob writers (collect, train, generate) hold their blobs the way imports do
 // (engine/catalog/gc.ts): from before the blob is looked for until the row that references it is
 // committed. Here the garbage collector runs, with no grace period, in exactly that window (right
-// after every adopt, before the job records its row): the first time as a real `paramzoo gc`
+// after every commit, before the job records its row): the first time as a real `paramzoo gc`
 // process, then in-process. Every row's blob must still exist and no hold may outlive its job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlobStore, type StoredBlob } from '../engine/blobs.js';
+import { BlobStore, type BlobDraft, type StoredBlob } from '../engine/blobs.js';
 import { openCatalog, type Catalog } from '../engine/catalog/db.js';
 import { collectGarbage } from '../engine/catalog/gc.js';
-import { writeCheckpoint } from '../engine/formats/index.js';
 import type { JobContext } from '../engine/jobs.js';
 import type { CollectJobResult, GenerateJobResult, TrainJobResult } from '../engine/protocol.js';
+import { storeCheckpoint } from '../engine/pipeline/blob-writer.js';
 import { runCollect } from '../engine/pipeline/collect.js';
 import { runGenerate } from '../engine/pipeline/generate.js';
 import { runTrain } from '../engine/pipeline/train.js';
 import { runCliJson } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
-/** A blob store that runs the collector between every adopt and the row its writer records next. */
+/** A blob store that runs the collector between every commit and the row its writer records next. */
 class CollectorInTheWindow extends BlobStore {
   catalog?: Catalog;
   dataDir = '';
@@ -27,8 +27,8 @@ class CollectorInTheWindow extends BlobStore {
   removedInWindows = 0;
   externalRuns = 0;
 
-  override async adopt(temp: string, hold?: (sha256: string) => void): Promise<StoredBlob> {
-    const blob = await super.adopt(temp, hold);
+  override async commit(draft: BlobDraft, hold?: (sha256: string) => void): Promise<StoredBlob> {
+    const blob = await super.commit(draft, hold);
     this.windows += 1;
     if (this.externalRuns === 0) {
       // another process: it sees only what this one committed
@@ -97,14 +97,12 @@ test('collect, train and generate hold their blobs: gc with no grace, run betwee
   }
 });
 
-test('control: a blob adopted without a hold is deleted by the same collector in the same window', async () => {
+test('control: a blob committed without a hold is deleted by the same collector in the same window', async () => {
   const dataDir = tempDir();
   const catalog = openCatalog(dataDir);
   try {
     const blobs = new BlobStore(join(dataDir, 'blobs'));
-    const temp = await blobs.tempPath('.safetensors');
-    await writeCheckpoint('safetensors', temp, [{ name: 'w', dtype: 'F32', shape: [4], data: new Uint8Array(16) }], {});
-    const { sha256 } = await blobs.adopt(temp);
+    const { sha256 } = await storeCheckpoint(blobs, [{ name: 'w', dtype: 'F32', shape: [4], data: new Uint8Array(16) }], {});
     const result = await collectGarbage(catalog, blobs, { minAgeMs: 0 });
     assert.deepEqual(result.removed, [sha256]);
     assert.equal(existsSync(blobs.path(sha256)), false);

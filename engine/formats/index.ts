@@ -3,16 +3,16 @@
 import { stat } from 'node:fs/promises';
 import { EngineError } from '../errors.js';
 import type { CheckpointFormat, CheckpointLayout, EngineErrorCode, InspectResult, TensorSummary } from '../protocol.js';
-import { sumAndFirst, type TensorData } from '../tensors.js';
+import { sumAndFirst } from '../tensors.js';
 import { peftFolder } from './peft.js';
 import { readHead } from './random-access.js';
 import { safetensorsFormat } from './safetensors.js';
 import { timmHubFolder } from './timm-hub.js';
 import { torchFormat } from './torch.js';
-import type { FolderFormatModule, FormatModule, OpenedCheckpoint } from './types.js';
+import type { FolderFormatModule, FormatModule, OpenedCheckpoint, TensorInput, WrittenFile } from './types.js';
 import type { ReadOptions } from './limits.js';
 
-export type { FolderFormatModule, FormatModule, OpenedCheckpoint, TensorEntry } from './types.js';
+export type { FolderFormatModule, FormatModule, OpenedCheckpoint, TensorEntry, TensorInput, WrittenFile } from './types.js';
 export { DEFAULT_LIMITS, ReadLimitError, type ReadLimits, type ReadOptions } from './limits.js';
 
 /** A checkpoint path that no reader can open (missing, unreadable, unknown kind) or no writer can write. */
@@ -105,16 +105,17 @@ export function writesFolder(format: CheckpointFormat, layout: CheckpointLayout)
 /**
  * Writes a checkpoint as `format` in the shape its `layout` came in (a folder for a PEFT adapter or a
  * timm hub checkpoint, configs from the metadata byte for byte), each file atomically: nothing is
- * left half-written under a real name. Returns the weights file (inside the folder for a folder format).
+ * left half-written under a real name. Tensors are written one at a time, an opened checkpoint's
+ * read as they are written (types.ts TensorInput). Returns the weights file (inside the folder for
+ * a folder format) and its sha256, hashed as it was written.
  */
-export async function writeCheckpoint(format: CheckpointFormat, path: string, tensors: TensorData[], metadata: Record<string, string>, layout: CheckpointLayout = 'state_dict'): Promise<string> {
+export async function writeCheckpoint(format: CheckpointFormat, path: string, tensors: readonly TensorInput[], metadata: Record<string, string>, layout: CheckpointLayout = 'state_dict'): Promise<WrittenFile> {
   const folderFormat = folderFormatFor(format, layout);
   const fileFormat = FILE_FORMATS.find((candidate) => candidate.name === format && candidate.write);
   if (!folderFormat && !fileFormat) throw new CheckpointError(path, `cannot be written as "${String(format)}"`, 'formats: safetensors, pth, peft', { code: 'checkpoint_unwritable' });
   try {
     if (folderFormat) return await folderFormat.write(path, format, tensors, metadata);
-    await fileFormat!.write!(path, tensors, metadata);
-    return path;
+    return await fileFormat!.write!(path, tensors, metadata);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof EngineError || code === undefined || !WRITE_ERRORS[code]) throw error;

@@ -12,8 +12,7 @@ import { fileInside, readTextInside } from './folder.js';
 import { limitsOf, type ReadOptions } from './limits.js';
 import * as safetensors from './safetensors.js';
 import * as torch from './torch.js';
-import type { TensorData } from '../tensors.js';
-import type { FolderFormatModule, OpenedCheckpoint } from './types.js';
+import type { FolderFormatModule, OpenedCheckpoint, TensorInput, WrittenFile } from './types.js';
 
 const SAVE_AGAIN = 'save the adapter again with model.save_pretrained(folder)';
 
@@ -112,7 +111,7 @@ async function read(folder: string, options: ReadOptions = {}): Promise<OpenedCh
  * byte for byte) and adapter_model.safetensors (with the remaining metadata). Everything is
  * checked before the folder is made; each file is written atomically.
  */
-async function write(folder: string, _format: CheckpointFormat, tensors: TensorData[], metadata: Record<string, string>): Promise<string> {
+async function write(folder: string, _format: CheckpointFormat, tensors: readonly TensorInput[], metadata: Record<string, string>): Promise<WrittenFile> {
   const { [ADAPTER_CONFIG]: configText, ...rest } = metadata;
   if (configText === undefined) {
     throw new PeftError(folder, `cannot be written: the adapter's ${ADAPTER_CONFIG} is not in its metadata`,
@@ -123,8 +122,7 @@ async function write(folder: string, _format: CheckpointFormat, tensors: TensorD
   const existing = await stat(folder).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new PeftError(folder, 'exists and is not a folder', 'choose a folder path for a PEFT adapter');
   await mkdir(folder, { recursive: true });
-  const weights = join(folder, ADAPTER_WEIGHTS[0]);
-  await safetensors.write(weights, tensors, { format: 'pt', ...rest });
+  const weights = await safetensors.write(join(folder, ADAPTER_WEIGHTS[0]), tensors, { format: 'pt', ...rest });
   await writeFileAtomic(join(folder, ADAPTER_CONFIG), async (file) => {
     await file.writeFile(configText, 'utf8');
   });

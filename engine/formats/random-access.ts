@@ -49,6 +49,13 @@ export class RandomAccessFile {
     return buffer;
   }
 
+  /** The same bytes as read(offset, length), as consecutive reads of at most `maxBytes` (each a fresh buffer). */
+  async *slices(offset: number, length: number, maxBytes: number, onOutOfRange: () => Error): AsyncGenerator<Uint8Array> {
+    if (!this.contains(offset, length)) throw onOutOfRange();
+    const step = Math.max(1, Math.floor(maxBytes));
+    for (let done = 0; done < length; done += step) yield await this.read(offset + done, Math.min(step, length - done), onOutOfRange);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

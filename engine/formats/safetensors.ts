@@ -3,12 +3,13 @@
 // then the data section. Read lazily: the header is parsed at open, each tensor read on demand.
 import { EngineError } from '../errors.js';
 import type { DType } from '../protocol.js';
-import { writeAll, writeFileAtomic } from '../fsutil.js';
+import { HashingFileWriter, writeFileAtomic, type ByteSink } from '../fsutil.js';
 import { byteLengthOf, isDType, type TensorData } from '../tensors.js';
 import { CancelledError } from '../errors.js';
 import { limitsOf, ReadLimitError, type ReadOptions } from './limits.js';
 import { RandomAccessFile } from './random-access.js';
-import type { FormatModule, OpenedCheckpoint, TensorEntry } from './types.js';
+import { byteLengthOfInput, tensorSlices, validateTensors, type TensorDescription } from './tensor-input.js';
+import type { FormatModule, OpenedCheckpoint, TensorEntry, TensorInput, WrittenFile } from './types.js';
 
 export class SafetensorsError extends EngineError {
   constructor(file: string, problem: string, hint = 'the file is not a valid safetensors file; re-export it from its source') {
@@ -198,6 +199,7 @@ export async function read(path: string, options: ReadOptions = {}): Promise<Ope
       shape: t.shape,
       byteLength: t.byteLength,
       read: () => file.read(header.dataStart + t.begin, t.byteLength, () => new SafetensorsError(path, `tensor "${t.name}" lies outside the file`)),
+      readSlices: (maxBytes) => file.slices(header.dataStart + t.begin, t.byteLength, maxBytes, () => new SafetensorsError(path, `tensor "${t.name}" lies outside the file`)),
     }));
     return { format: 'safetensors', layout: 'state_dict', path, tensors, metadata: header.metadata, close: () => file.close() };
   } catch (error) {
@@ -206,22 +208,13 @@ export async function read(path: string, options: ReadOptions = {}): Promise<Ope
   }
 }
 
-/** Checks writer input: unique names, known dtypes, byte lengths matching shapes. */
-export function validateTensors(path: string, tensors: TensorData[], makeError: (file: string, problem: string, hint?: string) => Error): void {
-  const seen = new Set<string>();
-  for (const t of tensors) {
-    if (seen.has(t.name)) throw makeError(path, `tensor name "${t.name}" appears twice`, 'give every tensor a unique name');
-    seen.add(t.name);
-    if (!isDType(t.dtype)) throw makeError(path, `tensor "${t.name}" has unknown dtype ${String(t.dtype)}`);
-    const expected = byteLengthOf(t.dtype, t.shape);
-    if (expected === null || expected !== t.data.byteLength) {
-      throw makeError(path, `tensor "${t.name}" has shape [${t.shape.join(', ')}] × ${t.dtype} = ${expected ?? 'overflow'} bytes but ${t.data.byteLength} bytes of data`);
-    }
-  }
-}
+export { validateTensors };
+
+/** What the header says of a tensor: everything but its bytes. */
+export type HeaderTensor = Pick<TensorData, 'name' | 'dtype' | 'shape'> & { byteLength: number };
 
 /** The spec's layout: header padded with spaces to a multiple of 8, tensors contiguous in the given order. */
-export function encodeHeader(tensors: Array<Pick<TensorData, 'name' | 'dtype' | 'shape'> & { byteLength: number }>, metadata: Record<string, string>): Uint8Array {
+export function encodeHeader(tensors: readonly HeaderTensor[], metadata: Record<string, string>): Uint8Array {
   const parts: string[] = [];
   if (Object.keys(metadata).length > 0) parts.push(`"__metadata__":${JSON.stringify(metadata)}`);
   let offset = 0;
@@ -237,18 +230,75 @@ export function encodeHeader(tensors: Array<Pick<TensorData, 'name' | 'dtype' | 
   return bytes;
 }
 
-export async function write(path: string, tensors: TensorData[], metadata: Record<string, string>): Promise<void> {
-  const makeError = (file: string, problem: string, hint?: string) => new SafetensorsError(file, problem, hint ?? 'fix the tensors passed to the writer');
-  validateTensors(path, tensors, makeError);
-  if (tensors.some((t) => t.name === '__metadata__')) throw makeError(path, 'a tensor is named "__metadata__", which safetensors reserves');
-  for (const [key, value] of Object.entries(metadata)) {
-    if (typeof value !== 'string') throw makeError(path, `metadata "${key}" is not a string`);
+/**
+ * The safetensors writer. Every offset follows from the names, dtypes and shapes, so the header
+ * goes first and each tensor's bytes follow in order, streamed to a sink (a file being written, a
+ * blob draft) slice by slice: nothing is held but the slice being written. Used for a whole list
+ * (writeTo) or tensor by tensor as tensors are made (a generated model).
+ */
+export class SafetensorsWriter {
+  private next = 0;
+
+  private constructor(
+    private readonly sink: ByteSink,
+    private readonly tensors: readonly HeaderTensor[],
+    private readonly path: string,
+  ) {}
+
+  /** Checks the tensors and metadata, then writes the header. `path` names the file in errors. */
+  static async start(sink: ByteSink, tensors: readonly TensorDescription[], metadata: Record<string, string>, path: string): Promise<SafetensorsWriter> {
+    const makeError = (file: string, problem: string, hint?: string) => new SafetensorsError(file, problem, hint ?? 'fix the tensors passed to the writer');
+    validateTensors(path, tensors, makeError);
+    if (tensors.some((t) => t.name === '__metadata__')) throw makeError(path, 'a tensor is named "__metadata__", which safetensors reserves');
+    for (const [key, value] of Object.entries(metadata)) {
+      if (typeof value !== 'string') throw makeError(path, `metadata "${key}" is not a string`);
+    }
+    // validateTensors proved every byte length computable
+    const sized = tensors.map((t): HeaderTensor => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: byteLengthOf(t.dtype, t.shape)! }));
+    await sink.write(encodeHeader(sized, metadata));
+    return new SafetensorsWriter(sink, sized, path);
   }
-  const header = encodeHeader(tensors.map((t) => ({ ...t, byteLength: t.data.byteLength })), metadata);
+
+  /** Writes the next tensor; it must be the one the header names next, with its dtype, shape and byte length. */
+  async write(tensor: TensorInput): Promise<void> {
+    const expected = this.tensors[this.next];
+    if (!expected || expected.name !== tensor.name || expected.dtype !== tensor.dtype || expected.shape.join(',') !== tensor.shape.join(',')) {
+      throw new Error(`bug: tensor '${tensor.name}' written where '${expected?.name ?? '(end)'}' was expected`);
+    }
+    const given = byteLengthOfInput(tensor);
+    if (given !== expected.byteLength) {
+      throw new SafetensorsError(this.path, `tensor "${tensor.name}" has ${given} bytes where its shape needs ${expected.byteLength}`, 'fix the tensors passed to the writer');
+    }
+    for await (const slice of tensorSlices(tensor, (problem) => new SafetensorsError(this.path, problem, 'read the checkpoint again'))) {
+      await this.sink.write(slice);
+    }
+    this.next += 1;
+  }
+
+  /** true once every tensor of the header was written */
+  get complete(): boolean {
+    return this.next === this.tensors.length;
+  }
+}
+
+/** Streams a whole checkpoint to `sink`, one tensor (slice) at a time; `signal` stops it between tensors. */
+export async function writeTo(sink: ByteSink, tensors: readonly TensorInput[], metadata: Record<string, string>, path: string, signal?: AbortSignal): Promise<void> {
+  const writer = await SafetensorsWriter.start(sink, tensors, metadata, path);
+  for (const tensor of tensors) {
+    signal?.throwIfAborted();
+    await writer.write(tensor);
+  }
+}
+
+/** Writes a safetensors file atomically; returns its sha256, hashed as it was written. */
+export async function write(path: string, tensors: readonly TensorInput[], metadata: Record<string, string>): Promise<WrittenFile> {
+  let sha256 = '';
   await writeFileAtomic(path, async (file) => {
-    let position = await writeAll(file, header, 0);
-    for (const t of tensors) position = await writeAll(file, t.data, position);
+    const out = new HashingFileWriter(file);
+    await writeTo(out, tensors, metadata, path);
+    sha256 = out.sha256();
   });
+  return { path, sha256 };
 }
 
 export const safetensorsFormat: FormatModule = { name: 'safetensors', extensions: ['.safetensors'], match, read, write };

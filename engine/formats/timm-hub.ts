@@ -7,12 +7,11 @@ import { join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { CheckpointFormat } from '../protocol.js';
-import type { TensorData } from '../tensors.js';
 import { fileInside, readTextInside } from './folder.js';
 import { limitsOf, type ReadOptions } from './limits.js';
 import * as safetensors from './safetensors.js';
 import * as torch from './torch.js';
-import type { FolderFormatModule, OpenedCheckpoint } from './types.js';
+import type { FolderFormatModule, OpenedCheckpoint, TensorInput, WrittenFile } from './types.js';
 
 export class HubFolderError extends EngineError {
   constructor(file: string, problem: string, hint: string) {
@@ -66,7 +65,7 @@ async function read(folder: string, options: ReadOptions = {}): Promise<OpenedCh
 }
 
 /** Writes a hub folder again: the weights under the hub's name for `format`, config.json as imported. */
-async function write(folder: string, format: CheckpointFormat, tensors: TensorData[], metadata: Record<string, string>): Promise<string> {
+async function write(folder: string, format: CheckpointFormat, tensors: readonly TensorInput[], metadata: Record<string, string>): Promise<WrittenFile> {
   const weights = WEIGHTS.find((w) => w.format === format);
   if (weights === undefined) throw new HubFolderError(folder, `cannot be written as a ${format} hub folder`, 'export it as safetensors or pth');
   const { [CONFIG]: configText, ...rest } = metadata;
@@ -76,10 +75,9 @@ async function write(folder: string, format: CheckpointFormat, tensors: TensorDa
   if (existing && !existing.isDirectory()) throw new HubFolderError(folder, 'exists and is not a folder', 'choose a folder path for a timm hub checkpoint');
   await mkdir(folder, { recursive: true });
   const path = join(folder, weights.name);
-  if (weights.format === 'safetensors') await safetensors.write(path, tensors, rest);
-  else await torch.write(path, tensors, rest);
+  const written = weights.format === 'safetensors' ? await safetensors.write(path, tensors, rest) : await torch.write(path, tensors, rest);
   if (configText !== undefined) await writeFileAtomic(join(folder, CONFIG), (file) => file.writeFile(configText, 'utf8'));
-  return path;
+  return written;
 }
 
 export const timmHubFolder: FolderFormatModule = {

@@ -2,17 +2,18 @@
 // storage under `<top>/data/`) and the legacy format (back-to-back pickles, then raw storages).
 // The pickle is read by an allow-listed VM; tensors become (storage, offset, shape, stride) views
 // whose bytes are read lazily by position and returned C-contiguous.
+import { crc32 } from 'node:zlib';
 import { EngineError } from '../errors.js';
 import type { DType } from '../protocol.js';
-import { writeFileAtomic } from '../fsutil.js';
+import { HashingFileWriter, writeFileAtomic } from '../fsutil.js';
 import { DTYPE_SIZE, elementCount, type TensorData } from '../tensors.js';
 import { DTYPE_TO_STORAGE_CLASS, STORAGE_CLASS_TO_DTYPE, TORCH_DTYPE_TO_DTYPE, swapByteOrder } from './dtypes.js';
 import { BASE_CALLABLES, PickleError, PyGlobal, unpickle, type AllowedCallable, type Buildable } from './pickle.js';
 import { ByteBudget, budgetFor, limitsOf, ReadLimitError, type ReadLimits, type ReadOptions } from './limits.js';
 import { RandomAccessFile } from './random-access.js';
-import { validateTensors } from './safetensors.js';
+import { isInMemory, tensorSlices, validateTensors } from './tensor-input.js';
 import { unwrapTorchObject } from './timm.js';
-import type { FormatModule, OpenedCheckpoint, TensorEntry } from './types.js';
+import type { FormatModule, OpenedCheckpoint, TensorEntry, TensorInput, WrittenFile } from './types.js';
 import { ZipReader, ZipWriter, type ZipEntry } from './zip.js';
 
 export class TorchFormatError extends EngineError {
@@ -339,7 +340,7 @@ function tensorEntry(name: string, tensor: TorchTensor, loaded: LoadedPickle, so
     if (shape[d] !== 1 && stride[d] !== expected) contiguous = false;
     expected *= shape[d]!;
   }
-  return {
+  const entry: TensorEntry = {
     name,
     dtype,
     shape,
@@ -356,6 +357,18 @@ function tensorEntry(name: string, tensor: TorchTensor, loaded: LoadedPickle, so
       return bytes;
     },
   };
+  // A contiguous tensor is one range of its storage: it can be read a slice (of whole elements) at a time.
+  if (contiguous && count > 0) {
+    entry.readSlices = async function* (maxBytes: number) {
+      const step = Math.max(elementSize, Math.floor(maxBytes / elementSize) * elementSize);
+      for (let done = 0; done < byteLength; done += step) {
+        const bytes = await loaded.readStorage(storage, offset * elementSize + done, Math.min(step, byteLength - done));
+        if (loaded.bigEndian) swapByteOrder(bytes, elementSize);
+        yield bytes;
+      }
+    };
+  }
+  return entry;
 }
 
 export async function read(path: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
@@ -398,7 +411,7 @@ export async function read(path: string, options: ReadOptions = {}): Promise<Ope
 }
 
 /** A protocol-2 pickle of OrderedDict{name: _rebuild_tensor_v2(storage i, 0, shape, stride, False, OrderedDict())}, as torch.save writes it. */
-export function encodeStateDictPickle(tensors: Array<Pick<TensorData, 'name' | 'dtype' | 'shape'>>, metadata: Record<string, string>): Uint8Array {
+export function encodeStateDictPickle(tensors: ReadonlyArray<Pick<TensorData, 'name' | 'dtype' | 'shape'>>, metadata: Record<string, string>): Uint8Array {
   const out: number[] = [];
   const encoder = new TextEncoder();
   const memo = new Map<string, number>();
@@ -496,8 +509,13 @@ export interface PthWriteOptions {
   archiveName?: string;
 }
 
-/** Writes a zip-format .pth that `torch.load(path, weights_only=True)` accepts: an OrderedDict of name → tensor. */
-export async function write(path: string, tensors: TensorData[], metadata: Record<string, string>, options: PthWriteOptions = {}): Promise<void> {
+/**
+ * Writes a zip-format .pth that `torch.load(path, weights_only=True)` accepts: an OrderedDict of
+ * name → tensor. Tensors are streamed one at a time; a record's CRC comes before its bytes, so an
+ * entry read in slices is read twice (once for the CRC, once to write), never held whole.
+ * Returns the file's sha256, hashed as it was written.
+ */
+export async function write(path: string, tensors: readonly TensorInput[], metadata: Record<string, string>, options: PthWriteOptions = {}): Promise<WrittenFile> {
   validateTensors(path, tensors, (file, problem, hint) => new TorchFormatError(file, problem, hint ?? 'fix the tensors passed to the writer'));
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') throw new TorchFormatError(path, `metadata "${key}" is not a string`, 'pass string metadata');
@@ -505,14 +523,28 @@ export async function write(path: string, tensors: TensorData[], metadata: Recor
   const pickle = encodeStateDictPickle(tensors, metadata);
   const top = options.archiveName ?? 'archive';
   const encoder = new TextEncoder();
+  const fail = (problem: string) => new TorchFormatError(path, problem, 'read the checkpoint again');
+  let sha256 = '';
   await writeFileAtomic(path, async (file) => {
-    const zip = new ZipWriter(file, { forceZip64: options.forceZip64 });
+    const out = new HashingFileWriter(file);
+    const zip = new ZipWriter(out, { forceZip64: options.forceZip64 });
     await zip.add(`${top}/data.pkl`, pickle);
     await zip.add(`${top}/byteorder`, encoder.encode('little'));
-    for (const [index, tensor] of tensors.entries()) await zip.add(`${top}/data/${index}`, tensor.data);
+    for (const [index, tensor] of tensors.entries()) {
+      const name = `${top}/data/${index}`;
+      if (isInMemory(tensor) || !tensor.readSlices) {
+        await zip.add(name, isInMemory(tensor) ? tensor.data : await tensor.read());
+        continue;
+      }
+      let crc = 0;
+      for await (const slice of tensorSlices(tensor, fail)) crc = crc32(slice, crc);
+      await zip.addSlices(name, tensor.byteLength, crc >>> 0, tensorSlices(tensor, fail));
+    }
     await zip.add(`${top}/version`, encoder.encode('3\n'));
     await zip.finish();
+    sha256 = out.sha256();
   });
+  return { path, sha256 };
 }
 
 export const torchFormat: FormatModule = { name: 'pth', extensions: ['.pth', '.pt', '.bin', '.tar', '.ckpt'], match, read: (path, options) => read(path, options), write: (path, tensors, metadata) => write(path, tensors, metadata) };

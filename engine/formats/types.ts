@@ -2,7 +2,7 @@ import type { CheckpointFormat, CheckpointLayout, DType } from '../protocol.js';
 import type { TensorData } from '../tensors.js';
 import type { ReadOptions } from './limits.js';
 
-/** What a writer takes; defined with the dtypes in engine/tensors.ts (the tokenizer and the tasks pass it too). */
+/** A tensor in memory; defined with the dtypes in engine/tensors.ts (the tokenizer and the tasks pass it too). */
 export type { TensorData };
 
 /** One tensor of an opened checkpoint. Bytes are read only when asked. */
@@ -14,6 +14,23 @@ export interface TensorEntry {
   byteLength: number;
   /** raw little-endian bytes in row-major (C-contiguous) order; a fresh copy each call */
   read(): Promise<Uint8Array>;
+  /**
+   * The same bytes in order, in slices of at most `maxBytes` (each a fresh copy), so a writer
+   * streams a tensor bigger than it should hold; absent where a reader can only give it whole.
+   */
+  readSlices?(maxBytes: number): AsyncIterable<Uint8Array>;
+}
+
+/**
+ * What a writer takes: tensors in memory, or an opened checkpoint's entries, which writers read
+ * one at a time (in slices where the reader can) as they write them, never all at once.
+ */
+export type TensorInput = TensorData | TensorEntry;
+
+/** A file a writer wrote, with the sha256 of its bytes, hashed as they were written. */
+export interface WrittenFile {
+  path: string;
+  sha256: string;
 }
 
 /** A checkpoint as a reader sees it: tensors in the file's order (state_dict order where the format keeps it). */
@@ -37,7 +54,8 @@ export interface FormatModule {
   /** true when these first bytes (at least 64 when the file is that long) look like this format */
   match(head: Uint8Array): boolean;
   read(path: string, options?: ReadOptions): Promise<OpenedCheckpoint>;
-  write?(path: string, tensors: TensorData[], metadata: Record<string, string>): Promise<void>;
+  /** writes the file atomically */
+  write?(path: string, tensors: readonly TensorInput[], metadata: Record<string, string>): Promise<WrittenFile>;
 }
 
 /**
@@ -57,5 +75,5 @@ export interface FolderFormatModule {
   /** true when a checkpoint of `layout` exported as `format` is written as a folder of this kind */
   writes(format: CheckpointFormat, layout: CheckpointLayout): boolean;
   /** writes the folder (each file atomically); returns the weights file inside it */
-  write(folder: string, format: CheckpointFormat, tensors: TensorData[], metadata: Record<string, string>): Promise<string>;
+  write(folder: string, format: CheckpointFormat, tensors: readonly TensorInput[], metadata: Record<string, string>): Promise<WrittenFile>;
 }

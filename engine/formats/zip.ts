@@ -2,8 +2,7 @@
 // larger than the heap: the reader finds entries through the central directory with positional
 // reads and hands out stored entries by offset; npm zip libraries stream whole archives instead.
 import { crc32, inflateRawSync } from 'node:zlib';
-import type { FileHandle } from 'node:fs/promises';
-import { writeAll } from '../fsutil.js';
+import type { ByteSink } from '../fsutil.js';
 import type { ByteBudget } from './limits.js';
 import type { RandomAccessFile } from './random-access.js';
 
@@ -209,17 +208,21 @@ export class ZipWriter {
   private position = 0;
   private readonly written: WrittenEntry[] = [];
 
-  constructor(private readonly file: FileHandle, private readonly options: { alignment?: number; forceZip64?: boolean } = {}) {}
+  constructor(private readonly sink: ByteSink, private readonly options: { alignment?: number; forceZip64?: boolean } = {}) {}
 
   async add(name: string, data: Uint8Array): Promise<void> {
+    await this.addSlices(name, data.byteLength, crc32(data) >>> 0, [data]);
+  }
+
+  /** A record whose `size` bytes arrive in slices; its CRC, which its header carries, is known beforehand. */
+  async addSlices(name: string, size: number, crc: number, slices: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
     const nameBytes = new TextEncoder().encode(name);
-    const zip64 = this.options.forceZip64 === true || data.byteLength >= U32_MAX || this.position >= U32_MAX;
+    const zip64 = this.options.forceZip64 === true || size >= U32_MAX || this.position >= U32_MAX;
     const zip64Extra = zip64 ? 20 : 0;
     const alignment = this.options.alignment ?? 64;
     const unpadded = this.position + 30 + nameBytes.length + zip64Extra + 4;
     const padding = (alignment - (unpadded % alignment)) % alignment;
     const extraLength = zip64Extra + 4 + padding;
-    const crc = crc32(data) >>> 0;
 
     const header = new Uint8Array(30 + nameBytes.length + extraLength);
     const view = new DataView(header.buffer);
@@ -228,8 +231,8 @@ export class ZipWriter {
     view.setUint16(6, 0x0800, true); // names are UTF-8
     view.setUint16(8, STORED, true);
     view.setUint32(14, crc, true);
-    view.setUint32(18, zip64 ? U32_MAX : data.byteLength, true);
-    view.setUint32(22, zip64 ? U32_MAX : data.byteLength, true);
+    view.setUint32(18, zip64 ? U32_MAX : size, true);
+    view.setUint32(22, zip64 ? U32_MAX : size, true);
     view.setUint16(26, nameBytes.length, true);
     view.setUint16(28, extraLength, true);
     header.set(nameBytes, 30);
@@ -237,16 +240,27 @@ export class ZipWriter {
     if (zip64) {
       view.setUint16(at, ZIP64_EXTRA, true);
       view.setUint16(at + 2, 16, true);
-      view.setBigUint64(at + 4, BigInt(data.byteLength), true);
-      view.setBigUint64(at + 12, BigInt(data.byteLength), true);
+      view.setBigUint64(at + 4, BigInt(size), true);
+      view.setBigUint64(at + 12, BigInt(size), true);
       at += 20;
     }
     view.setUint16(at, 0x4246, true); // "FB", PyTorch's padding record
     view.setUint16(at + 2, padding, true);
 
-    this.written.push({ name: nameBytes, crc, size: data.byteLength, offset: this.position, zip64: zip64 || this.position >= U32_MAX });
-    this.position = await writeAll(this.file, header, this.position);
-    this.position = await writeAll(this.file, data, this.position);
+    this.written.push({ name: nameBytes, crc, size, offset: this.position, zip64: zip64 || this.position >= U32_MAX });
+    await this.put(header);
+    let remaining = size;
+    for await (const slice of slices) {
+      remaining -= slice.byteLength;
+      if (remaining < 0) break;
+      await this.put(slice);
+    }
+    if (remaining !== 0) throw new Error(`bug: zip record ${name} got ${size - remaining} bytes where ${size} were announced`);
+  }
+
+  private async put(bytes: Uint8Array): Promise<void> {
+    await this.sink.write(bytes);
+    this.position += bytes.byteLength;
   }
 
   async finish(): Promise<void> {
@@ -278,7 +292,7 @@ export class ZipWriter {
       }
       parts.push(record);
     }
-    for (const part of parts) this.position = await writeAll(this.file, part, this.position);
+    for (const part of parts) await this.put(part);
     const directorySize = this.position - directoryOffset;
     const count = this.written.length;
     const zip64 = this.options.forceZip64 === true || count >= 0xffff || directoryOffset >= U32_MAX || directorySize >= U32_MAX;
@@ -297,7 +311,7 @@ export class ZipWriter {
       view.setUint32(56, ZIP64_LOCATOR, true);
       view.setBigUint64(64, BigInt(this.position), true);
       view.setUint32(72, 1, true);
-      this.position = await writeAll(this.file, record, this.position);
+      await this.put(record);
     }
     const end = new Uint8Array(22);
     const view = new DataView(end.buffer);
@@ -306,6 +320,6 @@ export class ZipWriter {
     view.setUint16(10, zip64 ? 0xffff : count, true);
     view.setUint32(12, zip64 ? U32_MAX : directorySize, true);
     view.setUint32(16, zip64 ? U32_MAX : directoryOffset, true);
-    this.position = await writeAll(this.file, end, this.position);
+    await this.put(end);
   }
 }

@@ -1,72 +1,69 @@
-// Streams one safetensors file into the blob store tensor by tensor: the header is known up front
-// from the signature (names, dtypes, shapes fix every offset), so a generated model never has to
-// be held whole in memory. The file is a blob temp until finish() fsyncs and adopts it.
-import { rm, open, type FileHandle } from 'node:fs/promises';
+// Checkpoints into the blob store, as safetensors (engine/formats/safetensors.ts SafetensorsWriter)
+// streamed into a blob draft that hashes its bytes as they are written: one write, no read-back.
+// Whole checkpoints (an import's opened file, a trained state) go through storeCheckpoint; a
+// generated model, whose tensors are made one after another, through SafetensorsBlobWriter.
 import type { TensorSignature } from '../protocol.js';
-import { byteLengthOf, type TensorData } from '../tensors.js';
-import { encodeHeader } from '../formats/safetensors.js';
-import type { BlobStore } from '../blobs.js';
-import { writeAll } from '../fsutil.js';
+import type { BlobDraft, BlobStore, StoredBlob } from '../blobs.js';
+import { SafetensorsWriter } from '../formats/safetensors.js';
+import type { TensorInput } from '../formats/index.js';
+
+/** records the blob as held (engine/catalog/gc.ts blobHolder) before it is looked for, until its row is committed */
+export type Hold = (sha256: string) => void;
 
 export class SafetensorsBlobWriter {
-  private next = 0;
-  private position = 0;
-
   private constructor(
     private readonly blobs: BlobStore,
-    private readonly signature: readonly TensorSignature[],
-    private readonly temp: string,
-    private readonly file: FileHandle,
+    private readonly draft: BlobDraft,
+    private readonly writer: SafetensorsWriter,
   ) {}
 
-  static async open(blobs: BlobStore, signature: readonly TensorSignature[], metadata: Record<string, string>): Promise<SafetensorsBlobWriter> {
-    const sized = signature.map((s) => {
-      const byteLength = byteLengthOf(s.dtype, s.shape);
-      if (byteLength === null) throw new Error(`bug: tensor '${s.name}' has an impossible shape [${s.shape.join(', ')}]`);
-      return { ...s, byteLength };
-    });
-    const temp = await blobs.tempPath('.safetensors');
-    const file = await open(temp, 'wx');
-    const writer = new SafetensorsBlobWriter(blobs, signature, temp, file);
+  /** Starts the blob: its header follows from the signature (names, dtypes, shapes fix every offset). */
+  static async open(blobs: BlobStore, signature: readonly Pick<TensorSignature, 'name' | 'dtype' | 'shape'>[], metadata: Record<string, string>): Promise<SafetensorsBlobWriter> {
+    const draft = await blobs.create();
     try {
-      writer.position = await writeAll(file, encodeHeader(sized, metadata), 0);
+      return new SafetensorsBlobWriter(blobs, draft, await SafetensorsWriter.start(draft, signature, metadata, draft.temp));
     } catch (error) {
-      await writer.abort();
+      await draft.discard();
       throw error;
     }
-    return writer;
   }
 
-  /** Appends the next tensor; it must be the next one of the signature, with its dtype and shape. */
-  async write(tensor: TensorData): Promise<void> {
-    const expected = this.signature[this.next];
-    if (!expected || expected.name !== tensor.name || expected.dtype !== tensor.dtype || expected.shape.join(',') !== tensor.shape.join(',')) {
-      throw new Error(`bug: tensor '${tensor.name}' written where '${expected?.name ?? '(end)'}' was expected`);
-    }
-    if (tensor.data.byteLength !== byteLengthOf(expected.dtype, expected.shape)) throw new Error(`bug: tensor '${tensor.name}' has ${tensor.data.byteLength} bytes`);
-    this.position = await writeAll(this.file, tensor.data, this.position);
-    this.next += 1;
+  /** Appends the next tensor of the signature (in memory, or an opened checkpoint's entry, read slice by slice). */
+  async write(tensor: TensorInput): Promise<void> {
+    await this.writer.write(tensor);
   }
 
-  /**
-   * Fsyncs, closes and stores the file; returns its sha256. `hold` (engine/catalog/gc.ts
-   * blobHolder) records the blob as held before it is looked for, until its row is committed.
-   */
-  async finish(hold?: (sha256: string) => void): Promise<string> {
-    if (this.next !== this.signature.length) {
+  /** Stores the blob (fsynced, named by its hash); `hold` is committed before the blob is looked for. */
+  async finish(hold?: Hold): Promise<StoredBlob> {
+    if (!this.writer.complete) {
       await this.abort();
-      throw new Error(`bug: ${this.next} of ${this.signature.length} tensors were written`);
+      throw new Error(`bug: the blob ${this.draft.temp} was finished before all its tensors were written`);
     }
-    try {
-      await this.file.sync();
-    } finally {
-      await this.file.close();
-    }
-    return (await this.blobs.adopt(this.temp, hold)).sha256;
+    return this.blobs.commit(this.draft, hold);
   }
 
+  /** Removes the unfinished blob. */
   async abort(): Promise<void> {
-    await this.file.close().catch(() => undefined);
-    await rm(this.temp, { force: true });
+    await this.draft.discard();
   }
+}
+
+/**
+ * Stores a whole checkpoint as one safetensors blob, tensor by tensor (an opened checkpoint's read
+ * as they are written: pipeline/stored.ts readInJob makes them cancellable); a failure leaves no blob.
+ */
+export async function storeCheckpoint(
+  blobs: BlobStore,
+  tensors: readonly TensorInput[],
+  metadata: Record<string, string>,
+  hold?: Hold,
+): Promise<StoredBlob> {
+  const writer = await SafetensorsBlobWriter.open(blobs, tensors, metadata);
+  try {
+    for (const tensor of tensors) await writer.write(tensor);
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return writer.finish(hold);
 }

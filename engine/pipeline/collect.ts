@@ -3,7 +3,6 @@
 // task-conditioned family go to the companion zoo `<NAME>-heldout`, never into the training zoo.
 import type { CollectJobResult, CollectParams, Id } from '../protocol.js';
 import { EngineError } from '../errors.js';
-import { writeCheckpoint } from '../formats/index.js';
 import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
@@ -13,6 +12,7 @@ import { blobHolder, releaseHold, releaseHolds } from '../catalog/gc.js';
 import { createZoo, findZoo, setZooSignature, setZooTask, type ZooRow } from '../catalog/zoos.js';
 import { collectZoo, getTask, type CollectedCheckpoint, type CollectOptions } from '../zoo/index.js';
 import { useBackend } from './backend.js';
+import { storeCheckpoint } from './blob-writer.js';
 
 export const HELD_OUT_SUFFIX = '-heldout';
 
@@ -62,10 +62,8 @@ export async function runCollect(catalog: Catalog, blobs: BlobStore, params: Col
 
   const store = async (checkpoint: CollectedCheckpoint) => {
     const target = checkpoint.role === 'zoo' ? zoo : heldOutZoo!;
-    const temp = await blobs.tempPath('.safetensors');
-    await writeCheckpoint('safetensors', temp, checkpoint.tensors, {});
     // held (committed) before the blob is looked for; the row replaces the hold below
-    const { sha256 } = await blobs.adopt(temp, hold);
+    const { sha256 } = await storeCheckpoint(blobs, checkpoint.tensors, {}, hold);
     if (checkpoint.role === 'zoo') stored.zoo++;
     else stored.heldOut++;
     // k counts the checkpoints of one training run: (task vector, seed).

@@ -1,16 +1,16 @@
 // The export job: a checkpoint or generated model back to disk in its source format (or the one
 // asked for), dtypes and names as imported. PEFT adapters and timm hub checkpoints are folders.
+// The stored blob streams into the written file a slice at a time, hashed as it is written.
 import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CHECKPOINT_FORMATS, type ExportResult, type ParamsOf } from '../protocol.js';
-import type { TensorData } from '../tensors.js';
 import { EngineError } from '../errors.js';
-import { openCheckpoint, writeCheckpoint, writesFolder } from '../formats/index.js';
-import { sha256OfFile, type BlobStore } from '../blobs.js';
+import { writeCheckpoint, writesFolder } from '../formats/index.js';
+import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
-import { resolveModel, type StoredModel } from '../catalog/models.js';
-import { readAllTensors } from './stored.js';
+import { resolveModel } from '../catalog/models.js';
+import { openBlob, readInJob } from './stored.js';
 
 export type ExportParams = ParamsOf<'export'>;
 
@@ -38,14 +38,16 @@ export async function exportModel(catalog: Catalog, blobs: BlobStore, params: Ex
   }
   await refuseOverwrite(out, params.force === true);
 
-  ctx.progress({ fraction: 0, stage: 'reading' });
-  const tensors = await readTensors(blobs, model, ctx);
-  ctx.throwIfCancelled();
-  // Checked again right before writing: the path may have appeared while the tensors were read.
-  await refuseOverwrite(out, params.force === true);
-  ctx.progress({ fraction: 0.5, stage: 'writing' });
-  const weights = await writeCheckpoint(format, out, tensors, model.metadata, model.layout);
-  return { path: out, format, sha256: await sha256OfFile(weights) };
+  ctx.progress({ fraction: 0, stage: 'writing' });
+  const opened = await openBlob(blobs, model.sha256);
+  try {
+    const tensors = readInJob(opened.tensors, ctx, (done, total) => ctx.progress({ fraction: total > 0 ? done / total : 1, stage: 'writing' }));
+    ctx.throwIfCancelled();
+    const weights = await writeCheckpoint(format, out, tensors, model.metadata, model.layout);
+    return { path: out, format, sha256: weights.sha256 };
+  } finally {
+    await opened.close();
+  }
 }
 
 /** An export never replaces a file (or fills a non-empty folder) unless asked with `force`. */
@@ -61,11 +63,3 @@ async function refuseOverwrite(out: string, force: boolean): Promise<void> {
   });
 }
 
-async function readTensors(blobs: BlobStore, model: StoredModel, ctx: JobContext): Promise<TensorData[]> {
-  const opened = await openCheckpoint(blobs.existingPath(model.sha256));
-  try {
-    return await readAllTensors(opened, ctx);
-  } finally {
-    await opened.close();
-  }
-}

@@ -140,7 +140,7 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
           if (!chunk.last) return;
           for (const tensor of detokenizer!.finish()) await writer!.write(tensor);
           // held until its row is committed (the row replaces the hold in one transaction)
-          const sha256 = await writer!.finish(blobHolder(db, ctx.jobId));
+          const { sha256 } = await writer!.finish(blobHolder(db, ctx.jobId));
           writer = null;
           // From the previous model's end: prototypes and sampling happen before the first chunk arrives.
           const seconds = (performance.now() - started) / 1000;

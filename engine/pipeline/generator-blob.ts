@@ -1,11 +1,11 @@
 // A generator run's saved state as one safetensors blob: the trainer's tensors and metadata, plus
 // the zoo statistics the tokens were normalised with (generation de-normalises with the same).
-import { writeCheckpoint } from '../formats/index.js';
 import type { BlobStore } from '../blobs.js';
 import type { GeneratorState } from '../rpg/generator.js';
 import type { ZooStats } from '../rpg/tokenizer.js';
 import { EngineError } from '../errors.js';
 import { readBlobTensors } from './stored.js';
+import { storeCheckpoint, type Hold } from './blob-writer.js';
 
 const ZOO_STATS_KEY = 'paramzoo.zoo_stats';
 const LOSS_CURVE = 'train.loss_curve';
@@ -14,10 +14,9 @@ const LOSS_CURVE = 'train.loss_curve';
  * Stores the state; `hold` (engine/catalog/gc.ts blobHolder) records the blob as held before it is
  * looked for, so the collector keeps it until the run's row references it.
  */
-export async function saveGeneratorBlob(blobs: BlobStore, state: GeneratorState, stats: ZooStats, hold?: (sha256: string) => void): Promise<string> {
-  const temp = await blobs.tempPath('.safetensors');
-  await writeCheckpoint('safetensors', temp, state.tensors, { ...state.metadata, [ZOO_STATS_KEY]: JSON.stringify(stats) });
-  return (await blobs.adopt(temp, hold)).sha256;
+export async function saveGeneratorBlob(blobs: BlobStore, state: GeneratorState, stats: ZooStats, hold?: Hold): Promise<string> {
+  const metadata = { ...state.metadata, [ZOO_STATS_KEY]: JSON.stringify(stats) };
+  return (await storeCheckpoint(blobs, state.tensors, metadata, hold)).sha256;
 }
 
 export async function loadGeneratorBlob(blobs: BlobStore, sha256: string): Promise<{ state: GeneratorState; stats: ZooStats }> {

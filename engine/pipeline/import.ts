@@ -6,7 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ImportParams, ImportResult, TensorSignature } from '../protocol.js';
 import { EngineError } from '../errors.js';
-import { isCheckpointFolder, openCheckpoint, writeCheckpoint, type OpenedCheckpoint } from '../formats/index.js';
+import { isCheckpointFolder, openCheckpoint, type OpenedCheckpoint } from '../formats/index.js';
 import type { BlobStore } from '../blobs.js';
 import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
@@ -15,7 +15,8 @@ import { collectGarbage, holdBlob, releaseHolds } from '../catalog/gc.js';
 import { newId } from '../catalog/ids.js';
 import { firstDifference, signatureOf } from '../catalog/signature.js';
 import { getZoo, getZooById, setZooSignature } from '../catalog/zoos.js';
-import { readAllTensors } from './stored.js';
+import { storeCheckpoint } from './blob-writer.js';
+import { readInJob } from './stored.js';
 
 const CHECKPOINT_EXTENSIONS = ['.safetensors', '.pth', '.pt', '.bin', '.ckpt', '.pth.tar'];
 
@@ -164,11 +165,11 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
         // The file could have changed since it was checked.
         const difference = firstDifference(expected!, signature, expectedFrom, file);
         if (difference) throw new SignatureMismatchError(zoo.name, difference, file);
-        const tensors = await readAllTensors(opened, ctx);
-        const temp = await blobs.tempPath('.safetensors');
-        await writeCheckpoint('safetensors', temp, tensors, opened.metadata);
-        // held (committed) before the blob is looked for; the rows replace the hold below
-        const blob = await blobs.adopt(temp, (sha256) => holdBlob(db, sha256, ctx.jobId));
+        // Streamed tensor by tensor (a slice at a time), so a checkpoint may be larger than memory;
+        // held (committed) before the blob is looked for; the rows replace the hold below.
+        const tensors = readInJob(opened.tensors, ctx, (done, total) =>
+          ctx.progress({ fraction: 0.1 + (0.85 * (i + (total > 0 ? done / total : 1))) / files.length, stage: `importing ${i + 1}/${files.length}` }));
+        const blob = await storeCheckpoint(blobs, tensors, opened.metadata, (sha256) => holdBlob(db, sha256, ctx.jobId));
         if (blob.created) createdBlobs.push(blob.sha256);
         return {
           id: newId('checkpoint'),
