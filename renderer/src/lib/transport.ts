@@ -35,11 +35,14 @@ export class EngineRequestError extends Error {
   readonly code: string;
   readonly hint?: string;
   readonly file?: string;
+  /** the request fields the error is about, so a form can mark them */
+  readonly fields?: string[];
   constructor(info: EngineErrorInfo) {
     super(info.message);
     this.code = info.code;
     if (info.hint) this.hint = info.hint;
     if (info.file) this.file = info.file;
+    if (info.fields) this.fields = info.fields;
   }
 }
 
@@ -84,7 +87,7 @@ function electronEngine(api: PreloadApi): Engine {
         return (await api.request(method, params)) as never;
       } catch (error) {
         const e = error as Partial<EngineErrorInfo> & { message: string };
-        throw new EngineRequestError({ code: e.code ?? 'error', message: e.message, ...(e.hint ? { hint: e.hint } : {}), ...(e.file ? { file: e.file } : {}) });
+        throw new EngineRequestError({ code: e.code ?? 'error', message: e.message, ...(e.hint ? { hint: e.hint } : {}), ...(e.file ? { file: e.file } : {}), ...(e.fields ? { fields: e.fields } : {}) });
       }
     },
     subscribe: (listener) => api.subscribe(listener),
