@@ -34,26 +34,35 @@ const CASE_MS = Number(args['case-ms']);
 const SEED = Number(args.seed);
 
 // --- deterministic randomness ---------------------------------------------------------------
-let state = (SEED >>> 0) || 1;
+let state = SEED >>> 0 || 1;
 function rand(): number {
   // xorshift32
-  state ^= state << 13; state >>>= 0;
+  state ^= state << 13;
+  state >>>= 0;
   state ^= state >>> 17;
-  state ^= state << 5; state >>>= 0;
+  state ^= state << 5;
+  state >>>= 0;
   return state / 2 ** 32;
 }
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 
 // --- seeds: every fixture file, and every folder fixture (one member mutated) ------------------
-interface Seed { name: string; kind: 'file' | 'folder'; path: string; members: string[] }
+interface Seed {
+  name: string;
+  kind: 'file' | 'folder';
+  path: string;
+  members: string[];
+}
 function seeds(dir: string): Seed[] {
   const found: Seed[] = [];
   const visit = (folder: string) => {
     for (const name of readdirSync(folder).sort()) {
       const path = join(folder, name);
       if (statSync(path).isDirectory()) {
-        const members = readdirSync(path).filter((m) => statSync(join(path, m)).isFile()).sort();
+        const members = readdirSync(path)
+          .filter((m) => statSync(join(path, m)).isFile())
+          .sort();
         const isCheckpointFolder = members.some((m) => /^(config|adapter_config)\.json$/.test(m));
         if (isCheckpointFolder) found.push({ name: relative(dir, path), kind: 'folder', path, members });
         else visit(path);
@@ -116,7 +125,11 @@ const splice: Mutation = (bytes, donors) => {
   const overwrite = rand() < 0.5;
   const piece = donor.subarray(from, from + length);
   const out = overwrite
-    ? (() => { const o = bytes.slice(); o.set(piece.subarray(0, Math.max(0, o.length - at)), at); return o; })()
+    ? (() => {
+        const o = bytes.slice();
+        o.set(piece.subarray(0, Math.max(0, o.length - at)), at);
+        return o;
+      })()
     : Uint8Array.from([...bytes.subarray(0, at), ...piece, ...bytes.subarray(at)]);
   return { bytes: out, what: `splice ${length} donor bytes ${overwrite ? 'over' : 'into'} ${at}` };
 };
@@ -150,10 +163,51 @@ const safetensorsLength: Mutation = (bytes) => {
 /** zip: a size, count or offset field of a local header, central directory record, (zip64) end record */
 const zipField: Mutation = (bytes) => {
   const records: Array<[string, number[], Array<[number, number]>]> = [
-    ['local header', [0x50, 0x4b, 0x03, 0x04], [[18, 4], [22, 4], [26, 2], [28, 2], [8, 2]]],
-    ['central record', [0x50, 0x4b, 0x01, 0x02], [[20, 4], [24, 4], [28, 2], [30, 2], [32, 2], [42, 4], [10, 2]]],
-    ['end record', [0x50, 0x4b, 0x05, 0x06], [[8, 2], [10, 2], [12, 4], [16, 4], [20, 2]]],
-    ['zip64 end record', [0x50, 0x4b, 0x06, 0x06], [[24, 8], [32, 8], [40, 8], [48, 8]]],
+    [
+      'local header',
+      [0x50, 0x4b, 0x03, 0x04],
+      [
+        [18, 4],
+        [22, 4],
+        [26, 2],
+        [28, 2],
+        [8, 2],
+      ],
+    ],
+    [
+      'central record',
+      [0x50, 0x4b, 0x01, 0x02],
+      [
+        [20, 4],
+        [24, 4],
+        [28, 2],
+        [30, 2],
+        [32, 2],
+        [42, 4],
+        [10, 2],
+      ],
+    ],
+    [
+      'end record',
+      [0x50, 0x4b, 0x05, 0x06],
+      [
+        [8, 2],
+        [10, 2],
+        [12, 4],
+        [16, 4],
+        [20, 2],
+      ],
+    ],
+    [
+      'zip64 end record',
+      [0x50, 0x4b, 0x06, 0x06],
+      [
+        [24, 8],
+        [32, 8],
+        [40, 8],
+        [48, 8],
+      ],
+    ],
     ['zip64 locator', [0x50, 0x4b, 0x06, 0x07], [[8, 8]]],
   ];
   const present = records.map(([name, sig, fields]) => [name, indexesOf(bytes, sig), fields] as const).filter(([, at]) => at.length > 0);
@@ -170,10 +224,22 @@ const zipField: Mutation = (bytes) => {
 /** pickle: the operand of an opcode that carries a length, an integer or a memo index */
 const pickleOperand: Mutation = (bytes) => {
   const opcodes: Array<[number, number, string]> = [
-    [0x58, 4, 'BINUNICODE'], [0x8c, 1, 'SHORT_BINUNICODE'], [0x42, 4, 'BINBYTES'], [0x43, 1, 'SHORT_BINBYTES'],
-    [0x54, 4, 'BINSTRING'], [0x55, 1, 'SHORT_BINSTRING'], [0x4a, 4, 'BININT'], [0x4b, 1, 'BININT1'], [0x4d, 2, 'BININT2'],
-    [0x8a, 1, 'LONG1'], [0x8b, 4, 'LONG4'], [0x95, 8, 'FRAME'], [0x71, 1, 'BINPUT'], [0x72, 4, 'LONG_BINPUT'],
-    [0x68, 1, 'BINGET'], [0x6a, 4, 'LONG_BINGET'],
+    [0x58, 4, 'BINUNICODE'],
+    [0x8c, 1, 'SHORT_BINUNICODE'],
+    [0x42, 4, 'BINBYTES'],
+    [0x43, 1, 'SHORT_BINBYTES'],
+    [0x54, 4, 'BINSTRING'],
+    [0x55, 1, 'SHORT_BINSTRING'],
+    [0x4a, 4, 'BININT'],
+    [0x4b, 1, 'BININT1'],
+    [0x4d, 2, 'BININT2'],
+    [0x8a, 1, 'LONG1'],
+    [0x8b, 4, 'LONG4'],
+    [0x95, 8, 'FRAME'],
+    [0x71, 1, 'BINPUT'],
+    [0x72, 4, 'LONG_BINPUT'],
+    [0x68, 1, 'BINGET'],
+    [0x6a, 4, 'LONG_BINGET'],
   ];
   // Guess at opcodes: any byte with an opcode's value; most guesses land in real pickle streams of small files.
   const candidates: Array<[number, number, string]> = [];
@@ -190,14 +256,17 @@ const pickleOperand: Mutation = (bytes) => {
 };
 
 const MUTATIONS: Array<[string, Mutation, number]> = [
-  ['flip', flip, 3], ['truncate', truncate, 2], ['splice', splice, 2],
-  ['safetensors-length', safetensorsLength, 2], ['zip-field', zipField, 2], ['pickle-operand', pickleOperand, 2],
+  ['flip', flip, 3],
+  ['truncate', truncate, 2],
+  ['splice', splice, 2],
+  ['safetensors-length', safetensorsLength, 2],
+  ['zip-field', zipField, 2],
+  ['pickle-operand', pickleOperand, 2],
 ];
 /** The mutations that fit a file: length-field edits of its own format, the generic ones for all. */
 function mutationsFor(name: string): Array<[string, Mutation, number]> {
   const format = name.endsWith('.safetensors') ? 'safetensors-length' : /\.(pth|bin|tar|pt)$/.test(name) ? 'torch' : 'other';
-  return MUTATIONS.filter(([kind]) =>
-    (kind !== 'safetensors-length' || format === 'safetensors-length') && (!['zip-field', 'pickle-operand'].includes(kind) || format === 'torch'));
+  return MUTATIONS.filter(([kind]) => (kind !== 'safetensors-length' || format === 'safetensors-length') && (!['zip-field', 'pickle-operand'].includes(kind) || format === 'torch'));
 }
 function mutate(name: string, bytes: Uint8Array, donors: Uint8Array[]): { bytes: Uint8Array; what: string[]; kinds: string[] } {
   const fitting = mutationsFor(name);
@@ -208,7 +277,11 @@ function mutate(name: string, bytes: Uint8Array, donors: Uint8Array[]): { bytes:
   const rounds = rand() < 0.7 ? 1 : 2 + int(2);
   for (let i = 0; i < rounds; i++) {
     let r = rand() * totalWeight;
-    const [kind, mutation] = fitting.find(([, , w]) => (r -= w) < 0) ?? fitting[0]!;
+    const [kind, mutation] =
+      fitting.find(([, , w]) => {
+        r -= w;
+        return r < 0;
+      }) ?? fitting[0]!;
     const result = mutation(current, donors);
     current = result.bytes;
     what.push(result.what);
@@ -221,7 +294,8 @@ function mutate(name: string, bytes: Uint8Array, donors: Uint8Array[]): { bytes:
 const shared = new Int32Array(new SharedArrayBuffer(4 * 8));
 // [0] case start (ms since bench start, -1 idle) [1] cases tried [2] typed [3] ok [4] crashes [5] hangs
 const benchStart = Date.now();
-const watchdog = new Worker(`
+const watchdog = new Worker(
+  `
   const { workerData } = require('node:worker_threads');
   const s = workerData.shared;
   setInterval(() => {
@@ -238,11 +312,20 @@ const watchdog = new Worker(`
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }, null, 2) + '\\n');
     process.kill(process.pid, 'SIGTERM');
   }, 250);
-`, { eval: true, workerData: { shared, benchStart, limit: CASE_MS * 6, currentFile: join(args.out, 'current-case.json'), out: args.out } });
+`,
+  { eval: true, workerData: { shared, benchStart, limit: CASE_MS * 6, currentFile: join(args.out, 'current-case.json'), out: args.out } },
+);
 watchdog.unref();
 
 // --- the run ----------------------------------------------------------------------------------
-interface Failure { case: number; seed: string; mutations: string[]; kept: string; message: string; ms?: number }
+interface Failure {
+  case: number;
+  seed: string;
+  mutations: string[];
+  kept: string;
+  message: string;
+  ms?: number;
+}
 
 async function readCase(path: string): Promise<{ outcome: 'ok' | 'typed' | 'crash'; error?: unknown; code?: string; tensors: number; bytes: number }> {
   const controller = new AbortController();
@@ -319,12 +402,20 @@ async function main(): Promise<void> {
         const kept = join(args.out, `case${n}-${basename(seed.path)}`);
         rmSync(kept, { recursive: true, force: true });
         if (seed.kind === 'file') copyFileSync(target, kept);
-        else { mkdirSync(kept); for (const m of seed.members) copyFileSync(join(target, m), join(kept, m)); }
+        else {
+          mkdirSync(kept);
+          for (const m of seed.members) copyFileSync(join(target, m), join(kept, m));
+        }
         writeFileSync(`${kept}.json`, JSON.stringify(label, null, 2));
         return kept;
       };
       for (const kind of new Set(mutated.kinds)) byMutation[kind] ??= { cases: 0, typed: 0, ok: 0, crash: 0, hang: 0 };
-      const tally = (field: 'typed' | 'ok' | 'crash' | 'hang') => { for (const kind of new Set(mutated.kinds)) { byMutation[kind]!.cases += 1; byMutation[kind]![field] += 1; } };
+      const tally = (field: 'typed' | 'ok' | 'crash' | 'hang') => {
+        for (const kind of new Set(mutated.kinds)) {
+          byMutation[kind]!.cases += 1;
+          byMutation[kind]![field] += 1;
+        }
+      };
       if (hang) {
         hangs.push({ ...label, kept: keep(), ms: Math.round(ms), message: result.error instanceof Error ? result.error.message.slice(0, 300) : result.outcome });
         Atomics.store(shared, 5, hangs.length);

@@ -55,7 +55,7 @@ async function writeCheckpoint(path: string): Promise<string> {
     let position = 0;
     const put = async (bytes: Uint8Array) => {
       hash.update(bytes);
-      for (let done = 0; done < bytes.byteLength;) {
+      for (let done = 0; done < bytes.byteLength; ) {
         const { bytesWritten } = await file.write(bytes, done, bytes.byteLength - done, position + done);
         done += bytesWritten;
       }
@@ -78,7 +78,11 @@ async function writeCheckpoint(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-interface Run { peakBytes: number; seconds: number; json: Record<string, unknown> }
+interface Run {
+  peakBytes: number;
+  seconds: number;
+  json: Record<string, unknown>;
+}
 
 function paramzoo(data: string, args: string[]): Run {
   const peakFile = join(data, '..', `peak-${Date.now()}`);
@@ -120,19 +124,28 @@ async function main(): Promise<void> {
     const rows: Array<[string, Run, string]> = [
       ['zoo create (the CLI itself)', idle, ''],
       ['import', imported, ''],
-      ...exports.map(({ format, run, sha }): [string, Run, string] =>
-        [`export ${format}`, run, format === 'safetensors' ? (sha === sourceSha ? 'byte-identical to the source' : 'DIFFERS from the source') : '']),
+      ...exports.map(({ format, run, sha }): [string, Run, string] => [
+        `export ${format}`,
+        run,
+        format === 'safetensors' ? (sha === sourceSha ? 'byte-identical to the source' : 'DIFFERS from the source') : '',
+      ]),
     ];
     console.log('\n| command | peak RSS | largest tensor | peak ÷ largest | (peak − CLI) ÷ largest | seconds | |');
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const [name, run, note] of rows) {
-      console.log(`| ${name} | ${mib(run.peakBytes)} | ${mib(TENSOR_BYTES)} | ${(run.peakBytes / TENSOR_BYTES).toFixed(2)} | ${((run.peakBytes - idle.peakBytes) / TENSOR_BYTES).toFixed(2)} | ${run.seconds.toFixed(1)} | ${note} |`);
+      console.log(
+        `| ${name} | ${mib(run.peakBytes)} | ${mib(TENSOR_BYTES)} | ${(run.peakBytes / TENSOR_BYTES).toFixed(2)} | ${((run.peakBytes - idle.peakBytes) / TENSOR_BYTES).toFixed(2)} | ${run.seconds.toFixed(1)} | ${note} |`,
+      );
     }
-    console.log(JSON.stringify({
-      tensors: TENSORS, tensorBytes: TENSOR_BYTES, fileBytes,
-      peakBytes: Object.fromEntries(rows.map(([name, run]) => [name, run.peakBytes])),
-      seconds: Object.fromEntries(rows.map(([name, run]) => [name, Number(run.seconds.toFixed(1))])),
-    }));
+    console.log(
+      JSON.stringify({
+        tensors: TENSORS,
+        tensorBytes: TENSOR_BYTES,
+        fileBytes,
+        peakBytes: Object.fromEntries(rows.map(([name, run]) => [name, run.peakBytes])),
+        seconds: Object.fromEntries(rows.map(([name, run]) => [name, Number(run.seconds.toFixed(1))])),
+      }),
+    );
   } finally {
     if (values.keep) console.log(`kept ${work}`);
     else rmSync(work, { recursive: true, force: true });

@@ -16,7 +16,12 @@ const SHAPE = [2048, 2048]; // 4M parameters each
 const GOALS = { openMs: 50, gbPerSecond: 1, rssPerFileSize: 1.2 };
 
 type Mode = 'idle' | 'open' | 'read' | 'load' | 'summarize' | 'readFileSync';
-interface Measure { mode: Mode; seconds: number; maxRssBytes: number; bytes: number }
+interface Measure {
+  mode: Mode;
+  seconds: number;
+  maxRssBytes: number;
+  bytes: number;
+}
 
 async function child(mode: Mode, path: string): Promise<Measure> {
   const start = process.hrtime.bigint();
@@ -54,7 +59,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < values.length; i++) values[i] = Math.sin(i);
     const data = new Uint8Array(values.buffer);
     const tensors: TensorData[] = Array.from({ length: TENSORS }, (_, i) => ({ name: `blocks.${i}.weight`, dtype: 'F32', shape: SHAPE, data }));
-    console.log(`read-checkpoints: ${TENSORS} × [${SHAPE.join(', ')}] F32 = ${(TENSORS * values.length / 1e6).toFixed(0)}M parameters; node ${process.version}`);
+    console.log(`read-checkpoints: ${TENSORS} × [${SHAPE.join(', ')}] F32 = ${((TENSORS * values.length) / 1e6).toFixed(0)}M parameters; node ${process.version}`);
     for (const format of ['safetensors', 'pth'] as const) {
       const path = join(dir, `model.${format}`);
       const writeStart = process.hrtime.bigint();
@@ -71,13 +76,20 @@ async function main(): Promise<void> {
       console.log(`\n${format}: ${mb(size)} (written in ${writeSeconds.toFixed(2)} s, ${(size / writeSeconds / 1e9).toFixed(2)} GB/s)`);
       console.log(`  header-only open        ${(open.seconds * 1000).toFixed(1)} ms (median of 3; goal ≤ ${GOALS.openMs} ms)`);
       const labels: Partial<Record<Mode, string>> = {
-        read: 'read tensor by tensor', load: 'load all (kept)', summarize: 'summarize (read + sum)', readFileSync: 'fs.readFileSync',
+        read: 'read tensor by tensor',
+        load: 'load all (kept)',
+        summarize: 'summarize (read + sum)',
+        readFileSync: 'fs.readFileSync',
       };
       for (const m of [read, load, summarize, baseline]) {
         const label = labels[m.mode]!;
-        console.log(`  ${label.padEnd(23)} ${m.seconds.toFixed(3)} s  ${(size / m.seconds / 1e9).toFixed(2)} GB/s  peak RSS ${mb(m.maxRssBytes)} = ${(m.maxRssBytes / size).toFixed(2)}× file (${mb(m.maxRssBytes - idle.maxRssBytes)} above an idle process)`);
+        console.log(
+          `  ${label.padEnd(23)} ${m.seconds.toFixed(3)} s  ${(size / m.seconds / 1e9).toFixed(2)} GB/s  peak RSS ${mb(m.maxRssBytes)} = ${(m.maxRssBytes / size).toFixed(2)}× file (${mb(m.maxRssBytes - idle.maxRssBytes)} above an idle process)`,
+        );
       }
-      console.log(`  ratios vs readFileSync: load all time ×${(load.seconds / baseline.seconds).toFixed(2)}, peak RSS ×${(load.maxRssBytes / baseline.maxRssBytes).toFixed(2)}; idle process RSS ${mb(idle.maxRssBytes)}`);
+      console.log(
+        `  ratios vs readFileSync: load all time ×${(load.seconds / baseline.seconds).toFixed(2)}, peak RSS ×${(load.maxRssBytes / baseline.maxRssBytes).toFixed(2)}; idle process RSS ${mb(idle.maxRssBytes)}`,
+      );
       console.log(`  goals: ≥ ${GOALS.gbPerSecond} GB/s, peak RSS ≤ ${GOALS.rssPerFileSize}× file size`);
       rmSync(path);
     }

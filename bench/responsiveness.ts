@@ -44,13 +44,29 @@ const threads = values.threads === undefined ? undefined : Number(values.threads
 const QUICK_DEMO_SET = { tokenSize: 256, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, diffusionBatch: 64, lr: 1e-2, warmupSteps: 20 };
 const set = values.set ? (JSON.parse(values.set) as Record<string, unknown>) : values.preset ? undefined : QUICK_DEMO_SET;
 const config = {
-  steps, intervalMs, places, idleSeconds, preset: values.preset ?? null, set: set ?? null, backend: values.backend, threads: threads ?? '(every core)',
-  zoo: 'digits-mlp, 1 seed × 4 checkpoints, 0 epochs', requests: ['zoo.list', 'engine.info', 'job.list'],
+  steps,
+  intervalMs,
+  places,
+  idleSeconds,
+  preset: values.preset ?? null,
+  set: set ?? null,
+  backend: values.backend,
+  threads: threads ?? '(every core)',
+  zoo: 'digits-mlp, 1 seed × 4 checkpoints, 0 epochs',
+  requests: ['zoo.list', 'engine.info', 'job.list'],
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
 };
 console.log(JSON.stringify({ config }));
 
-interface Figures { place: Place; requests: number; p50: number; p95: number; max: number; msPerStep: number | null; finalLoss: number | null }
+interface Figures {
+  place: Place;
+  requests: number;
+  p50: number;
+  p95: number;
+  max: number;
+  msPerStep: number | null;
+  finalLoss: number | null;
+}
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
@@ -112,10 +128,16 @@ async function measure(place: Place): Promise<Figures> {
 
 const figures: Figures[] = [];
 for (const place of places) {
-  console.error(place === 'idle' ? `idle: requests every ${intervalMs} ms for ${idleSeconds} s, no job running…` : `${place}: collecting the zoo, then training ${steps} steps while requests are sent every ${intervalMs} ms…`);
+  console.error(
+    place === 'idle'
+      ? `idle: requests every ${intervalMs} ms for ${idleSeconds} s, no job running…`
+      : `${place}: collecting the zoo, then training ${steps} steps while requests are sent every ${intervalMs} ms…`,
+  );
   const measured = await measure(place);
   figures.push(measured);
-  console.error(`${place}: ${measured.requests} requests, p50 ${measured.p50.toFixed(1)} ms, p95 ${measured.p95.toFixed(1)} ms, max ${measured.max.toFixed(1)} ms${measured.msPerStep === null ? '' : `; ${measured.msPerStep.toFixed(0)} ms/step`}`);
+  console.error(
+    `${place}: ${measured.requests} requests, p50 ${measured.p50.toFixed(1)} ms, p95 ${measured.p95.toFixed(1)} ms, max ${measured.max.toFixed(1)} ms${measured.msPerStep === null ? '' : `; ${measured.msPerStep.toFixed(0)} ms/step`}`,
+  );
 }
 
 const ms = (x: number) => x.toFixed(1);
@@ -126,7 +148,9 @@ const worker = figures.find((f) => f.place === 'worker');
 const inline = figures.find((f) => f.place === 'inline');
 if (worker && inline) {
   const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
-  lines.push(`| inline ÷ worker | | ${ratio(inline.p50, worker.p50)} | ${ratio(inline.p95, worker.p95)} | ${ratio(inline.max, worker.max)} | ${(inline.msPerStep! / worker.msPerStep!).toFixed(2)}× | ${inline.finalLoss === worker.finalLoss ? 'same' : 'differs'} |`);
+  lines.push(
+    `| inline ÷ worker | | ${ratio(inline.p50, worker.p50)} | ${ratio(inline.p95, worker.p95)} | ${ratio(inline.max, worker.max)} | ${(inline.msPerStep! / worker.msPerStep!).toFixed(2)}× | ${inline.finalLoss === worker.finalLoss ? 'same' : 'differs'} |`,
+  );
 }
 console.log(lines.join('\n'));
 console.log(JSON.stringify({ figures }));

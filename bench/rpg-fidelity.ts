@@ -53,9 +53,20 @@ function runParamZoo(): Side {
   paramzoo(['generate', train.run, '--count', '10', '--seed', '1']);
   const evaluation = paramzoo<EvaluateJobResult>(['evaluate', train.run]);
   // finalLoss: mean of the last 100 steps, as the twin reports it
-  const curve = JSON.parse(execFileSync(process.execPath, ['-e', `
+  const curve = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `
     const D = require('better-sqlite3'); const db = new D(process.argv[1], { readonly: true });
-    process.stdout.write(db.prepare('SELECT loss_curve FROM runs WHERE id = ?').get(process.argv[2]).loss_curve);`, join(data, 'catalog.sqlite'), train.run], { encoding: 'utf8' })) as number[];
+    process.stdout.write(db.prepare('SELECT loss_curve FROM runs WHERE id = ?').get(process.argv[2]).loss_curve);`,
+        join(data, 'catalog.sqlite'),
+        train.run,
+      ],
+      { encoding: 'utf8' },
+    ),
+  ) as number[];
   const tail = curve.slice(-100);
   return { side: 'paramzoo', steps, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, secondsPerStep: train.secondsPerStep, evaluation: evaluation.zoos[0]! };
 }
@@ -64,8 +75,15 @@ function runParamZoo(): Side {
 function twinArguments(out: string): string[] {
   const args = ['bench/rpg-twin.py', '--zoo', zooDir, '--out', out, '--steps', String(steps), '--threads', values.threads];
   const map: Record<string, string> = {
-    lr: '--lr', tokenSize: '--token-size', recurrentWidth: '--width', recurrentLayers: '--layers', batch: '--batch',
-    diffusionBatch: '--diffusion-batch', samplerSteps: '--ddim-steps', eta: '--eta', weightDecay: '--weight-decay',
+    lr: '--lr',
+    tokenSize: '--token-size',
+    recurrentWidth: '--width',
+    recurrentLayers: '--layers',
+    batch: '--batch',
+    diffusionBatch: '--diffusion-batch',
+    samplerSteps: '--ddim-steps',
+    eta: '--eta',
+    weightDecay: '--weight-decay',
   };
   for (const [key, value] of Object.entries(settings)) {
     if (map[key]) args.push(map[key], value);
@@ -80,7 +98,14 @@ function runTwin(): Side {
   const stdout = execFileSync('/usr/bin/python3', twinArguments(out), { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
   const twin = JSON.parse(stdout.trim().split('\n').pop()!) as { finalLoss: number; secondsPerStep: number };
   paramzoo(['zoo', 'create', 'twin', '--task', index.task]);
-  paramzoo(['import', 'twin', ...readdirSync(out).filter((f) => f.endsWith('.pth')).sort().map((f) => join(out, f))]);
+  paramzoo([
+    'import',
+    'twin',
+    ...readdirSync(out)
+      .filter((f) => f.endsWith('.pth'))
+      .sort()
+      .map((f) => join(out, f)),
+  ]);
   const evaluation = paramzoo<EvaluateJobResult>(['evaluate', '--zoo', 'twin', '--originals', 'originals']);
   return { side: 'pytorch twin', steps, finalLoss: twin.finalLoss, secondsPerStep: twin.secondsPerStep, evaluation: evaluation.zoos[0]! };
 }
@@ -97,6 +122,16 @@ console.log('| --- | --- | --- | --- | --- | --- |');
 for (const s of sides) {
   const g = s.evaluation.generated;
   const iou = s.evaluation.nearestIoU;
-  console.log(`| ${s.side} | ${s.steps} | ${s.finalLoss.toFixed(4)} | ${s.secondsPerStep.toFixed(3)} | ${pct(g.best)} / ${pct(g.avg)} / ${pct(g.min)} | ${iou.generated?.toFixed(3)} / ${iou.noised?.toFixed(3)} |`);
+  console.log(
+    `| ${s.side} | ${s.steps} | ${s.finalLoss.toFixed(4)} | ${s.secondsPerStep.toFixed(3)} | ${pct(g.best)} / ${pct(g.avg)} / ${pct(g.min)} | ${iou.generated?.toFixed(3)} / ${iou.noised?.toFixed(3)} |`,
+  );
 }
-console.log(JSON.stringify({ zoo: zooDir, steps, settings, data, sides: sides.map(({ evaluation, ...rest }) => ({ ...rest, originals: evaluation.originals, generated: evaluation.generated, nearestIoU: evaluation.nearestIoU })) }));
+console.log(
+  JSON.stringify({
+    zoo: zooDir,
+    steps,
+    settings,
+    data,
+    sides: sides.map(({ evaluation, ...rest }) => ({ ...rest, originals: evaluation.originals, generated: evaluation.generated, nearestIoU: evaluation.nearestIoU })),
+  }),
+);

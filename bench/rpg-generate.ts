@@ -22,7 +22,6 @@ import { generateModels } from '../engine/rpg/generate.js';
 import type { RpgConfig, SamplerKind } from '../engine/rpg/config.js';
 import { mlp } from './mlp-signature.js';
 
-
 const ZOOS = {
   tiny: { label: '~10K-param MLP 64→128→10, tiny preset', widths: [64, 128, 10], preset: 'tiny', states: 50 },
   '1m': { label: '~1M-param MLP 784→1024→192→10, small preset (token 1024)', widths: [784, 1024, 192, 10], preset: 'small', states: 10 },
@@ -61,7 +60,9 @@ async function timing(only?: string): Promise<void> {
   const probes: Record<'tiny' | '1m', [number, number]> = { tiny: [10, 60], '1m': [1, 3] };
   for (const zoo of (['tiny', '1m'] as const).filter((z) => !only || z === only)) {
     const { generator, layout, parameters } = generatorFor(zoo);
-    console.log(`\n== ${ZOOS[zoo].label}: ${parameters} parameters, ${layout.tokenCount} tokens of ${generator.config.tokenSize}, denoiser [${generator.config.denoiserChannels.join(', ')}], ${generator.config.recurrent}, ${generator.config.inferenceMode} mode (chunks of ${generator.config.chunkTokens})`);
+    console.log(
+      `\n== ${ZOOS[zoo].label}: ${parameters} parameters, ${layout.tokenCount} tokens of ${generator.config.tokenSize}, denoiser [${generator.config.denoiserChannels.join(', ')}], ${generator.config.recurrent}, ${generator.config.inferenceMode} mode (chunks of ${generator.config.chunkTokens})`,
+    );
     generator.dispose();
     await secondsForOneModel(zoo, 'ddim', 1); // warm-up: kernels, XNNPACK operators
     const [k1, k2] = probes[zoo];
@@ -72,7 +73,9 @@ async function timing(only?: string): Promise<void> {
       const fixed = Math.max(0, t1 - k1 * perStep);
       const target = sampler === 'ddim' ? 60 : 1000;
       const measured = k2 === target ? ` (one model at ${target} steps measured: ${t2.toFixed(2)} s)` : '';
-      console.log(`${sampler.toUpperCase()} ${target}: 10 models ≈ ${(10 * (fixed + target * perStep)).toFixed(1)} s — from one model at ${k1} steps ${t1.toFixed(2)} s and ${k2} steps ${t2.toFixed(2)} s: ${(perStep * 1000).toFixed(0)} ms/step + ${fixed.toFixed(2)} s per model${measured}`);
+      console.log(
+        `${sampler.toUpperCase()} ${target}: 10 models ≈ ${(10 * (fixed + target * perStep)).toFixed(1)} s — from one model at ${k1} steps ${t1.toFixed(2)} s and ${k2} steps ${t2.toFixed(2)} s: ${(perStep * 1000).toFixed(0)} ms/step + ${fixed.toFixed(2)} s per model${measured}`,
+      );
     }
   }
 }

@@ -10,8 +10,11 @@ async function main() {
   const config = resolveConfig({ preset: process.argv[2] ?? 'tiny' });
   const L = config.preset === 'small' ? 981 : 39;
   const generator = new RpgGenerator(config, {
-    tokenCount: L, tensorIndexOfToken: Int32Array.from({ length: L }, (_, i) => i >> 4), indexInTensorOfToken: Int32Array.from({ length: L }, (_, i) => i & 15),
-    permutationStates: 50, taskBits: 0,
+    tokenCount: L,
+    tensorIndexOfToken: Int32Array.from({ length: L }, (_, i) => i >> 4),
+    indexInTensorOfToken: Int32Array.from({ length: L }, (_, i) => i & 15),
+    permutationStates: 50,
+    taskBits: 0,
   });
   const B = config.batch;
   const n = config.diffusionBatch;
@@ -28,15 +31,19 @@ async function main() {
   };
   const condVars = [...generator.condition.variables, ...generator.recurrent.variables];
   time3('prototypes forward', () => tf.tidy(() => void generator.prototypes(perm, null).dataSync()));
-  time3('prototypes forward+backward', () => tf.tidy(() => {
-    const { grads } = tf.variableGrads(() => tf.mean(generator.prototypes(perm, null)) as tf.Scalar, condVars);
-    Object.values(grads)[0]!.dataSync();
-  }));
+  time3('prototypes forward+backward', () =>
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => tf.mean(generator.prototypes(perm, null)) as tf.Scalar, condVars);
+      Object.values(grads)[0]!.dataSync();
+    }),
+  );
   time3('denoiser forward', () => tf.tidy(() => void generator.denoiser.forward(xt, time, protoIn).dataSync()));
-  time3('denoiser forward+backward', () => tf.tidy(() => {
-    const { grads } = tf.variableGrads(() => tf.mean(generator.denoiser.forward(xt, time, protoIn)) as tf.Scalar, generator.denoiser.variables);
-    Object.values(grads)[0]!.dataSync();
-  }));
+  time3('denoiser forward+backward', () =>
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => tf.mean(generator.denoiser.forward(xt, time, protoIn)) as tf.Scalar, generator.denoiser.variables);
+      Object.values(grads)[0]!.dataSync();
+    }),
+  );
   if (process.env.PROFILE) {
     // Kernel time by name (ms, count) for one forward+backward of each part.
     const report = async (label: string, f: () => void) => {
@@ -46,16 +53,26 @@ async function main() {
         const [ms, count] = byKernel.get(k.name) ?? [0, 0];
         byKernel.set(k.name, [ms + (k.kernelTimeMs as number), count + 1]);
       }
-      console.log(`${label}: ` + [...byKernel].sort((a, b) => b[1][0] - a[1][0]).slice(0, 16).map(([k, [ms, count]]) => `${k} ${ms.toFixed(0)}/${count}`).join(', '));
+      console.log(
+        `${label}: ${[...byKernel]
+          .sort((a, b) => b[1][0] - a[1][0])
+          .slice(0, 16)
+          .map(([k, [ms, count]]) => `${k} ${ms.toFixed(0)}/${count}`)
+          .join(', ')}`,
+      );
     };
-    await report('denoiser kernels (ms/calls)', () => tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => tf.mean(generator.denoiser.forward(xt, time, protoIn)) as tf.Scalar, generator.denoiser.variables);
-      Object.values(grads)[0]!.dataSync();
-    }));
-    await report('prototype kernels (ms/calls)', () => tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => tf.mean(generator.prototypes(perm, null)) as tf.Scalar, condVars);
-      Object.values(grads)[0]!.dataSync();
-    }));
+    await report('denoiser kernels (ms/calls)', () =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => tf.mean(generator.denoiser.forward(xt, time, protoIn)) as tf.Scalar, generator.denoiser.variables);
+        Object.values(grads)[0]!.dataSync();
+      }),
+    );
+    await report('prototype kernels (ms/calls)', () =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => tf.mean(generator.prototypes(perm, null)) as tf.Scalar, condVars);
+        Object.values(grads)[0]!.dataSync();
+      }),
+    );
   }
 }
 main();

@@ -7,7 +7,7 @@ import { RECURRENT_KINDS, createRecurrent } from '../engine/rpg/recurrent/index.
 const backend = (process.argv[2] ?? 'wasm') as BackendName;
 const batch = Number(process.argv[3] ?? 8);
 const kinds = (process.argv[4]?.split(',') ?? RECURRENT_KINDS) as typeof RECURRENT_KINDS;
-const lengths = (process.argv[5]?.split(',').map(Number)) ?? [21, 1024];
+const lengths = process.argv[5]?.split(',').map(Number) ?? [21, 1024];
 const width = 256;
 await initBackend(backend);
 

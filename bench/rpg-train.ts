@@ -11,17 +11,18 @@ import { generateModels } from '../engine/rpg/generate.js';
 import { Rng } from '../engine/rpg/random.js';
 import { mlp } from './mlp-signature.js';
 
-
 /** `count` checkpoints: one random base + small per-checkpoint noise, tokenized lazily. */
 function syntheticZoo(signature: TensorSignature[], count: number, preset: string | undefined, overrides: Record<string, number>) {
   const checkpoint = (i: number) => {
     const rng = new Rng(1000 + i);
     const base = new Rng(7);
-    return new Map(signature.map((s) => {
-      const values = new Float32Array(s.shape.reduce((a, b) => a * b, 1));
-      for (let k = 0; k < values.length; k++) values[k] = 0.05 * base.normal() + 0.005 * rng.normal();
-      return [s.name, values] as const;
-    }));
+    return new Map(
+      signature.map((s) => {
+        const values = new Float32Array(s.shape.reduce((a, b) => a * b, 1));
+        for (let k = 0; k < values.length; k++) values[k] = 0.05 * base.normal() + 0.005 * rng.normal();
+        return [s.name, values] as const;
+      }),
+    );
   };
   const stats = new ZooStatsAccumulator(signature);
   for (let i = 0; i < Math.min(count, 5); i++) stats.add(checkpoint(i));
@@ -31,13 +32,18 @@ function syntheticZoo(signature: TensorSignature[], count: number, preset: strin
   const positions = tokenPositions(layout);
   const cache = new Map<number, Float32Array>();
   return {
-    parameters, config, layout,
+    parameters,
+    config,
+    layout,
     input: {
       shape: { tokenCount: layout.tokenCount, ...positions, permutationStates: count, taskBits: 0 },
       checkpointCount: count,
       tokens: (i: number) => {
         let t = cache.get(i);
-        if (!t) cache.set(i, (t = tokenize(layout, checkpoint(i)).tokens));
+        if (!t) {
+          t = tokenize(layout, checkpoint(i)).tokens;
+          cache.set(i, t);
+        }
         return t;
       },
       mask: tokenMask(layout),
@@ -50,7 +56,9 @@ async function measure(label: string, signature: TensorSignature[], count: numbe
   const zoo = syntheticZoo(signature, count, preset, { steps, saveEvery: 1_000_000 });
   // Warm the token cache so the timing is the training step, not the synthetic data.
   for (let i = 0; i < count; i++) zoo.input.tokens(i);
-  console.log(`\n== ${label}: ${zoo.parameters} parameters, preset ${zoo.config.preset} (auto: ${presetFor(zoo.parameters)}), ${zoo.layout.tokenCount} tokens of ${zoo.config.tokenSize}, ${count} checkpoints`);
+  console.log(
+    `\n== ${label}: ${zoo.parameters} parameters, preset ${zoo.config.preset} (auto: ${presetFor(zoo.parameters)}), ${zoo.layout.tokenCount} tokens of ${zoo.config.tokenSize}, ${count} checkpoints`,
+  );
   console.log(JSON.stringify(zoo.config));
   // Steady-state time per step from progress events (the first step includes kernel warm-up).
   const marks: Array<[number, number]> = [];
@@ -60,7 +68,9 @@ async function measure(label: string, signature: TensorSignature[], count: numbe
   const steady = lastStep > firstStep ? (lastTime - firstTime) / (lastStep - firstStep) / 1000 : result.secondsPerStep;
   const counts = result.generator.parameterCounts();
   console.log(`generator parameters: condition ${counts.condition}, recurrent ${counts.recurrent}, denoiser ${counts.denoiser}`);
-  console.log(`${(steady * 1000).toFixed(0)} ms/step after the first (mean incl. first ${(result.secondsPerStep * 1000).toFixed(0)} ms over ${steps} steps), ${(zoo.config.diffusionBatch / steady).toFixed(0)} denoised tokens/s, final loss ${result.finalLoss.toFixed(4)}`);
+  console.log(
+    `${(steady * 1000).toFixed(0)} ms/step after the first (mean incl. first ${(result.secondsPerStep * 1000).toFixed(0)} ms over ${steps} steps), ${(zoo.config.diffusionBatch / steady).toFixed(0)} denoised tokens/s, final loss ${result.finalLoss.toFixed(4)}`,
+  );
   const started = performance.now();
   await generateModels(result.generator, { count: 1, seeds: [1], steps: 60 }, () => undefined);
   console.log(`generate one model, DDIM 60 steps, partial mode: ${((performance.now() - started) / 1000).toFixed(2)} s`);

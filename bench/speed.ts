@@ -35,12 +35,23 @@ const steps = Number(values.steps);
 const rows = new Set(values.rows.split(','));
 const BIN = resolve('bin/paramzoo.js');
 const config = {
-  backend: values.backend, threads: threadCounts, steps, rows: [...rows], zoo: values.zoo,
+  backend: values.backend,
+  threads: threadCounts,
+  steps,
+  rows: [...rows],
+  zoo: values.zoo,
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
 };
 console.log(JSON.stringify({ config }));
 
-interface Figure { row: string; side: string; threads: number; value: number; unit: string; note?: string }
+interface Figure {
+  row: string;
+  side: string;
+  threads: number;
+  value: number;
+  unit: string;
+  note?: string;
+}
 const figures: Figure[] = [];
 const record = (figure: Figure) => {
   figures.push(figure);
@@ -49,7 +60,9 @@ const record = (figure: Figure) => {
 
 function run(command: string, args: string[], threads: number, extraEnv: Record<string, string> = {}): string {
   return execFileSync(command, args, {
-    encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PARAMZOO_THREADS: String(threads), ...extraEnv },
   });
 }
@@ -77,8 +90,7 @@ function tinyRow(): void {
     }
     for (const threads of threadCounts) {
       const out = join(data, `twin-${threads}`);
-      const stdout = run(values.python, ['bench/rpg-twin.py', '--zoo', zoo, '--out', out, '--steps', String(steps), '--threads', String(threads),
-        '--count', '1', '--ddim-steps', '2'], threads);
+      const stdout = run(values.python, ['bench/rpg-twin.py', '--zoo', zoo, '--out', out, '--steps', String(steps), '--threads', String(threads), '--count', '1', '--ddim-steps', '2'], threads);
       const twin = JSON.parse(stdout.trim().split('\n').pop()!) as { secondsPerStep: number };
       record({ row: 'tiny', side: 'pytorch', threads, value: twin.secondsPerStep * 1000, unit: 'ms' });
     }

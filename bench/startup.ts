@@ -50,7 +50,11 @@ function extractBaseline(): string {
   return dir;
 }
 
-interface Variant { name: string; root: string; env: Record<string, string> }
+interface Variant {
+  name: string;
+  root: string;
+  env: Record<string, string>;
+}
 
 function ensureCompiled(): void {
   const check = `import('./scripts/engine-build.js').then((m) => process.exit(m.compiledCli() ? 0 : 1))`;
@@ -70,7 +74,11 @@ const variants: Variant[] = [
 
 const data = join(work, 'data');
 const serveData = join(work, 'serve-data');
-interface Case { name: string; args: string[]; until?: RegExp }
+interface Case {
+  name: string;
+  args: string[];
+  until?: RegExp;
+}
 const cases: Case[] = [
   { name: '--help', args: ['--help'] },
   { name: 'zoo list', args: ['zoo', 'list', '--data', data] },
@@ -79,11 +87,14 @@ const cases: Case[] = [
 ];
 
 const PROBE = join(work, 'tf-probe.cjs');
-writeFileSync(PROBE, `process.on('exit', () => {
+writeFileSync(
+  PROBE,
+  `process.on('exit', () => {
   const n = Object.keys(require.cache).filter((k) => k.includes('/@tensorflow/')).length;
   process.stderr.write('\\n[tf-modules ' + n + ']\\n');
 });
-`);
+`,
+);
 
 /** Runs one command; resolves with its wall time in ms (to exit, or to the line `until` matches, then stops it). */
 function timed(variant: Variant, item: Case, probe = false): Promise<{ ms: number; stderr: string }> {
@@ -125,7 +136,10 @@ const median = (xs: number[]) => {
 };
 
 const config = {
-  runs, baseline, variants: variants.map((v) => v.name), commands: cases.map((c) => c.name),
+  runs,
+  baseline,
+  variants: variants.map((v) => v.name),
+  commands: cases.map((c) => c.name),
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadavg: loadavg().map((x) => Number(x.toFixed(2))) },
 };
 console.log(JSON.stringify({ config }));

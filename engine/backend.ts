@@ -61,7 +61,8 @@ function wantedThreads(options: BackendOptions, notes: string[]): number {
   const threads = options.threads ?? (fromEnv ? Number(fromEnv) : defaultWasmThreads());
   if (!Number.isInteger(threads) || threads < 1) {
     throw new EngineError('bad_request', `threads must be a positive integer, got ${String(options.threads ?? fromEnv)}`, {
-      hint: `leave threads out to use every core (${defaultWasmThreads()} here)`, fields: ['threads'],
+      hint: `leave threads out to use every core (${defaultWasmThreads()} here)`,
+      fields: ['threads'],
     });
   }
   if (threads <= MAX_WASM_THREADS) return threads;

@@ -178,7 +178,10 @@ export class BlobDraft implements ByteSink {
   private readonly writer: HashingFileWriter;
   private closed = false;
 
-  constructor(readonly temp: string, private readonly file: FileHandle) {
+  constructor(
+    readonly temp: string,
+    private readonly file: FileHandle,
+  ) {
     this.writer = new HashingFileWriter(file);
   }
 

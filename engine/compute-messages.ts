@@ -53,7 +53,11 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { Error, TypeError, Ran
 export function receiveError(sent: SentError, jobId: Id): Error {
   if (sent.kind === 'cancelled') return new CancelledError(`job ${jobId}`);
   if (sent.kind === 'engine') {
-    const error = new EngineError(sent.code, sent.message, { ...(sent.hint !== undefined ? { hint: sent.hint } : {}), ...(sent.file !== undefined ? { file: sent.file } : {}), ...(sent.fields ? { fields: sent.fields } : {}) });
+    const error = new EngineError(sent.code, sent.message, {
+      ...(sent.hint !== undefined ? { hint: sent.hint } : {}),
+      ...(sent.file !== undefined ? { file: sent.file } : {}),
+      ...(sent.fields ? { fields: sent.fields } : {}),
+    });
     if (sent.stack) error.stack = sent.stack;
     return error;
   }

@@ -102,8 +102,14 @@ class WorkerCompute implements Compute {
       };
       this.jobs.set(id, {
         ctx,
-        resolve: (value) => (settle(), resolve(value)),
-        reject: (error) => (settle(), reject(error)),
+        resolve: (value) => {
+          settle();
+          resolve(value);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
       });
       this.updateRef();
       worker.postMessage({ type: 'run', id, kind, params } satisfies ToWorker);
@@ -144,8 +150,16 @@ class WorkerCompute implements Compute {
       const worker = this.start();
       const ask = this.nextAsk++;
       this.asks.set(ask, {
-        resolve: (info) => (this.asks.delete(ask), this.updateRef(), resolve(info)),
-        reject: (error) => (this.asks.delete(ask), this.updateRef(), reject(error)),
+        resolve: (info) => {
+          this.asks.delete(ask);
+          this.updateRef();
+          resolve(info);
+        },
+        reject: (error) => {
+          this.asks.delete(ask);
+          this.updateRef();
+          reject(error);
+        },
       });
       this.updateRef();
       worker.postMessage({ type: 'backend', ask, init, choice } satisfies ToWorker);

@@ -12,9 +12,7 @@ import type Database from 'better-sqlite3';
 import type { EngineErrorInfo, Id, JobInfo, JobKind, JobProgress } from './protocol.js';
 import { CancelledError, EngineError } from './errors.js';
 import { newId } from './catalog/ids.js';
-import {
-  cancelRequestedJobs, finishJob, getJob, insertJob, INITIAL_PROGRESS, listOpenJobs, markInterruptedJobs, markJobRunning, requestJobCancel, saveJobProgress,
-} from './catalog/jobs.js';
+import { cancelRequestedJobs, finishJob, getJob, insertJob, INITIAL_PROGRESS, listOpenJobs, markInterruptedJobs, markJobRunning, requestJobCancel, saveJobProgress } from './catalog/jobs.js';
 
 /** 'io': catalog and files only, on the engine's thread; 'compute': TensorFlow.js work, in the compute worker. */
 export type JobLane = 'io' | 'compute';
@@ -42,10 +40,7 @@ export interface JobContext {
 
 export type JobFunction<P = unknown, R = unknown> = (params: P, ctx: JobContext) => Promise<R>;
 
-export type JobEvent =
-  | { type: 'job.progress'; job: JobInfo }
-  | { type: 'job.finished'; job: JobInfo; result: unknown }
-  | { type: 'job.failed'; job: JobInfo };
+export type JobEvent = { type: 'job.progress'; job: JobInfo } | { type: 'job.finished'; job: JobInfo; result: unknown } | { type: 'job.failed'; job: JobInfo };
 
 /** How often a running job's progress is re-sent (with a fresh ETA) even when it reports nothing. */
 const HEARTBEAT_MS = 1000;

@@ -13,7 +13,7 @@ export interface Schema<T> {
 type Infer<S> = S extends Schema<infer T> ? T : never;
 
 function bad(path: string, expected: string, value: unknown): never {
-  const shown = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 60) ?? String(value);
+  const shown = value === undefined ? 'nothing' : (JSON.stringify(value)?.slice(0, 60) ?? String(value));
   // A top-level field is one a host can name its own way (the CLI: a flag); nested paths stay as they are.
   const fields = /^\w+$/.test(path) ? [path] : [];
   throw new EngineError('bad_request', `'${path}' must be ${expected}, got ${shown}`, { hint: 'check the request parameters (engine/protocol.ts)', fields });
@@ -99,13 +99,30 @@ export const PARAMS = {
   'job.list': none,
   'job.cancel': id,
   collect: s.object({
-    task: s.nonEmpty, zoo: s.nonEmpty, seeds: optionalInt, checkpointsPerSeed: optionalInt, epochs: optionalInt, batchSize: optionalInt,
-    lr: s.optional(s.number), seed: optionalInt, trainSubset: optionalInt, tasks: optionalInt, backend, threads,
+    task: s.nonEmpty,
+    zoo: s.nonEmpty,
+    seeds: optionalInt,
+    checkpointsPerSeed: optionalInt,
+    epochs: optionalInt,
+    batchSize: optionalInt,
+    lr: s.optional(s.number),
+    seed: optionalInt,
+    trainSubset: optionalInt,
+    tasks: optionalInt,
+    backend,
+    threads,
   }),
   train: s.object({ zoo: s.nonEmpty, preset: s.optional(s.string), steps: optionalInt, set: s.optional(s.record(s.unknown)), resume: s.optional(s.nonEmpty), backend, threads }),
   generate: s.object({
-    run: s.nonEmpty, count: optionalInt, seed: optionalInt, sampler: s.optional(s.oneOf(['ddpm', 'ddim'])), samplerSteps: optionalInt,
-    condition: s.optional(bits), mode: s.optional(s.oneOf(['sequential', 'partial', 'full'])), backend, threads,
+    run: s.nonEmpty,
+    count: optionalInt,
+    seed: optionalInt,
+    sampler: s.optional(s.oneOf(['ddpm', 'ddim'])),
+    samplerSteps: optionalInt,
+    condition: s.optional(bits),
+    mode: s.optional(s.oneOf(['sequential', 'partial', 'full'])),
+    backend,
+    threads,
   }),
   evaluate: s.object({ run: s.optional(s.nonEmpty), zoo: s.optional(s.nonEmpty), originals: s.optional(s.nonEmpty), backend, threads }),
   demo: s.object({ quick: s.optional(s.boolean), out: s.optional(s.string), backend, threads }),
@@ -131,6 +148,7 @@ export const PARAMS = {
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Mismatched = { [N in RequestName]: N extends keyof typeof PARAMS ? (Same<Infer<(typeof PARAMS)[N]>, ParamsOf<N>> extends true ? never : N) : N }[RequestName];
 /** `tsc` names the requests whose schema is missing or differs from engine/protocol.ts ("… does not satisfy the constraint 'never'"). */
+// biome-ignore lint/correctness/noUnusedVariables: the type parameter is the check
 function schemasMatchProtocol<Requests extends never>(): void {}
 schemasMatchProtocol<Mismatched>();
 

@@ -123,29 +123,88 @@ export interface JobInfo {
  */
 export type EngineErrorCode =
   // requests and their fields
-  | 'bad_request' | 'bad_option' | 'bad_setting' | 'unknown_request' | 'bad_message' | 'usage'
+  | 'bad_request'
+  | 'bad_option'
+  | 'bad_setting'
+  | 'unknown_request'
+  | 'bad_message'
+  | 'usage'
   // jobs
-  | 'cancelled' | 'interrupted' | 'failed' | 'internal' | 'job_not_found'
+  | 'cancelled'
+  | 'interrupted'
+  | 'failed'
+  | 'internal'
+  | 'job_not_found'
   // catalog, blobs, data folder
-  | 'catalog_unavailable' | 'catalog_corrupt' | 'catalog_too_new' | 'blob_missing' | 'file_not_found' | 'output_exists' | 'bad_output' | 'no_download'
-  | 'zoo_not_found' | 'zoo_exists' | 'zoo_not_empty' | 'zoo_busy' | 'zoo_changed' | 'zoo_without_task' | 'bad_zoo_name' | 'empty_zoo'
-  | 'checkpoint_not_found' | 'model_not_found' | 'evaluation_not_found'
-  | 'run_not_found' | 'run_not_trained' | 'run_not_saved' | 'run_busy' | 'run_zoo_mismatch'
-  | 'nothing_to_import' | 'signature_mismatch' | 'mixed_conditions' | 'upload'
+  | 'catalog_unavailable'
+  | 'catalog_corrupt'
+  | 'catalog_too_new'
+  | 'blob_missing'
+  | 'file_not_found'
+  | 'output_exists'
+  | 'bad_output'
+  | 'no_download'
+  | 'zoo_not_found'
+  | 'zoo_exists'
+  | 'zoo_not_empty'
+  | 'zoo_busy'
+  | 'zoo_changed'
+  | 'zoo_without_task'
+  | 'bad_zoo_name'
+  | 'empty_zoo'
+  | 'checkpoint_not_found'
+  | 'model_not_found'
+  | 'evaluation_not_found'
+  | 'run_not_found'
+  | 'run_not_trained'
+  | 'run_not_saved'
+  | 'run_busy'
+  | 'run_zoo_mismatch'
+  | 'nothing_to_import'
+  | 'signature_mismatch'
+  | 'mixed_conditions'
+  | 'upload'
   // checkpoint files
-  | 'checkpoint_unreadable' | 'checkpoint_too_complex' | 'checkpoint_unwritable' | 'safetensors_invalid' | 'torch_checkpoint_invalid'
-  | 'pickle_refused' | 'peft_adapter_invalid' | 'read_limit_exceeded'
+  | 'checkpoint_unreadable'
+  | 'checkpoint_too_complex'
+  | 'checkpoint_unwritable'
+  | 'safetensors_invalid'
+  | 'torch_checkpoint_invalid'
+  | 'pickle_refused'
+  | 'peft_adapter_invalid'
+  | 'read_limit_exceeded'
   // built-in tasks and datasets
-  | 'dataset' | 'unknown_task' | 'bad_condition' | 'weights_mismatch' | 'weights_dtype'
+  | 'dataset'
+  | 'unknown_task'
+  | 'bad_condition'
+  | 'weights_mismatch'
+  | 'weights_dtype'
   // a user's evaluator command: refused when set (evaluator_command), or failed on a checkpoint (evaluator_failed)
-  | 'evaluator_command' | 'evaluator_failed'
+  | 'evaluator_command'
+  | 'evaluator_failed'
   // the generator: config, state, training, sampling
-  | 'config' | 'generator_config' | 'generator_state' | 'recurrent' | 'tokenizer' | 'condition'
-  | 'training' | 'training_input' | 'training_diverged' | 'generate' | 'generation' | 'sampler_setting'
+  | 'config'
+  | 'generator_config'
+  | 'generator_state'
+  | 'recurrent'
+  | 'tokenizer'
+  | 'condition'
+  | 'training'
+  | 'training_input'
+  | 'training_diverged'
+  | 'generate'
+  | 'generation'
+  | 'sampler_setting'
   // backends and serving
-  | 'backend_unavailable' | 'port_in_use' | 'cannot_listen'
+  | 'backend_unavailable'
+  | 'port_in_use'
+  | 'cannot_listen'
   // reported by the hosts' transports, not the engine ('error': a failure that arrived without a code)
-  | 'no_token' | 'refused' | 'disconnected' | 'engine_restarted' | 'error';
+  | 'no_token'
+  | 'refused'
+  | 'disconnected'
+  | 'engine_restarted'
+  | 'error';
 
 /** What a failed request or job reports. `code` is stable; `message` names the file or request field and the fix. */
 export interface EngineErrorInfo {
@@ -385,10 +444,7 @@ export type EngineEvent =
 
 /** Wire messages, identical on every transport. */
 export type ClientMessage = { id: number; method: RequestName; params: unknown };
-export type ServerMessage =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: EngineErrorInfo }
-  | { event: EngineEvent };
+export type ServerMessage = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: EngineErrorInfo } | { event: EngineEvent };
 
 // ---- What the app's views need (engine/service-app.ts): runs, models, evaluations, zoo edits,
 // generator settings, uploads and downloads. Declaration merging adds them to `Requests`. ----
@@ -595,7 +651,10 @@ export interface Requests {
   /** announces an upload; its chunks follow as binary frames */
   'upload.begin': { params: { files: UploadFile[] }; result: { upload: Id; maxChunkBytes: number } };
   /** once every byte arrived: imports the upload's top-level files and folders into a zoo (a job), then removes the upload */
-  'upload.import': { params: { upload: Id; zoo: string; permutationState?: number; condition?: number[] }; result: { job: JobInfo; /** where the files lie on the engine: error messages name files under it */ dir: string } };
+  'upload.import': {
+    params: { upload: Id; zoo: string; permutationState?: number; condition?: number[] };
+    result: { job: JobInfo /** where the files lie on the engine: error messages name files under it */; dir: string };
+  };
   'upload.cancel': { params: { upload: Id }; result: { cancelled: Id } };
   /** exports a model into the engine's downloads folder (a job; result an ExportResult) for `download.ticket` */
   'download.export': { params: { id: Id; format?: CheckpointFormat }; result: { job: JobInfo } };

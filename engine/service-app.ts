@@ -139,7 +139,16 @@ export function generatorSettings(): GeneratorSettings {
   for (const [name, value] of Object.entries(DEFAULT_CONFIG)) {
     if (name === 'preset') continue;
     const [group, help, min, max] = FIELD_HELP[name] ?? ['other', name];
-    const type: SettingField['type'] = typeof value === 'boolean' ? 'boolean' : CHOICES[name] ? 'choice' : Array.isArray(value) ? 'integer-list' : Number.isInteger(value) && !['lr', 'betaStart', 'betaEnd', 'weightDecay', 'eta', 'clipDenoised', 'clipNorm'].includes(name) ? 'integer' : 'number';
+    const type: SettingField['type'] =
+      typeof value === 'boolean'
+        ? 'boolean'
+        : CHOICES[name]
+          ? 'choice'
+          : Array.isArray(value)
+            ? 'integer-list'
+            : Number.isInteger(value) && !['lr', 'betaStart', 'betaEnd', 'weightDecay', 'eta', 'clipDenoised', 'clipNorm'].includes(name)
+              ? 'integer'
+              : 'number';
     fields.push({ name, type, group, help, default: value, ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}), ...(CHOICES[name] ? { choices: CHOICES[name] } : {}) });
   }
   return {
@@ -235,7 +244,11 @@ async function zooStats(service: EngineService, name: string): Promise<ResultOf<
   return cachedStats(service, `zoo:${name}`, shas, async () => ({
     zoo: name,
     checkpoints: shas.length,
-    tensors: await tensorStats(service, shas, (zoo.signature ?? []).map((t) => t.name)),
+    tensors: await tensorStats(
+      service,
+      shas,
+      (zoo.signature ?? []).map((t) => t.name),
+    ),
   }));
 }
 
@@ -247,7 +260,11 @@ async function runStats(service: EngineService, id: Id): Promise<ResultOf<'run.s
   return cachedStats(service, `run:${id}`, shas, async () => ({
     run: id,
     models: shas.length,
-    tensors: await tensorStats(service, shas, (zoo.signature ?? []).map((t) => t.name)),
+    tensors: await tensorStats(
+      service,
+      shas,
+      (zoo.signature ?? []).map((t) => t.name),
+    ),
   }));
 }
 
@@ -301,7 +318,8 @@ export function installApp(service: EngineService): void {
     return { deleted: name };
   });
   service.handle('checkpoint.delete', ({ ids }) => {
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw new EngineError('bad_request', "the request needs 'ids' as a list of checkpoint ids", { hint: 'check the request parameters' });
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string'))
+      throw new EngineError('bad_request', "the request needs 'ids' as a list of checkpoint ids", { hint: 'check the request parameters' });
     const deleted = deleteCheckpoints(db(), ids);
     service.emit({ type: 'catalog.changed', what: 'checkpoints' });
     return { deleted };
@@ -345,9 +363,7 @@ export function installApp(service: EngineService): void {
     const config = resolveConfig({ ...(preset ? { preset } : {}), ...(parameters !== undefined ? { parameterCount: parameters } : {}), overrides: (set ?? {}) as never });
     // The time on this machine, before training starts (from the zoo's token count and this data folder's earlier runs).
     const checkpoints = row ? countCheckpoints(db(), row.id) : 0;
-    const estimate = row?.signature && checkpoints > 0
-      ? estimateTraining(db(), planBackend().name, config, { tokenCount: tokenCountFor(row.signature, config.tokenSize), checkpoints })
-      : null;
+    const estimate = row?.signature && checkpoints > 0 ? estimateTraining(db(), planBackend().name, config, { tokenCount: tokenCountFor(row.signature, config.tokenSize), checkpoints }) : null;
     return { config: { ...config }, estimate };
   });
 
@@ -399,7 +415,11 @@ export function installApp(service: EngineService): void {
     }
     const folder = join(service.dataDir, 'downloads', `${process.pid}-${randomBytes(8).toString('hex')}`);
     mkdirSync(folder, { recursive: true, mode: 0o700 });
-    const base = (model.source ? basename(model.source) : model.id).replace(/\.(safetensors|pth|pt|bin|tar)$/i, '').replace(/\.(pth|pt)$/i, '').replace(/[^A-Za-z0-9._-]/g, '_') || model.id;
+    const base =
+      (model.source ? basename(model.source) : model.id)
+        .replace(/\.(safetensors|pth|pt|bin|tar)$/i, '')
+        .replace(/\.(pth|pt)$/i, '')
+        .replace(/[^A-Za-z0-9._-]/g, '_') || model.id;
     const out = join(folder, `${base}.${chosen === 'pth' ? 'pth' : 'safetensors'}`);
     const job = service.jobs.submit('export', { id, out, format: chosen });
     return { job };
@@ -409,7 +429,7 @@ export function installApp(service: EngineService): void {
     const job = getJob(db(), jobId);
     const result = job?.result as ExportResult | undefined;
     const root = join(service.dataDir, 'downloads');
-    if (!job || job.kind !== 'export' || job.status !== 'succeeded' || !result?.path || !isInside(root, result.path) || !existsSync(result.path) || !statSync(result.path).isFile()) {
+    if (job?.kind !== 'export' || job.status !== 'succeeded' || !result?.path || !isInside(root, result.path) || !existsSync(result.path) || !statSync(result.path).isFile()) {
       throw new EngineError('no_download', `job ${jobId} is not a finished download export`, { hint: 'start one with download.export and wait for it to finish' });
     }
     const ticket = randomBytes(24).toString('base64url');
@@ -418,4 +438,3 @@ export function installApp(service: EngineService): void {
     return { url: `download/${ticket}`, name, size: statSync(result.path).size };
   });
 }
-

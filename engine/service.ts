@@ -193,12 +193,7 @@ function jobNotFound(id: Id): never {
  * Starts a job request and resolves with the job's result; rejects with what the job threw
  * (an EngineError, CancelledError, or a bug). `onProgress` sees every progress event of that job.
  */
-export async function runJob<N extends RequestName>(
-  service: EngineService,
-  method: N,
-  params: ParamsOf<N>,
-  onProgress?: (progress: JobProgress, job: JobInfo) => void,
-): Promise<unknown> {
+export async function runJob<N extends RequestName>(service: EngineService, method: N, params: ParamsOf<N>, onProgress?: (progress: JobProgress, job: JobInfo) => void): Promise<unknown> {
   let jobId: Id | null = null;
   const early: EngineEvent[] = [];
   let settle: ((event: EngineEvent) => void) | null = null;

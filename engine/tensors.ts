@@ -12,7 +12,16 @@ export interface TensorData {
 }
 
 export const DTYPE_SIZE: Record<DType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 export const DTYPES: readonly DType[] = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL'];
@@ -73,11 +82,11 @@ export function floatToHalf(value: number): number {
     const half = mantissa >>> shift;
     const rest = mantissa & ((1 << shift) - 1);
     const halfway = 1 << (shift - 1);
-    return sign | (rest > halfway || (rest === halfway && (half & 1)) ? half + 1 : half);
+    return sign | (rest > halfway || (rest === halfway && half & 1) ? half + 1 : half);
   }
   const half = (e << 10) | (mantissa >>> 13);
   const rest = mantissa & 0x1fff;
-  return sign | (rest > 0x1000 || (rest === 0x1000 && (half & 1)) ? half + 1 : half);
+  return sign | (rest > 0x1000 || (rest === 0x1000 && half & 1) ? half + 1 : half);
 }
 
 /** float → bfloat16 bits, round to nearest even; NaN stays NaN. */
@@ -96,14 +105,24 @@ function view(dtype: DType, bytes: Uint8Array): ArrayLike<number | bigint> {
   const { buffer, byteOffset } = aligned;
   const count = bytes.byteLength / size;
   switch (dtype) {
-    case 'F64': return new Float64Array(buffer, byteOffset, count);
-    case 'F32': return new Float32Array(buffer, byteOffset, count);
-    case 'F16': case 'BF16': return new Uint16Array(buffer, byteOffset, count);
-    case 'I64': return new BigInt64Array(buffer, byteOffset, count);
-    case 'I32': return new Int32Array(buffer, byteOffset, count);
-    case 'I16': return new Int16Array(buffer, byteOffset, count);
-    case 'I8': return new Int8Array(buffer, byteOffset, count);
-    case 'U8': case 'BOOL': return new Uint8Array(buffer, byteOffset, count);
+    case 'F64':
+      return new Float64Array(buffer, byteOffset, count);
+    case 'F32':
+      return new Float32Array(buffer, byteOffset, count);
+    case 'F16':
+    case 'BF16':
+      return new Uint16Array(buffer, byteOffset, count);
+    case 'I64':
+      return new BigInt64Array(buffer, byteOffset, count);
+    case 'I32':
+      return new Int32Array(buffer, byteOffset, count);
+    case 'I16':
+      return new Int16Array(buffer, byteOffset, count);
+    case 'I8':
+      return new Int8Array(buffer, byteOffset, count);
+    case 'U8':
+    case 'BOOL':
+      return new Uint8Array(buffer, byteOffset, count);
   }
 }
 
@@ -136,16 +155,50 @@ export function fromFloat32Array(dtype: DType, values: ArrayLike<number>): Uint8
   const bytes = new Uint8Array(n * DTYPE_SIZE[dtype]);
   const { buffer } = bytes;
   switch (dtype) {
-    case 'F64': new Float64Array(buffer).set(values); break;
-    case 'F32': new Float32Array(buffer).set(values); break;
-    case 'F16': { const out = new Uint16Array(buffer); for (let i = 0; i < n; i++) out[i] = floatToHalf(values[i]!); break; }
-    case 'BF16': { const out = new Uint16Array(buffer); for (let i = 0; i < n; i++) out[i] = floatToBfloat16(values[i]!); break; }
-    case 'I64': { const out = new BigInt64Array(buffer); for (let i = 0; i < n; i++) out[i] = BigInt(Math.round(values[i]!)); break; }
-    case 'I32': { const out = new Int32Array(buffer); for (let i = 0; i < n; i++) out[i] = Math.round(values[i]!); break; }
-    case 'I16': { const out = new Int16Array(buffer); for (let i = 0; i < n; i++) out[i] = Math.round(values[i]!); break; }
-    case 'I8': { const out = new Int8Array(buffer); for (let i = 0; i < n; i++) out[i] = Math.round(values[i]!); break; }
-    case 'U8': { const out = new Uint8Array(buffer); for (let i = 0; i < n; i++) out[i] = Math.round(values[i]!); break; }
-    case 'BOOL': for (let i = 0; i < n; i++) bytes[i] = values[i] ? 1 : 0; break;
+    case 'F64':
+      new Float64Array(buffer).set(values);
+      break;
+    case 'F32':
+      new Float32Array(buffer).set(values);
+      break;
+    case 'F16': {
+      const out = new Uint16Array(buffer);
+      for (let i = 0; i < n; i++) out[i] = floatToHalf(values[i]!);
+      break;
+    }
+    case 'BF16': {
+      const out = new Uint16Array(buffer);
+      for (let i = 0; i < n; i++) out[i] = floatToBfloat16(values[i]!);
+      break;
+    }
+    case 'I64': {
+      const out = new BigInt64Array(buffer);
+      for (let i = 0; i < n; i++) out[i] = BigInt(Math.round(values[i]!));
+      break;
+    }
+    case 'I32': {
+      const out = new Int32Array(buffer);
+      for (let i = 0; i < n; i++) out[i] = Math.round(values[i]!);
+      break;
+    }
+    case 'I16': {
+      const out = new Int16Array(buffer);
+      for (let i = 0; i < n; i++) out[i] = Math.round(values[i]!);
+      break;
+    }
+    case 'I8': {
+      const out = new Int8Array(buffer);
+      for (let i = 0; i < n; i++) out[i] = Math.round(values[i]!);
+      break;
+    }
+    case 'U8': {
+      const out = new Uint8Array(buffer);
+      for (let i = 0; i < n; i++) out[i] = Math.round(values[i]!);
+      break;
+    }
+    case 'BOOL':
+      for (let i = 0; i < n; i++) bytes[i] = values[i] ? 1 : 0;
+      break;
   }
   return bytes;
 }

@@ -25,6 +25,7 @@ const notLoaded = new Proxy({} as Tf, {
 });
 
 // A mutable export on purpose: importers see the module once it is loaded, with no indirection per call.
+// biome-ignore lint/style/useConst: loadTf() assigns it (Biome misses that beside the namespace of the same name)
 export let tf: Tf = notLoaded;
 
 /** The type names engine code writes as `tf.X` (a value cannot carry a namespace's types, so they are listed). */

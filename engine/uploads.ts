@@ -37,12 +37,16 @@ export function checkRelativePath(path: unknown): string {
   // Bytes, not characters: the file system's limits (NAME_MAX 255 per name; the whole path, with the
   // data folder in front, under PATH_MAX) count UTF-8 bytes.
   if (typeof path !== 'string' || path.length === 0 || Buffer.byteLength(path) > MAX_PATH_BYTES) {
-    throw new UploadError(`upload path ${JSON.stringify(typeof path === 'string' ? `${path.slice(0, 60)}…` : path)} is empty or longer than ${MAX_PATH_BYTES} bytes`, 'use shorter folder and file names');
+    throw new UploadError(
+      `upload path ${JSON.stringify(typeof path === 'string' ? `${path.slice(0, 60)}…` : path)} is empty or longer than ${MAX_PATH_BYTES} bytes`,
+      'use shorter folder and file names',
+    );
   }
   if (path.startsWith('/') || /^[A-Za-z]:/.test(path) || path.includes('\\') || path.includes('\0')) {
     throw new UploadError(`upload path '${path}' is not a relative path with '/' separators`, 'send paths relative to the chosen folder');
   }
   for (const segment of path.split('/')) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
     if (segment === '' || segment === '.' || segment === '..' || Buffer.byteLength(segment) > 255 || /[\x00-\x1f]/.test(segment)) {
       throw new UploadError(`upload path '${path}' has a segment '${segment}' that is not a plain name`, 'no empty, "." or ".." segments');
     }
@@ -54,7 +58,10 @@ export class UploadArea {
   private readonly uploads = new Map<Id, Upload>();
   private cleaned = false;
 
-  constructor(readonly root: string, readonly quota: number = Number(process.env.PARAMZOO_UPLOAD_QUOTA) || DEFAULT_UPLOAD_QUOTA) {}
+  constructor(
+    readonly root: string,
+    readonly quota: number = Number(process.env.PARAMZOO_UPLOAD_QUOTA) || DEFAULT_UPLOAD_QUOTA,
+  ) {}
 
   /** Leftovers of processes that died mid-upload: folders named `<pid>-…` whose process is gone. */
   cleanLeftovers(): void {
@@ -81,7 +88,10 @@ export class UploadArea {
     }
     const inFlight = [...this.uploads.values()].reduce((sum, u) => sum + u.files.reduce((s, f) => s + f.size, 0), 0);
     if (total + inFlight > this.quota) {
-      throw new UploadError(`the upload (${total} bytes) exceeds the engine's upload quota (${this.quota} bytes, ${inFlight} in use)`, 'upload fewer files at once, or import from a path on the engine machine with the CLI');
+      throw new UploadError(
+        `the upload (${total} bytes) exceeds the engine's upload quota (${this.quota} bytes, ${inFlight} in use)`,
+        'upload fewer files at once, or import from a path on the engine machine with the CLI',
+      );
     }
     const id = `${process.pid}-${randomBytes(8).toString('hex')}`;
     const dir = join(this.root, id);
@@ -96,7 +106,10 @@ export class UploadArea {
       // Whatever the file system refused (a name too long for it, no space): typed, and nothing left behind.
       rmSync(dir, { recursive: true, force: true });
       const code = (error as NodeJS.ErrnoException).code ?? 'an error';
-      throw new UploadError(`the engine could not create the upload's files (${code})`, code === 'ENAMETOOLONG' ? 'use shorter folder and file names' : 'check the space and permissions of the data folder');
+      throw new UploadError(
+        `the engine could not create the upload's files (${code})`,
+        code === 'ENAMETOOLONG' ? 'use shorter folder and file names' : 'check the space and permissions of the data folder',
+      );
     }
     this.uploads.set(id, { id, dir, files: checked, received: checked.map(() => 0), error: null });
     return { upload: id, maxChunkBytes: MAX_FRAME_BYTES };

@@ -18,8 +18,14 @@ function parse(url: string): URL | null {
 /** The renderer's own page (any hash or query: the views route by hash). */
 export function isAppPage(url: string): boolean {
   const parsed = parse(url);
-  return parsed !== null && parsed.protocol === `${APP_SCHEME}:` && parsed.host === APP_HOST
-    && (parsed.pathname === '/' || parsed.pathname === '/index.html') && parsed.username === '' && parsed.password === '';
+  return (
+    parsed !== null &&
+    parsed.protocol === `${APP_SCHEME}:` &&
+    parsed.host === APP_HOST &&
+    (parsed.pathname === '/' || parsed.pathname === '/index.html') &&
+    parsed.username === '' &&
+    parsed.password === ''
+  );
 }
 
 /** Addresses handed to the system browser: web pages only (never file:, javascript:, custom schemes). */

@@ -4,7 +4,6 @@ import { isAbsolute } from 'node:path';
 import type { DialogRequest } from '../preload/api.js';
 import { mayReceiveEnginePort, type SenderFrame } from './port-handout.js';
 
-
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 const MAX_TEXT = 200;
@@ -36,8 +35,14 @@ export function checkDialogRequest(value: unknown): Checked<DialogRequest> {
     const checked: { name: string; extensions: string[] }[] = [];
     for (const filter of filters as unknown[]) {
       const f = filter as { name?: unknown; extensions?: unknown } | null;
-      if (typeof f !== 'object' || f === null || !isShortText(f.name) || !Array.isArray(f.extensions)
-        || f.extensions.length > 50 || !f.extensions.every((e) => isShortText(e, 32) && /^[\w*.-]+$/.test(e))) {
+      if (
+        typeof f !== 'object' ||
+        f === null ||
+        !isShortText(f.name) ||
+        !Array.isArray(f.extensions) ||
+        f.extensions.length > 50 ||
+        !f.extensions.every((e) => isShortText(e, 32) && /^[\w*.-]+$/.test(e))
+      ) {
         return { ok: false, reason: 'each filter is {name: string, extensions: string[]} (extensions like "pth" or "*")' };
       }
       checked.push({ name: f.name, extensions: [...(f.extensions as string[])] });

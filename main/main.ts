@@ -2,8 +2,20 @@
 // process. Only wiring: every rule it applies is a plain function in a sibling module, tested
 // under Node (tests/main.*.test.ts).
 import {
-  app, BrowserWindow, dialog, ipcMain, Menu, MessageChannelMain, protocol, session, shell, utilityProcess,
-  type IpcMainEvent, type IpcMainInvokeEvent, type UtilityProcess, type WebContents,
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  MessageChannelMain,
+  protocol,
+  session,
+  shell,
+  utilityProcess,
+  type IpcMainEvent,
+  type IpcMainInvokeEvent,
+  type UtilityProcess,
+  type WebContents,
 } from 'electron';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -106,7 +118,10 @@ const supervisor = createEngineSupervisor<Engine>({
 /** A fresh port to the engine for this page; main never relays engine traffic itself. */
 function connectToEngine(contents: WebContents): void {
   const engine = supervisor.ensure();
-  if (engineFailure) return contents.send(CHANNELS.engineFailed, engineFailure);
+  if (engineFailure) {
+    contents.send(CHANNELS.engineFailed, engineFailure);
+    return;
+  }
   if (!engine) return; // a restart is on its way: it re-attaches every window
   const { port1, port2 } = new MessageChannelMain();
   engine.child.postMessage({ type: 'connect' }, [port1]);
@@ -137,7 +152,9 @@ ipcMain.handle(CHANNELS.dialog, async (event, value: unknown) => {
   if (request.kind === 'save') {
     // The system asks before replacing a file (Linux only with this flag), so the page exports with force.
     const result = await dialog.showSaveDialog(window, {
-      title: request.title, properties: ['showOverwriteConfirmation'], ...(request.defaultPath ? { defaultPath: request.defaultPath } : {}),
+      title: request.title,
+      properties: ['showOverwriteConfirmation'],
+      ...(request.defaultPath ? { defaultPath: request.defaultPath } : {}),
     });
     return result.canceled || !result.filePath ? [] : [result.filePath];
   }
@@ -245,31 +262,34 @@ if (!app.requestSingleInstanceLock()) {
     window.focus();
   });
 
-  app.whenReady().then(() => {
-    log('main', `ParamZoo ${app.getVersion()} (Electron ${process.versions.electron}), data folder ${dataDir}`);
-    // No page may use the camera, notifications, geolocation, …: nothing of the app needs them.
-    session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-    session.defaultSession.setPermissionCheckHandler(() => false);
-    protocol.handle(APP_SCHEME, async (request) => {
-      const file = resolveAppFile(rendererRoot, request.url, request.method);
-      const notFound = () => new Response('not found', { status: 404, headers: securityHeaders('text/plain; charset=utf-8') });
-      if (!file) return notFound();
-      try {
-        const body = request.method === 'HEAD' ? null : await readFile(file.path);
-        return new Response(body, { headers: securityHeaders(file.contentType) });
-      } catch {
-        return notFound();
-      }
-    });
-    installMenu();
-    createWindow();
-    app.on('activate', () => {
-      if (windows.size === 0) createWindow();
-    });
-  }, (error: unknown) => {
-    log('main', `start failed: ${String(error)}`);
-    app.exit(2);
-  });
+  app.whenReady().then(
+    () => {
+      log('main', `ParamZoo ${app.getVersion()} (Electron ${process.versions.electron}), data folder ${dataDir}`);
+      // No page may use the camera, notifications, geolocation, …: nothing of the app needs them.
+      session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+      session.defaultSession.setPermissionCheckHandler(() => false);
+      protocol.handle(APP_SCHEME, async (request) => {
+        const file = resolveAppFile(rendererRoot, request.url, request.method);
+        const notFound = () => new Response('not found', { status: 404, headers: securityHeaders('text/plain; charset=utf-8') });
+        if (!file) return notFound();
+        try {
+          const body = request.method === 'HEAD' ? null : await readFile(file.path);
+          return new Response(body, { headers: securityHeaders(file.contentType) });
+        } catch {
+          return notFound();
+        }
+      });
+      installMenu();
+      createWindow();
+      app.on('activate', () => {
+        if (windows.size === 0) createWindow();
+      });
+    },
+    (error: unknown) => {
+      log('main', `start failed: ${String(error)}`);
+      app.exit(2);
+    },
+  );
 
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();

@@ -3,9 +3,36 @@
 
 export interface MenuItemSpec {
   label?: string;
-  role?: 'appMenu' | 'about' | 'services' | 'hide' | 'hideOthers' | 'unhide' | 'quit' | 'close' | 'undo' | 'redo' | 'cut'
-    | 'copy' | 'paste' | 'selectAll' | 'reload' | 'forceReload' | 'toggleDevTools' | 'resetZoom' | 'zoomIn' | 'zoomOut'
-    | 'togglefullscreen' | 'minimize' | 'zoom' | 'front' | 'windowMenu' | 'editMenu' | 'fileMenu' | 'viewMenu' | 'help';
+  role?:
+    | 'appMenu'
+    | 'about'
+    | 'services'
+    | 'hide'
+    | 'hideOthers'
+    | 'unhide'
+    | 'quit'
+    | 'close'
+    | 'undo'
+    | 'redo'
+    | 'cut'
+    | 'copy'
+    | 'paste'
+    | 'selectAll'
+    | 'reload'
+    | 'forceReload'
+    | 'toggleDevTools'
+    | 'resetZoom'
+    | 'zoomIn'
+    | 'zoomOut'
+    | 'togglefullscreen'
+    | 'minimize'
+    | 'zoom'
+    | 'front'
+    | 'windowMenu'
+    | 'editMenu'
+    | 'fileMenu'
+    | 'viewMenu'
+    | 'help';
   type?: 'separator' | 'submenu' | 'normal';
   accelerator?: string;
   click?: () => void;
@@ -70,7 +97,14 @@ export function menuTemplate(options: MenuOptions, commands: MenuCommands): Menu
     ],
   };
   return [
-    ...(mac ? [{ label: options.appName, submenu: [{ role: 'about' }, separator, { role: 'services' }, separator, { role: 'hide' }, { role: 'hideOthers' }, { role: 'unhide' }, separator, { role: 'quit' }] } as MenuItemSpec] : []),
+    ...(mac
+      ? [
+          {
+            label: options.appName,
+            submenu: [{ role: 'about' }, separator, { role: 'services' }, separator, { role: 'hide' }, { role: 'hideOthers' }, { role: 'unhide' }, separator, { role: 'quit' }],
+          } as MenuItemSpec,
+        ]
+      : []),
     file,
     { role: 'editMenu', label: '&Edit' },
     view,

@@ -70,7 +70,10 @@ export function createBridge(): Bridge {
   };
 
   const send = (message: ClientMessage, waiter: Waiter): void => {
-    if (failure) return waiter.reject(failure);
+    if (failure) {
+      waiter.reject(failure);
+      return;
+    }
     if (!port) {
       queued.push({ message, waiter });
       return;

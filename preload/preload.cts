@@ -20,7 +20,12 @@ ipcRenderer.send(CHANNELS.connect);
 
 // The DOM of the preload's world is the page's DOM: a KeyboardEvent dispatched here reaches the
 // page's own shortcut handler.
-interface KeyboardEventLike { key: string; ctrlKey: boolean; metaKey: boolean; altKey: boolean }
+interface KeyboardEventLike {
+  key: string;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  altKey: boolean;
+}
 interface DomWindow {
   addEventListener(type: 'keydown', listener: (event: KeyboardEventLike) => void, capture: boolean): void;
   dispatchEvent(event: unknown): boolean;

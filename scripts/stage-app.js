@@ -231,7 +231,9 @@ const names = importedPackages();
 writeManifest(names);
 
 const closure = packageClosure(names);
-const lock = createHash('sha256').update(readFileSync(join(ROOT, 'package-lock.json'))).digest('hex');
+const lock = createHash('sha256')
+  .update(readFileSync(join(ROOT, 'package-lock.json')))
+  .digest('hex');
 const wanted = { lock, packages: [...closure].map(([dir, version]) => `${relative(ROOT, dir)}@${version}`), electron: rebuildForElectron ? electronVersion() : null };
 const previous = existsSync(STAMP) ? readFileSync(STAMP, 'utf8') : null;
 if (previous === JSON.stringify(wanted)) {

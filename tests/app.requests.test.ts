@@ -39,12 +39,20 @@ test('generator settings: every config field described with its default; presets
   const service = createEngineService({ dataDir: tempDir() });
   try {
     const settings = await service.request('generator.settings', {});
-    assert.deepEqual(settings.fields.map((f) => f.name).sort(), Object.keys(DEFAULT_CONFIG).filter((k) => k !== 'preset').sort());
+    assert.deepEqual(
+      settings.fields.map((f) => f.name).sort(),
+      Object.keys(DEFAULT_CONFIG)
+        .filter((k) => k !== 'preset')
+        .sort(),
+    );
     for (const field of settings.fields) assert.deepEqual(field.default, DEFAULT_CONFIG[field.name as keyof typeof DEFAULT_CONFIG], field.name);
     assert.deepEqual(settings.fields.find((f) => f.name === 'recurrent')?.choices, ['lstm', 'mamba', 'transformer']);
     assert.equal(settings.fields.find((f) => f.name === 'denoiserChannels')?.type, 'integer-list');
     assert.equal(settings.fields.find((f) => f.name === 'lr')?.type, 'number');
-    assert.deepEqual(settings.presets.map((p) => p.name), ['tiny', 'tiny-slim', 'small', 'medium', 'large']);
+    assert.deepEqual(
+      settings.presets.map((p) => p.name),
+      ['tiny', 'tiny-slim', 'small', 'medium', 'large'],
+    );
     assert.deepEqual(settings.presets.find((p) => p.name === 'tiny-slim')?.config.denoiserChannels, [16, 32, 64, 32, 16]);
 
     const valid = await service.request('generator.validate', { preset: 'tiny-slim', set: { steps: 30, denoiserChannels: [8, 8] } });
@@ -78,8 +86,10 @@ test('zoos: rename keeps the checkpoints, deleting checkpoints and zoos removes 
     assert.equal(await service.request('zoo.stats', { name: 'cnn' }), stats, 'cached while the zoo is unchanged');
     const usage = await service.request('zoo.usage', {});
     assert.deepEqual(usage.cnn?.formats, ['pth']);
-    const blobBytes = (await service.request('zoo.show', { name: 'cnn' })).checkpoints.map((c) => c.sha256)
-      .filter((sha, i, all) => all.indexOf(sha) === i).reduce((sum, sha) => sum + readFileSync(service.blobs.path(sha)).length, 0);
+    const blobBytes = (await service.request('zoo.show', { name: 'cnn' })).checkpoints
+      .map((c) => c.sha256)
+      .filter((sha, i, all) => all.indexOf(sha) === i)
+      .reduce((sum, sha) => sum + readFileSync(service.blobs.path(sha)).length, 0);
     assert.equal(usage.cnn?.bytes, blobBytes);
     const renamed = await service.request('zoo.rename', { name: 'cnn', to: 'tiny-cnn' });
     assert.deepEqual([renamed.name, renamed.checkpointCount, renamed.parameterCount], ['tiny-cnn', 2, 1500]);
@@ -102,7 +112,10 @@ test('zoos: rename keeps the checkpoints, deleting checkpoints and zoos removes 
     assert.deepEqual(await service.request('storage.gc', { graceMinutes: 0 }), { removed: 0, bytesFreed: 0, kept: 0, blobs: [], tempsRemoved: 0 });
     assert.deepEqual(await service.blobs.list(), []);
     await assert.rejects(service.request('storage.gc', { graceMinutes: -1 }), { code: 'bad_request' });
-    assert.deepEqual((await service.request('zoo.list', {})).map((z) => z.name), ['other']);
+    assert.deepEqual(
+      (await service.request('zoo.list', {})).map((z) => z.name),
+      ['other'],
+    );
     assert.equal((service.catalog().db.prepare('SELECT COUNT(*) AS n FROM checkpoints').get() as { n: number }).n, 0);
     assert.deepEqual(await service.request('run.list', {}), []);
     assert.deepEqual(await service.request('evaluation.list', {}), []);
@@ -138,8 +151,20 @@ test('uploads: paths are plain relative names, sizes within the quota; a complet
       [[{ path: 'a\\b.pth', size: 1 }], /not a relative path/],
       [[{ path: 'a//b.pth', size: 1 }], /not a plain name/],
       [[{ path: 'a/./b.pth', size: 1 }], /not a plain name/],
-      [[{ path: 'a.pth', size: 1 }, { path: 'a.pth', size: 1 }], /listed twice/],
-      [[{ path: 'a', size: 1 }, { path: 'a/b', size: 1 }], /clash/],
+      [
+        [
+          { path: 'a.pth', size: 1 },
+          { path: 'a.pth', size: 1 },
+        ],
+        /listed twice/,
+      ],
+      [
+        [
+          { path: 'a', size: 1 },
+          { path: 'a/b', size: 1 },
+        ],
+        /clash/,
+      ],
       [[{ path: 'a.pth', size: -1 }], /no valid size/],
       [[{ path: 'huge.pth', size: 64 * 1024 ** 4 }], /quota/],
       [[], /1 to/],
@@ -180,16 +205,25 @@ test('uploads: paths are plain relative names, sizes within the quota; a complet
     const done = await finished(service, job);
     assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
     assert.equal((done.result as ImportResult).imported.length, 1);
-    assert.deepEqual((await service.request('zoo.show', { name: 'cnn' })).checkpoints.map((c) => c.source), ['upload:tiny_cnn.pth'], 'the source is the name the user chose');
+    assert.deepEqual(
+      (await service.request('zoo.show', { name: 'cnn' })).checkpoints.map((c) => c.source),
+      ['upload:tiny_cnn.pth'],
+      'the source is the name the user chose',
+    );
     assert.deepEqual(readdirSync(join(dataDir, 'uploads')), [], 'the upload was removed after the import');
 
     await service.request('zoo.create', { name: 'dora' });
     const folder = await service.request('upload.begin', { files: peftFiles.map((name) => ({ path: `adapter/${name}`, size: readFileSync(join(peft, name)).length })) });
-    peftFiles.forEach((name, i) => sendFile(service, folder.upload, i, readFileSync(join(peft, name)), 4096));
+    peftFiles.forEach((name, i) => {
+      sendFile(service, folder.upload, i, readFileSync(join(peft, name)), 4096);
+    });
     const peftJob = await finished(service, (await service.request('upload.import', { upload: folder.upload, zoo: 'dora' })).job);
     assert.equal(peftJob.status, 'succeeded', JSON.stringify(peftJob.error));
     const dora = await service.request('zoo.show', { name: 'dora' });
-    assert.deepEqual(dora.checkpoints.map((c) => [c.format, c.layout, c.source]), [['peft', 'peft_adapter', 'upload:adapter']]);
+    assert.deepEqual(
+      dora.checkpoints.map((c) => [c.format, c.layout, c.source]),
+      [['peft', 'peft_adapter', 'upload:adapter']],
+    );
   } finally {
     await service.close();
   }

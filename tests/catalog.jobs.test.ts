@@ -10,7 +10,10 @@ import { tempDir } from './helpers/tmp.js';
 
 function runnerOn(catalog: Catalog): { jobs: JobRunner; events: (JobEvent & { at: number })[] } {
   const events: (JobEvent & { at: number })[] = [];
-  const jobs = new JobRunner(() => catalog.db, (event) => events.push({ ...event, at: Date.now() }));
+  const jobs = new JobRunner(
+    () => catalog.db,
+    (event) => events.push({ ...event, at: Date.now() }),
+  );
   return { jobs, events };
 }
 
@@ -76,7 +79,10 @@ test('jobs run one at a time in submission order; cancelling a running or queued
     jobs.cancel(b.id);
     await jobs.whenIdle();
     assert.deepEqual(order, ['start a', 'end a', 'start b', 'start c', 'end c']);
-    assert.deepEqual([a, b, c, d].map((job) => getJob(catalog.db, job.id)!.status), ['succeeded', 'cancelled', 'succeeded', 'cancelled']);
+    assert.deepEqual(
+      [a, b, c, d].map((job) => getJob(catalog.db, job.id)!.status),
+      ['succeeded', 'cancelled', 'succeeded', 'cancelled'],
+    );
     assert.equal(getJob(catalog.db, b.id)!.error!.code, 'cancelled');
     assert.ok(jobs.failure(b.id) instanceof CancelledError);
     assert.equal(events.filter((e) => e.type === 'job.failed').length, 2);

@@ -27,10 +27,15 @@ class Worker {
 
   constructor(dataDir: string) {
     this.child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'tests', 'helpers', 'import-worker.ts'), dataDir], {
-      cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'],
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      if (this.waiting) { const w = this.waiting; this.waiting = null; w(line); } else this.lines.push(line);
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        w(line);
+      } else this.lines.push(line);
     });
   }
 
@@ -69,10 +74,15 @@ async function writeRoundFiles(dir: string, round: number): Promise<string[]> {
   const paths: string[] = [];
   for (let i = 0; i < 5; i++) {
     const path = join(dir, `r${round}_${i}.safetensors`);
-    await writeCheckpoint('safetensors', path, [
-      { name: 'w', dtype: 'F32', shape: [256, 1024], data: randomBytes(256 * 1024 * 4) },
-      { name: 'b', dtype: 'F32', shape: [1024], data: randomBytes(1024 * 4) },
-    ], {});
+    await writeCheckpoint(
+      'safetensors',
+      path,
+      [
+        { name: 'w', dtype: 'F32', shape: [256, 1024], data: randomBytes(256 * 1024 * 4) },
+        { name: 'b', dtype: 'F32', shape: [1024], data: randomBytes(1024 * 4) },
+      ],
+      {},
+    );
     paths.push(path);
   }
   return paths;
@@ -132,22 +142,31 @@ test(`two processes importing overlapping files, one cancelled or killed, ${ROUN
   await Promise.all([a.end(), b.end()]);
   const { rows, missing } = rowsAndMissing(dataDir);
   lost += missing.length;
-  console.log(`overlapping imports: ${ROUNDS} runs (A cancelled mid-import ${cancelled}, killed ${killed}, finished before its cancel ${completed}); ` +
-    `${rows} rows at the end, ${rowChecks + rows} row checks in all (after every run and at the end), ${lost} rows lost; ${Date.now() - started} ms`);
+  console.log(
+    `overlapping imports: ${ROUNDS} runs (A cancelled mid-import ${cancelled}, killed ${killed}, finished before its cancel ${completed}); ` +
+      `${rows} rows at the end, ${rowChecks + rows} row checks in all (after every run and at the end), ${lost} rows lost; ${Date.now() - started} ms`,
+  );
   assert.equal(lost, 0);
   assert.ok(rows >= ROUNDS * 3);
 
   // Startup (of any process) removes every temp a dead writer left; gc keeps every referenced blob.
   const blobs = new BlobStore(join(dataDir, 'blobs'));
   await blobs.removeStaleTemps();
-  assert.deepEqual(readdirSync(join(dataDir, 'blobs')).filter((name) => name.includes('tmp')), []);
+  assert.deepEqual(
+    readdirSync(join(dataDir, 'blobs')).filter((name) => name.includes('tmp')),
+    [],
+  );
   const catalog = openCatalog(dataDir);
   try {
     const result = await collectGarbage(catalog, blobs);
     const after = rowsAndMissing(dataDir);
     assert.deepEqual(after.missing, []);
     const referenced = new Set((catalog.db.prepare('SELECT sha256 FROM checkpoints').all() as Array<{ sha256: string }>).map((r) => r.sha256));
-    assert.deepEqual((await blobs.list()).filter((sha) => !referenced.has(sha)), [], 'gc left orphans');
+    assert.deepEqual(
+      (await blobs.list()).filter((sha) => !referenced.has(sha)),
+      [],
+      'gc left orphans',
+    );
     console.log(`gc removed ${result.removed.length} orphaned blobs, kept ${result.kept}`);
   } finally {
     catalog.close();
@@ -171,11 +190,13 @@ test('two processes opening a new data folder at once both succeed (20 folders)'
   const workers = [new Worker(join(parent, 'unused-a')), new Worker(join(parent, 'unused-b'))];
   await Promise.all(workers.map((w) => w.ready()));
   const start = Date.now() + 300;
-  const results = await Promise.all(workers.map(async (worker) => {
-    const answers: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < 20; i++) answers.push(await worker.send({ open: join(parent, `fresh${i}`), at: start + i * 60 }));
-    return answers;
-  }));
+  const results = await Promise.all(
+    workers.map(async (worker) => {
+      const answers: Array<Record<string, unknown>> = [];
+      for (let i = 0; i < 20; i++) answers.push(await worker.send({ open: join(parent, `fresh${i}`), at: start + i * 60 }));
+      return answers;
+    }),
+  );
   await Promise.all(workers.map((w) => w.end()));
   const failures = results.flat().filter((r) => !r.ok);
   assert.equal(failures.length, 0, JSON.stringify(failures));

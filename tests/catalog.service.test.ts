@@ -25,7 +25,10 @@ test('the service answers every foundation request and reports jobs and catalog 
     const imported = (await runJob(service, 'import', { zoo: 'cnn', paths: [join(FIXTURES, 'tiny_cnn.pth')] }, (p) => progress.push(p.fraction))) as ImportResult;
     assert.equal(imported.imported.length, 1);
     assert.ok(progress.length >= 3 && progress.every((f, i) => i === 0 || f >= progress[i - 1]!), `progress ${progress.join(' ')}`);
-    assert.deepEqual((await service.request('zoo.list', {})).map((z) => z.checkpointCount), [1]);
+    assert.deepEqual(
+      (await service.request('zoo.list', {})).map((z) => z.checkpointCount),
+      [1],
+    );
     assert.equal((await service.request('zoo.show', { name: 'cnn' })).checkpoints[0]!.id, imported.imported[0]!.id);
 
     const out = join(tempDir(), 'out.pth');
@@ -33,13 +36,22 @@ test('the service answers every foundation request and reports jobs and catalog 
     assert.equal(exported.path, out);
 
     const jobs = await service.request('job.list', {});
-    assert.deepEqual(jobs.map((j) => [j.kind, j.status]), [['export', 'succeeded'], ['import', 'succeeded']]);
+    assert.deepEqual(
+      jobs.map((j) => [j.kind, j.status]),
+      [
+        ['export', 'succeeded'],
+        ['import', 'succeeded'],
+      ],
+    );
     const importJob = await service.request('job.get', { id: jobs[1]!.id });
     assert.deepEqual(importJob.result, imported);
     await assert.rejects(service.request('job.get', { id: 'job_0000000000000000' }), { code: 'job_not_found' });
 
     const changed = events.filter((e) => e.type === 'catalog.changed').map((e) => e.type === 'catalog.changed' && [e.what, e.zoo]);
-    assert.deepEqual(changed, [['zoos', 'cnn'], ['checkpoints', 'cnn']]);
+    assert.deepEqual(changed, [
+      ['zoos', 'cnn'],
+      ['checkpoints', 'cnn'],
+    ]);
     assert.deepEqual(events.filter((e) => e.type === 'job.finished').length, 2);
   } finally {
     await service.close();
@@ -77,7 +89,7 @@ test('a failed import rejects runJob with the EngineError; a cancelled import le
   }
 });
 
-test('opening the catalog removes the temps a dead writer left in the blob store, and keeps a live writer\'s', async () => {
+test("opening the catalog removes the temps a dead writer left in the blob store, and keeps a live writer's", async () => {
   const dataDir = tempDir();
   const root = join(dataDir, 'blobs');
   mkdirSync(root, { recursive: true });

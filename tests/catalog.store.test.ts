@@ -23,8 +23,16 @@ function tablesOf(db: Database.Database): string[] {
 function addCheckpoint(db: Database.Database, zooId: number, sha256 = 'a'.repeat(64)): string {
   const id = newId('checkpoint');
   insertCheckpoint(db, {
-    id, zooId, source: '/somewhere/model.pth', sha256, format: 'pth', layout: 'state_dict',
-    signature: [{ name: 'w', dtype: 'F32', shape: [2] }], permutationState: 0, condition: null, metadata: {},
+    id,
+    zooId,
+    source: '/somewhere/model.pth',
+    sha256,
+    format: 'pth',
+    layout: 'state_dict',
+    signature: [{ name: 'w', dtype: 'F32', shape: [2] }],
+    permutationState: 0,
+    condition: null,
+    metadata: {},
   });
   return id;
 }
@@ -62,7 +70,10 @@ test('a catalog written by an older version is migrated and keeps its rows', () 
   try {
     assert.equal(catalog.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
     assert.deepEqual(tablesOf(catalog.db), TABLES);
-    assert.deepEqual(listZoos(catalog.db).map((z) => [z.name, z.checkpointCount]), [['legacy', 1]]);
+    assert.deepEqual(
+      listZoos(catalog.db).map((z) => [z.name, z.checkpointCount]),
+      [['legacy', 1]],
+    );
     assert.equal(listCheckpoints(catalog.db, zoo.id)[0]!.id, checkpointId);
     // the new tables work against the old rows
     catalog.db.prepare(`INSERT INTO runs (id, zoo_id, config, backend, status, created_at, updated_at) VALUES ('run_1', ?, '{}', 'cpu', 'queued', 'now', 'now')`).run(zoo.id);
@@ -85,12 +96,15 @@ test('a catalog from a newer ParamZoo is refused with a clear error', () => {
   const db = new Database(join(dataDir, 'catalog.sqlite'));
   db.pragma(`user_version = ${MIGRATIONS.length + 5}`);
   db.close();
-  assert.throws(() => openCatalog(dataDir), (error: unknown) => {
-    assert.ok(error instanceof EngineError);
-    assert.equal(error.code, 'catalog_too_new');
-    assert.match(error.message, /catalog\.sqlite/);
-    return true;
-  });
+  assert.throws(
+    () => openCatalog(dataDir),
+    (error: unknown) => {
+      assert.ok(error instanceof EngineError);
+      assert.equal(error.code, 'catalog_too_new');
+      assert.match(error.message, /catalog\.sqlite/);
+      return true;
+    },
+  );
 });
 
 test('foreign keys are enforced: no checkpoint without its zoo, deleting a zoo removes its checkpoints', () => {

@@ -26,7 +26,10 @@ test('evaluate --zoo Z --originals O scores imported checkpoints on the task, as
   assert.equal(imported.imported.length, 4);
   const elsewhere = await runCliJson<ZooDetail>(['zoo', 'show', 'elsewhere', ...data]);
   assert.equal(elsewhere.task, 'digits-mlp');
-  assert.deepEqual(elsewhere.checkpoints.map((c) => c.permutationState), [0, 0, 1, 1]);
+  assert.deepEqual(
+    elsewhere.checkpoints.map((c) => c.permutationState),
+    [0, 0, 1, 1],
+  );
 
   const result = await runCliJson<EvaluateJobResult>(['evaluate', '--zoo', 'elsewhere', '--originals', 'collected', ...data]);
   const [zoo] = result.zoos;

@@ -25,7 +25,9 @@ test('inspect --json reads every PyTorch fixture as expected.json says', async (
       assert.deepEqual(got.shape, want.shape, `${where}: shape`);
       assert.ok(close(got.sum, want.sum), `${where}: sum ${got.sum} vs ${want.sum}`);
       assert.equal(got.first.length, want.first.length, `${where}: first values`);
-      got.first.forEach((value, k) => assert.ok(close(value, want.first[k]!), `${where}: first[${k}] ${value} vs ${want.first[k]}`));
+      got.first.forEach((value, k) => {
+        assert.ok(close(value, want.first[k]!), `${where}: first[${k}] ${value} vs ${want.first[k]}`);
+      });
     }
   }
   // inspecting files never creates a catalog

@@ -111,7 +111,10 @@ test('from the command line: flags in messages, request fields in --json, --thre
   assert.match(count.stderr, /^paramzoo: --count must be a whole number from 1 to 1000, not 0$/m);
   assert.match(count.stderr, /^hint: e\.g\. --count 10$/m);
   assert.deepEqual(JSON.parse(count.stdout).error, {
-    code: 'bad_option', message: "'count' must be a whole number from 1 to 1000, not 0", hint: "e.g. 'count': 10", fields: ['count'],
+    code: 'bad_option',
+    message: "'count' must be a whole number from 1 to 1000, not 0",
+    hint: "e.g. 'count': 10",
+    fields: ['count'],
   });
   assert.equal(ddpm.code, 1, ddpm.stderr);
   assert.match(ddpm.stderr, /--sampler-steps does not apply to the ddpm sampler/);

@@ -57,8 +57,16 @@ function sha256(path: string): string {
 }
 
 const TORCH_DTYPE: Record<DType, string> = {
-  F64: 'torch.float64', F32: 'torch.float32', F16: 'torch.float16', BF16: 'torch.bfloat16', I64: 'torch.int64',
-  I32: 'torch.int32', I16: 'torch.int16', I8: 'torch.int8', U8: 'torch.uint8', BOOL: 'torch.bool',
+  F64: 'torch.float64',
+  F32: 'torch.float32',
+  F16: 'torch.float16',
+  BF16: 'torch.bfloat16',
+  I64: 'torch.int64',
+  I32: 'torch.int32',
+  I16: 'torch.int16',
+  I8: 'torch.int8',
+  U8: 'torch.uint8',
+  BOOL: 'torch.bool',
 };
 
 /** What PyTorch itself sees in .pth files: names in order, dtypes, shapes and raw bytes. */
@@ -110,7 +118,10 @@ test('every dtype survives import → export (safetensors, pth) → re-import �
   await t.test('PyTorch loads both exported .pth files with the same names, dtypes, shapes and bytes', { skip: skipWithoutTorch() }, () => {
     const [torchA, torchB] = loadInTorch([asPth.path, fromPth.path]);
     for (const loaded of [torchA!, torchB!]) {
-      assert.deepEqual(loaded.keys, original.map((tensor) => tensor.name));
+      assert.deepEqual(
+        loaded.keys,
+        original.map((tensor) => tensor.name),
+      );
       for (const tensor of original) {
         const got = loaded.tensors[tensor.name]!;
         assert.equal(got.dtype, TORCH_DTYPE[tensor.dtype], tensor.name);
@@ -130,19 +141,21 @@ test('PEFT adapter folders and timm checkpoints export in their source layout, c
     { zoo: 'dora-bin', source: 'dora_tiny_llama_bin', config: 'adapter_config.json', weights: 'adapter_model.safetensors', format: 'peft' },
     { zoo: 'hub', source: 'timm_hub_tiny_cnn', config: 'config.json', weights: 'model.safetensors', format: 'safetensors' },
   ];
-  await runAll(cases.map((c) => async () => {
-    const source = join(FIXTURES, c.source);
-    await runCliJson(['zoo', 'create', c.zoo, ...data]);
-    const [imported] = (await runCliJson<ImportResult>(['import', c.zoo, source, ...data])).imported;
-    assert.equal(imported!.source, source);
-    const out = join(work, c.source);
-    const exported = await runCliJson<ExportResult>(['export', imported!.id, '--out', out, ...data]);
-    assert.deepEqual(exported, { path: out, format: c.format, sha256: sha256(join(out, c.weights)) }, c.source);
-    assert.deepEqual(readFileSync(join(out, c.config)), readFileSync(join(source, c.config)), `${c.source}: ${c.config} identical`);
-    // the exported folder opens as the same kind of checkpoint with the same tensors
-    assert.deepEqual(await tensorBytes(out), await tensorBytes(source), c.source);
-    assert.equal(await layoutOf(out), await layoutOf(source), c.source);
-  }));
+  await runAll(
+    cases.map((c) => async () => {
+      const source = join(FIXTURES, c.source);
+      await runCliJson(['zoo', 'create', c.zoo, ...data]);
+      const [imported] = (await runCliJson<ImportResult>(['import', c.zoo, source, ...data])).imported;
+      assert.equal(imported!.source, source);
+      const out = join(work, c.source);
+      const exported = await runCliJson<ExportResult>(['export', imported!.id, '--out', out, ...data]);
+      assert.deepEqual(exported, { path: out, format: c.format, sha256: sha256(join(out, c.weights)) }, c.source);
+      assert.deepEqual(readFileSync(join(out, c.config)), readFileSync(join(source, c.config)), `${c.source}: ${c.config} identical`);
+      // the exported folder opens as the same kind of checkpoint with the same tensors
+      assert.deepEqual(await tensorBytes(out), await tensorBytes(source), c.source);
+      assert.equal(await layoutOf(out), await layoutOf(source), c.source);
+    }),
+  );
 
   // A timm training checkpoint exports as a plain state_dict with the unwrapped names PyTorch loads.
   await runCliJson(['zoo', 'create', 'timm', ...data]);

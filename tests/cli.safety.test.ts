@@ -43,6 +43,7 @@ test('terminal escape codes in tensor names and metadata are printed escaped', a
   await writeCheckpoint('safetensors', path, [{ name: evil, dtype: 'F32', shape: [1], data: new Uint8Array(4) }], { note: 'x\x1b[31mred' });
   const run = await runCli(['inspect', path, '--data', tempDir()]);
   assert.equal(run.code, 0, run.stderr);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters must not reach the terminal
   assert.ok(!/[\x1b\x07\u009b\u202e]/.test(run.stdout), JSON.stringify(run.stdout));
   assert.ok(run.stdout.includes('w\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202e'), run.stdout);
   assert.ok(run.stdout.includes('x\\x1b[31mred'), run.stdout);

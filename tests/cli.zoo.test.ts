@@ -17,7 +17,10 @@ test('zoo create / import / zoo show: permutation states, conditions, signature,
   assert.deepEqual([created.name, created.checkpointCount, created.parameterCount], ['cnn', 0, 0]);
 
   const batch = await runCliJson<ImportResult>(['import', 'cnn', fixture('tiny_cnn.pth'), fixture('tiny_cnn_legacy.pth'), fixture('timm_train_checkpoint.pth.tar'), ...data]);
-  assert.deepEqual(batch.imported.map((c) => c.source), [fixture('tiny_cnn.pth'), fixture('tiny_cnn_legacy.pth'), fixture('timm_train_checkpoint.pth.tar')]);
+  assert.deepEqual(
+    batch.imported.map((c) => c.source),
+    [fixture('tiny_cnn.pth'), fixture('tiny_cnn_legacy.pth'), fixture('timm_train_checkpoint.pth.tar')],
+  );
   const chosen = await runCliJson<ImportResult>(['import', 'cnn', fixture('tiny_cnn.pth'), '--permutation-state', '7', '--condition', '0,1,1', ...data]);
 
   const zoo = await runCliJson<ZooDetail>(['zoo', 'show', 'cnn', ...data]);
@@ -25,22 +28,44 @@ test('zoo create / import / zoo show: permutation states, conditions, signature,
   assert.equal(zoo.signature.length, 15);
   assert.deepEqual(zoo.signature[0], { name: 'conv1.weight', dtype: 'F32', shape: [8, 1, 3, 3] });
   assert.deepEqual(zoo.signature[6], { name: 'bn1.num_batches_tracked', dtype: 'I64', shape: [] });
-  assert.deepEqual(zoo.checkpoints.map((c) => c.id), [...batch.imported, ...chosen.imported].map((c) => c.id));
+  assert.deepEqual(
+    zoo.checkpoints.map((c) => c.id),
+    [...batch.imported, ...chosen.imported].map((c) => c.id),
+  );
   for (const checkpoint of zoo.checkpoints) {
     for (const field of ['id', 'format', 'source', 'permutationState', 'condition', 'metrics']) assert.ok(field in checkpoint, field);
     assert.match(checkpoint.id, /^ck_[0-9a-f]{16}$/);
   }
-  assert.deepEqual(zoo.checkpoints.map((c) => c.permutationState), [0, 1, 2, 7]);
-  assert.deepEqual(zoo.checkpoints.map((c) => c.condition), [null, null, null, [0, 1, 1]]);
-  assert.deepEqual(zoo.checkpoints.map((c) => c.format), ['pth', 'pth', 'pth', 'pth']);
+  assert.deepEqual(
+    zoo.checkpoints.map((c) => c.permutationState),
+    [0, 1, 2, 7],
+  );
+  assert.deepEqual(
+    zoo.checkpoints.map((c) => c.condition),
+    [null, null, null, [0, 1, 1]],
+  );
+  assert.deepEqual(
+    zoo.checkpoints.map((c) => c.format),
+    ['pth', 'pth', 'pth', 'pth'],
+  );
   assert.equal(zoo.checkpoints[2]!.layout, 'timm_training_checkpoint');
-  assert.deepEqual(zoo.checkpoints.map((c) => c.metrics), [{}, {}, { metric: 71.25, epoch: 3 }, {}], 'the training checkpoint\'s own figures');
+  assert.deepEqual(
+    zoo.checkpoints.map((c) => c.metrics),
+    [{}, {}, { metric: 71.25, epoch: 3 }, {}],
+    "the training checkpoint's own figures",
+  );
 
   const [list, [byId, byFile]] = await Promise.all([
     runCliJson<ZooSummary[]>(['zoo', 'list', ...data]),
-    runAll([zoo.checkpoints[1]!.id, fixture('tiny_cnn_legacy.pth')].map((what) => () => runCliJson<InspectResult>(['inspect', what, ...data])), 1),
+    runAll(
+      [zoo.checkpoints[1]!.id, fixture('tiny_cnn_legacy.pth')].map((what) => () => runCliJson<InspectResult>(['inspect', what, ...data])),
+      1,
+    ),
   ]);
-  assert.deepEqual(list.map((z) => [z.name, z.checkpointCount, z.parameterCount]), [['cnn', 4, 1500]]);
+  assert.deepEqual(
+    list.map((z) => [z.name, z.checkpointCount, z.parameterCount]),
+    [['cnn', 4, 1500]],
+  );
   assert.equal(byId!.id, zoo.checkpoints[1]!.id);
   assert.equal(byId!.format, 'pth');
   assert.deepEqual(byId!.tensors, byFile!.tensors, 'inspect ID shows the stored tensors');
@@ -78,10 +103,7 @@ test('folders are scanned for checkpoints; a missing path or empty folder is a u
   const data = ['--data', dataDir];
   await runCliJson(['zoo', 'create', 'adapters', ...data]);
   const empty = tempDir();
-  const [missing, nothing] = await runAll([
-    () => runCli(['import', 'adapters', join(empty, 'nope.pth'), ...data]),
-    () => runCli(['import', 'adapters', empty, ...data]),
-  ]);
+  const [missing, nothing] = await runAll([() => runCli(['import', 'adapters', join(empty, 'nope.pth'), ...data]), () => runCli(['import', 'adapters', empty, ...data])]);
   assert.equal(missing!.code, 1);
   assert.match(missing!.stderr, /nope\.pth: no such file or folder/);
   assert.equal(nothing!.code, 1);
@@ -98,12 +120,15 @@ test('folders are scanned for checkpoints; a missing path or empty folder is a u
   cpSync(fixture('dora_tiny_llama'), join(adapters, 'task-1'), { recursive: true });
   cpSync(fixture('dora_tiny_llama'), join(adapters, 'task-2'), { recursive: true });
   await runCliJson(['zoo', 'create', 'runs', ...data]);
-  const [fromRuns, fromAdapters] = await runAll([
-    () => runCliJson<ImportResult>(['import', 'runs', runs, ...data]),
-    () => runCliJson<ImportResult>(['import', 'adapters', adapters, ...data]),
-  ]);
-  assert.deepEqual(fromRuns!.imported.map((c) => c.source), [join(runs, 'run-a', 'last.pth'), join(runs, 'run-b', 'last.pth')]);
-  assert.deepEqual(fromAdapters!.imported.map((c) => c.source), [join(adapters, 'task-1'), join(adapters, 'task-2')]);
+  const [fromRuns, fromAdapters] = await runAll([() => runCliJson<ImportResult>(['import', 'runs', runs, ...data]), () => runCliJson<ImportResult>(['import', 'adapters', adapters, ...data])]);
+  assert.deepEqual(
+    fromRuns!.imported.map((c) => c.source),
+    [join(runs, 'run-a', 'last.pth'), join(runs, 'run-b', 'last.pth')],
+  );
+  assert.deepEqual(
+    fromAdapters!.imported.map((c) => c.source),
+    [join(adapters, 'task-1'), join(adapters, 'task-2')],
+  );
   assert.equal(snapshotCatalog(dataDir).counts.checkpoints, 4);
 });
 
@@ -125,7 +150,15 @@ test('help, usage errors, unknown ids and PARAMZOO_DATA', async () => {
     () => runCli(['zoo', 'list', '--bogus', '--data', dataDir]),
     () => runCli(['zoo', 'list', '--backend', 'quantum', '--data', dataDir]),
   ]);
-  const patterns = [/unknown command 'frobnicate'/, /takes PATH\|ID; got none/, /'ck_0123456789abcdef' is neither a checkpoint nor a generated model/, /no zoo named 'nope'/, /--permutation-state must be a whole number/, /'paramzoo zoo list' has no option --bogus/, /--backend must be one of tensorflow, wasm, cpu/];
+  const patterns = [
+    /unknown command 'frobnicate'/,
+    /takes PATH\|ID; got none/,
+    /'ck_0123456789abcdef' is neither a checkpoint nor a generated model/,
+    /no zoo named 'nope'/,
+    /--permutation-state must be a whole number/,
+    /'paramzoo zoo list' has no option --bogus/,
+    /--backend must be one of tensorflow, wasm, cpu/,
+  ];
   for (const [i, run] of errors.entries()) {
     assert.equal(run.code, 1, `${patterns[i]}: ${run.stderr}`);
     assert.match(run.stderr, patterns[i]!);

@@ -32,13 +32,18 @@ test('no engine message or hint outside engine/cli/ names a CLI flag', () => {
     const path = relative(engine, file);
     // the CLI's own words; the served page's HTML, which points a browser user at the CLI
     if (path.startsWith('cli') || path === join('hosts', 'static-files.ts')) continue;
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      const code = line.trim();
-      if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*')) return;
-      if (/['"`][^'"`]*--[a-z]/.test(code)) offenders.push(`engine/${path}:${i + 1}: ${code}`);
-    });
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        const code = line.trim();
+        if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*')) return;
+        if (/['"`][^'"`]*--[a-z]/.test(code)) offenders.push(`engine/${path}:${i + 1}: ${code}`);
+      });
   }
   // engine/backend.ts is being reworked by the backend work (threads); its backend_unavailable hint is theirs to reword
   const owned = (line: string) => line.startsWith('engine/backend.ts:') && line.includes("hint: 'use --backend wasm");
-  assert.deepEqual(offenders.filter((line) => !owned(line)), []);
+  assert.deepEqual(
+    offenders.filter((line) => !owned(line)),
+    [],
+  );
 });

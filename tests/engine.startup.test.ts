@@ -49,7 +49,9 @@ test('--help, inspect, zoo create/list/show, import and export run without loadi
 
 test('paramzoo serve listens without loading TensorFlow.js', async () => {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', tempDir()], {
-    cwd: PROJECT_ROOT, env: { ...process.env, ...probeEnv }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...probeEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
@@ -76,7 +78,11 @@ test('engine.info names the backend the first job will use without loading Tenso
     assert.ok(backend, 'engine.info answers before any job');
     assert.equal(backend.planned, true);
     assert.ok(['tensorflow', 'wasm', 'cpu'].includes(backend.name), backend.name);
-    assert.deepEqual(Object.keys(createRequire(import.meta.url).cache).filter((path) => TF_PATH.test(path)), [], 'TensorFlow.js is not loaded');
+    assert.deepEqual(
+      Object.keys(createRequire(import.meta.url).cache).filter((path) => TF_PATH.test(path)),
+      [],
+      'TensorFlow.js is not loaded',
+    );
     assert.equal(loader.tfLoaded(), false);
     assert.throws(() => loader.tf.zeros([1]), /TensorFlow\.js used \(tf\.zeros\) before it was loaded/);
 

@@ -14,18 +14,26 @@ import { tempDir } from './helpers/tmp.js';
 import { SYSTEM_PYTHON, skipWithoutTorch } from './helpers/torch.js';
 
 function files(root: string, dir = root): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? files(root, path) : [relative(root, path)];
-  }).sort();
+  return readdirSync(dir)
+    .flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? files(root, path) : [relative(root, path)];
+    })
+    .sort();
 }
 
 test('make-fixtures.py regenerates every fixture, and ParamZoo reads each as its expected.json says', { skip: skipWithoutTorch() }, async () => {
   const out = tempDir();
   execFileSync(SYSTEM_PYTHON, [join(PROJECT_ROOT, 'tests', 'fixtures', 'make-fixtures.py'), out], {
-    stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000, env: { ...process.env, OMP_NUM_THREADS: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 120_000,
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
   });
-  assert.deepEqual(files(out), files(FIXTURES).filter((f) => f !== 'README.md'), 'the same files');
+  assert.deepEqual(
+    files(out),
+    files(FIXTURES).filter((f) => f !== 'README.md'),
+    'the same files',
+  );
 
   const committed = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, unknown>;
   const regenerated = JSON.parse(readFileSync(join(out, 'expected.json'), 'utf8')) as Record<string, unknown>;
@@ -44,7 +52,9 @@ test('make-fixtures.py regenerates every fixture, and ParamZoo reads each as its
       assert.deepEqual(tensor.shape, t.shape, `${key} ${name}`);
       assert.ok(close(tensor.sum, t.sum), `${key} ${name}: sum ${tensor.sum} vs ${t.sum}`);
       assert.deepEqual(tensor.first.length, t.first.length, `${key} ${name}`);
-      tensor.first.forEach((v, i) => assert.ok(close(v, t.first[i]!), `${key} ${name}: first[${i}] ${v} vs ${t.first[i]}`));
+      tensor.first.forEach((v, i) => {
+        assert.ok(close(v, t.first[i]!), `${key} ${name}: first[${i}] ${v} vs ${t.first[i]}`);
+      });
     }
   }
   for (const file of Object.keys(regenerated.bad as object)) {

@@ -33,14 +33,17 @@ function refusedWith(limit: string | RegExp, file: string) {
 }
 
 async function refuses(path: string, limit: string | RegExp): Promise<void> {
-  await assert.rejects(async () => {
-    const opened = await openCheckpoint(path);
-    try {
-      for (const tensor of opened.tensors) await tensor.read();
-    } finally {
-      await opened.close();
-    }
-  }, refusedWith(limit, path));
+  await assert.rejects(
+    async () => {
+      const opened = await openCheckpoint(path);
+      try {
+        for (const tensor of opened.tensors) await tensor.read();
+      } finally {
+        await opened.close();
+      }
+    },
+    refusedWith(limit, path),
+  );
 }
 
 // ---- the files, as the issue reports them ------------------------------------------------------
@@ -56,7 +59,9 @@ function hostile(name: string, bytes: Uint8Array, limit: string | RegExp): strin
 // 140 million NONE opcodes, deflated: a 136 KB .pth
 const noneFlood = (() => {
   const pickle = Buffer.alloc(140_000_003, 0x4e);
-  pickle[0] = 0x80; pickle[1] = 0x02; pickle[pickle.length - 1] = 0x2e;
+  pickle[0] = 0x80;
+  pickle[1] = 0x02;
+  pickle[pickle.length - 1] = 0x2e;
   return hostile('none_flood.pth', torchZip(pickle, {}, { deflatePickle: true }), 'decodedRatio');
 })();
 
@@ -70,10 +75,14 @@ const hugeLong = (() => {
 const inflateBomb = (() => {
   const bomb = zeroBomb(2200);
   const tensors = Array.from({ length: 8 }, (_, i) => ({ name: `t${i}`, key: '0', numel: 2200 * 262144, offset: i, shape: [4], stride: [1] }));
-  return hostile('inflate_bomb.pth', buildZip([
-    { name: 'archive/data.pkl', data: stateDictPickle(tensors) },
-    { name: 'archive/data/0', data: new Uint8Array(), compressed: bomb },
-  ]), 'decodedRatio');
+  return hostile(
+    'inflate_bomb.pth',
+    buildZip([
+      { name: 'archive/data.pkl', data: stateDictPickle(tensors) },
+      { name: 'archive/data/0', data: new Uint8Array(), compressed: bomb },
+    ]),
+    'decodedRatio',
+  );
 })();
 
 // a 1 KB file whose stride-0 views expand to hundreds of MB
@@ -122,40 +131,68 @@ const topDown = (() => {
   const p = new PickleBuilder();
   const n = 10_000;
   const memo: number[] = [];
-  for (let i = 0; i < n; i++) { p.op(0x5d); memo.push(p.put()); p.op(0x30); }
-  for (let i = 0; i + 1 < n; i++) p.get(memo[i]!).get(memo[i + 1]!).op(0x61, 0x30);
+  for (let i = 0; i < n; i++) {
+    p.op(0x5d);
+    memo.push(p.put());
+    p.op(0x30);
+  }
+  for (let i = 0; i + 1 < n; i++)
+    p.get(memo[i]!)
+      .get(memo[i + 1]!)
+      .op(0x61, 0x30);
   return hostile('top_down.pth', torchZip(p.get(memo[0]!).stop().bytes()), /changes a container after placing it inside another/);
 })();
 
 // storage classes named like Object.prototype's own properties
-const constructorClass = hostile('constructor_storage.pth',
+const constructorClass = hostile(
+  'constructor_storage.pth',
   torchZip(stateDictPickle([{ name: 'w', storageClass: 'constructor', key: '0', numel: 1, shape: [1], stride: [1] }]), { 0: new Uint8Array(4) }),
-  /storage 0 has type torch\.constructor/);
-const protoClass = hostile('proto_storage.pth',
+  /storage 0 has type torch\.constructor/,
+);
+const protoClass = hostile(
+  'proto_storage.pth',
   torchZip(stateDictPickle([{ name: 'w', storageClass: '__proto__', key: '0', numel: 1, shape: [1], stride: [1] }]), { 0: new Uint8Array(4) }),
-  /storage 0 has type torch\.__proto__/);
+  /storage 0 has type torch\.__proto__/,
+);
 
 // a stored zip record claiming more bytes than it holds (PyTorch refuses it), duplicate names and keys
 const goodPickle = stateDictPickle([{ name: 'w', key: '0', numel: 2, shape: [2], stride: [1] }]);
-const storedLie = hostile('stored_lie.pth', buildZip([
-  { name: 'archive/data.pkl', data: stateDictPickle([{ name: 'w', key: '0', numel: 1024, shape: [1024], stride: [1] }]) },
-  { name: 'archive/data/0', data: new Uint8Array(8), claimedSize: 4096 },
-  { name: 'archive/version', data: Buffer.from('3\n') },
-]), /stored \(uncompressed\) with 8 bytes but claims 4096/);
-const duplicateNames = hostile('duplicate_names.pth', buildZip([
-  { name: 'archive/data.pkl', data: goodPickle },
-  { name: 'archive/data/0', data: new Uint8Array(8) },
-  { name: 'archive/data/0', data: new Uint8Array(8).fill(1) },
-]), /two entries named archive\/data\/0/);
-const duplicateKeys = hostile('duplicate_keys.pth', torchZip((() => {
-  const p = new PickleBuilder().global('collections', 'OrderedDict').emptyTuple().reduce().mark();
-  p.str('w').tensor('FloatStorage', '0', 2, 0, [2], [1]);
-  p.str('w').tensor('FloatStorage', '0', 2, 0, [1], [1]);
-  return p.setitems().stop().bytes();
-})(), { 0: new Uint8Array(8) }), /sets dict key "w" twice/);
-const duplicateHeader = hostile('duplicate_keys.safetensors',
+const storedLie = hostile(
+  'stored_lie.pth',
+  buildZip([
+    { name: 'archive/data.pkl', data: stateDictPickle([{ name: 'w', key: '0', numel: 1024, shape: [1024], stride: [1] }]) },
+    { name: 'archive/data/0', data: new Uint8Array(8), claimedSize: 4096 },
+    { name: 'archive/version', data: Buffer.from('3\n') },
+  ]),
+  /stored \(uncompressed\) with 8 bytes but claims 4096/,
+);
+const duplicateNames = hostile(
+  'duplicate_names.pth',
+  buildZip([
+    { name: 'archive/data.pkl', data: goodPickle },
+    { name: 'archive/data/0', data: new Uint8Array(8) },
+    { name: 'archive/data/0', data: new Uint8Array(8).fill(1) },
+  ]),
+  /two entries named archive\/data\/0/,
+);
+const duplicateKeys = hostile(
+  'duplicate_keys.pth',
+  torchZip(
+    (() => {
+      const p = new PickleBuilder().global('collections', 'OrderedDict').emptyTuple().reduce().mark();
+      p.str('w').tensor('FloatStorage', '0', 2, 0, [2], [1]);
+      p.str('w').tensor('FloatStorage', '0', 2, 0, [1], [1]);
+      return p.setitems().stop().bytes();
+    })(),
+    { 0: new Uint8Array(8) },
+  ),
+  /sets dict key "w" twice/,
+);
+const duplicateHeader = hostile(
+  'duplicate_keys.safetensors',
   safetensorsFile('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)),
-  /names "w" twice/);
+  /names "w" twice/,
+);
 
 // a hub folder whose config.json is 540 MB (sparse: no disk used)
 const bigConfig = (() => {
@@ -165,7 +202,7 @@ const bigConfig = (() => {
   const fd = openSync(join(folder, 'config.json'), 'w');
   ftruncateSync(fd, 540 * 1024 * 1024);
   closeSync(fd);
-  files['big_config_hub'] = { path: folder, limit: /config\.json: is 566231040 bytes.*read limit configBytes/ };
+  files.big_config_hub = { path: folder, limit: /config\.json: is 566231040 bytes.*read limit configBytes/ };
   return folder;
 })();
 
@@ -177,7 +214,10 @@ test('140 million NONE opcodes in a 136 KB file: refused before data.pkl is infl
 
 test('a 400 KB LONG is refused before it is decoded; big integers decode in linear time', async () => {
   await refuses(hugeLong, 'pickleIntBytes');
-  const text = new PickleBuilder(0).raw(Buffer.from(`L${'9'.repeat(1_000_000)}L\n.`)).bytes().subarray(2);
+  const text = new PickleBuilder(0)
+    .raw(Buffer.from(`L${'9'.repeat(1_000_000)}L\n.`))
+    .bytes()
+    .subarray(2);
   assert.throws(() => unpickle(text, { source: 'long.pkl', callables: BASE_CALLABLES }), refusedWith('pickleIntBytes', 'long.pkl'));
   // the largest allowed integer still decodes (two's complement, little-endian)
   const bytes = new Uint8Array(DEFAULT_LIMITS.pickleIntBytes).fill(0xff);
@@ -246,7 +286,9 @@ test('a 540 MB config.json is refused by size, not read', async () => {
 
 test('opcode budget, and a cancelled signal stops a long pickle', () => {
   const flood = new Uint8Array(200_003).fill(0x4e);
-  flood[0] = 0x80; flood[1] = 0x02; flood[flood.length - 1] = 0x2e;
+  flood[0] = 0x80;
+  flood[1] = 0x02;
+  flood[flood.length - 1] = 0x2e;
   assert.throws(() => unpickle(flood, { source: 'flood.pkl', callables: BASE_CALLABLES, limits: { pickleOpcodes: 100_000 } }), refusedWith('pickleOpcodes', 'flood.pkl'));
   const controller = new AbortController();
   controller.abort(new CancelledError('the test'));
@@ -264,19 +306,30 @@ test('every legitimate fixture reads within the default limits', async () => {
 
 // ---- through the CLI: exit 1, file and limit named, no stack, bounded peak memory ------------------
 
-interface PeakRun { argv: string[]; code: number; stderr: string; ms: number; peakRssKb: number }
+interface PeakRun {
+  argv: string[];
+  code: number;
+  stderr: string;
+  ms: number;
+  peakRssKb: number;
+}
 
 /** Runs each argv through the CLI's main() in one child process (tests/helpers/peak-cli.ts). */
 function peakCli(runs: string[][]): Promise<PeakRun[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'tests', 'helpers', 'peak-cli.ts')], {
-      cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PEAK_RUNS: JSON.stringify(runs) },
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, PEAK_RUNS: JSON.stringify(runs) },
     });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.on('error', reject);
     child.on('close', (code) => {
-      const results = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as PeakRun);
+      const results = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as PeakRun);
       if (code !== 0 || results.length !== runs.length) reject(new Error(`the CLI process ended with ${code} after ${results.length} of ${runs.length} runs`));
       else resolve(results);
     });

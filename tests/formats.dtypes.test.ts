@@ -4,16 +4,48 @@ import assert from 'node:assert/strict';
 import { bfloat16ToFloat, floatToBfloat16, floatToHalf, fromFloat32Array, halfToFloat, toFloat32Array } from '../engine/tensors.js';
 import { runTorch, skipWithoutTorch } from './helpers/torch.js';
 
-const VALUES = [0, -0, 1, -1, 0.1, 1 / 3, 65504, 65520, 70000, -1e6, 6e-8, 3e-8, 2.98e-8, 1e-10, 1.00048828125, 1.0009765625 + 2 ** -11,
-  3.14159265, 1e38, 3.4e38, -2.5e-39, 1.1754942e-38, Infinity, -Infinity, NaN, 2049, 2051, 0.00006103515625, 0.000060975551605224609375];
+const VALUES = [
+  0,
+  -0,
+  1,
+  -1,
+  0.1,
+  1 / 3,
+  65504,
+  65520,
+  70000,
+  -1e6,
+  6e-8,
+  3e-8,
+  2.98e-8,
+  1e-10,
+  1.00048828125,
+  1.0009765625 + 2 ** -11,
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: a value to round, not π
+  3.14159265,
+  1e38,
+  3.4e38,
+  -2.5e-39,
+  1.1754942e-38,
+  Infinity,
+  -Infinity,
+  NaN,
+  2049,
+  2051,
+  0.00006103515625,
+  2 ** -14 - 2 ** -24,
+];
 
 test('floatToHalf and floatToBfloat16 match torch .half() and .bfloat16() bit for bit; decoding is exact', { skip: skipWithoutTorch() }, () => {
-  const torchBits = runTorch<{ half: number[]; bf16: number[]; f32: number[] }>(`
+  const torchBits = runTorch<{ half: number[]; bf16: number[]; f32: number[] }>(
+    `
 import json, sys, torch
 v = torch.tensor([float(x) for x in json.load(sys.stdin)], dtype=torch.float32)
 print(json.dumps({'half': v.half().view(torch.int16).tolist(), 'bf16': v.bfloat16().view(torch.int16).tolist(),
                   'f32': [x if x == x and abs(x) != float('inf') else str(x) for x in v.tolist()]}))
-`, VALUES.map((v) => (Object.is(v, -0) ? '-0.0' : String(v))));
+`,
+    VALUES.map((v) => (Object.is(v, -0) ? '-0.0' : String(v))),
+  );
   VALUES.forEach((value, i) => {
     const half = torchBits.half[i]! & 0xffff;
     const bf16 = torchBits.bf16[i]! & 0xffff;

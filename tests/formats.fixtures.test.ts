@@ -12,8 +12,17 @@ import { runTorch, skipWithoutTorch } from './helpers/torch.js';
 
 import { FIXTURES } from './helpers/fixtures.js';
 
-interface ExpectedTensor { dtype: string; shape: number[]; sum: number; first: number[] }
-interface ExpectedFixture { kind: string; tensors: Record<string, ExpectedTensor>; tensors_ema?: Record<string, ExpectedTensor> }
+interface ExpectedTensor {
+  dtype: string;
+  shape: number[];
+  sum: number;
+  first: number[];
+}
+interface ExpectedFixture {
+  kind: string;
+  tensors: Record<string, ExpectedTensor>;
+  tensors_ema?: Record<string, ExpectedTensor>;
+}
 
 const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, unknown>;
 const fixtures = Object.entries(expected).filter(([key]) => key !== 'bad') as Array<[string, ExpectedFixture]>;
@@ -31,7 +40,9 @@ function assertMatches(result: InspectResult, want: ExpectedFixture, label: stri
     assert.deepEqual(got.shape, tensor.shape, `${label} ${name}: shape`);
     assert.ok(close(got.sum, tensor.sum), `${label} ${name}: sum ${got.sum} vs ${tensor.sum}`);
     assert.equal(got.first.length, tensor.first.length, `${label} ${name}: first values`);
-    got.first.forEach((value, i) => assert.ok(close(value, tensor.first[i]!), `${label} ${name}: first[${i}] ${value} vs ${tensor.first[i]}`));
+    got.first.forEach((value, i) => {
+      assert.ok(close(value, tensor.first[i]!), `${label} ${name}: first[${i}] ${value} vs ${tensor.first[i]}`);
+    });
   }
 }
 
@@ -104,12 +115,15 @@ test('code_execution.pth runs nothing and the error names the global it wanted t
   const marker = '/tmp/paramzoo_pwned';
   const path = join(FIXTURES, 'bad', 'code_execution.pth');
   // What the file tries, according to Python's own pickle disassembler.
-  const globals = runTorch<string[]>(`
+  const globals = runTorch<string[]>(
+    `
 import json, pickletools, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1] if len(sys.argv) > 1 else json.load(sys.stdin))
 data = z.read([n for n in z.namelist() if n.endswith('data.pkl')][0])
 print(json.dumps([arg for op, arg, pos in pickletools.genops(data) if op.name == 'GLOBAL']))
-`, path);
+`,
+    path,
+  );
   assert.ok(globals.includes('posix system'), `the fixture calls ${globals.join(', ')}`);
   rmSync(marker, { force: true });
   await assert.rejects(inspectCheckpoint(path), (error: unknown) => {

@@ -46,8 +46,11 @@ for (const { fixture, magnitude } of DORA_FIXTURES) {
   });
 }
 
-test('DoRA loads in PEFT\'s spelling (peft_type LORA, use_dora true) and in the research spelling (peft_type DORA)', async () => {
-  const spellings = [['dora_tiny_llama', 'LORA', true], ['dora_research_tiny_llama', 'DORA', undefined]] as const;
+test("DoRA loads in PEFT's spelling (peft_type LORA, use_dora true) and in the research spelling (peft_type DORA)", async () => {
+  const spellings = [
+    ['dora_tiny_llama', 'LORA', true],
+    ['dora_research_tiny_llama', 'DORA', undefined],
+  ] as const;
   for (const [fixture, peftType, useDora] of spellings) {
     const folder = join(FIXTURES, fixture);
     const config = JSON.parse(readFileSync(join(folder, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
@@ -68,8 +71,10 @@ test('DoRA loads in PEFT\'s spelling (peft_type LORA, use_dora true) and in the 
 test('a PEFT export without the adapter config in its metadata is refused and writes nothing', async () => {
   const dir = tempDir();
   const out = join(dir, 'adapter');
-  await assert.rejects(writeCheckpoint('peft', out, [{ name: 'a.lora_A.weight', dtype: 'F32', shape: [1], data: new Uint8Array(4) }], {}),
-    (error: unknown) => error instanceof EngineError && error.name === 'PeftError' && error.message.includes('adapter_config.json'));
+  await assert.rejects(
+    writeCheckpoint('peft', out, [{ name: 'a.lora_A.weight', dtype: 'F32', shape: [1], data: new Uint8Array(4) }], {}),
+    (error: unknown) => error instanceof EngineError && error.name === 'PeftError' && error.message.includes('adapter_config.json'),
+  );
   assert.deepEqual(readdirSync(dir), []);
 });
 
@@ -78,15 +83,19 @@ test('broken adapter folders are refused with errors naming the folder or file',
   const noWeights = join(dir, 'no_weights');
   mkdirSync(noWeights);
   copyFileSync(join(FIXTURES, 'dora_tiny_llama', 'adapter_config.json'), join(noWeights, 'adapter_config.json'));
-  await assert.rejects(openCheckpoint(noWeights), (error: unknown) =>
-    error instanceof EngineError && error.name === 'PeftError' && error.message.includes('no_weights') && /adapter_model\.safetensors/.test(error.message));
+  await assert.rejects(
+    openCheckpoint(noWeights),
+    (error: unknown) => error instanceof EngineError && error.name === 'PeftError' && error.message.includes('no_weights') && /adapter_model\.safetensors/.test(error.message),
+  );
 
   const badConfig = join(dir, 'bad_config');
   mkdirSync(badConfig);
   writeFileSync(join(badConfig, 'adapter_config.json'), '{"r": 4,');
   copyFileSync(join(FIXTURES, 'dora_tiny_llama', 'adapter_model.safetensors'), join(badConfig, 'adapter_model.safetensors'));
-  await assert.rejects(openCheckpoint(badConfig), (error: unknown) =>
-    error instanceof EngineError && error.message.includes(join('bad_config', 'adapter_config.json')) && /not valid JSON/.test(error.message));
+  await assert.rejects(
+    openCheckpoint(badConfig),
+    (error: unknown) => error instanceof EngineError && error.message.includes(join('bad_config', 'adapter_config.json')) && /not valid JSON/.test(error.message),
+  );
 
   const empty = join(dir, 'empty_folder');
   mkdirSync(empty);
@@ -124,8 +133,10 @@ test('the PEFT writer refuses an adapter config it would not read, before writin
   const dir = tempDir();
   const tensor: TensorData = { name: 'a.lora_A.weight', dtype: 'F32', shape: [1], data: new Uint8Array(4) };
   for (const config of ['{"peft_type": "PROMPT_TUNING"}', 'not json']) {
-    await assert.rejects(writeCheckpoint('peft', join(dir, 'adapter'), [tensor], { 'adapter_config.json': config }),
-      (error: unknown) => error instanceof EngineError && error.name === 'PeftError' && error.message.includes('adapter_config.json'));
+    await assert.rejects(
+      writeCheckpoint('peft', join(dir, 'adapter'), [tensor], { 'adapter_config.json': config }),
+      (error: unknown) => error instanceof EngineError && error.name === 'PeftError' && error.message.includes('adapter_config.json'),
+    );
   }
   assert.deepEqual(readdirSync(dir), []);
 });

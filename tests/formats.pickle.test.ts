@@ -43,28 +43,31 @@ print(json.dumps([{'protocol': p, 'hex': pickle.dumps(value, protocol=p).hex(), 
 });
 
 function refuses(hex: string, pattern: RegExp): void {
-  assert.throws(() => decode(hex), (error: unknown) => {
-    assert.ok(error instanceof PickleError, String(error));
-    assert.match(error.message, pattern);
-    assert.ok(error.message.startsWith('test.pkl: '));
-    return true;
-  });
+  assert.throws(
+    () => decode(hex),
+    (error: unknown) => {
+      assert.ok(error instanceof PickleError, String(error));
+      assert.match(error.message, pattern);
+      assert.ok(error.message.startsWith('test.pkl: '));
+      return true;
+    },
+  );
 }
 
 test('calls of globals outside the allow-list are refused, whichever opcode asks', () => {
   const ascii = (text: string) => Buffer.from(text, 'latin1').toString('hex');
   // GLOBAL + REDUCE
-  refuses('8002' + ascii('cos\nsystem\n') + ascii('X') + '02000000' + ascii('ls') + '85' + ascii('R.'), /wants to call os\.system/);
+  refuses(`8002${ascii('cos\nsystem\n')}${ascii('X')}02000000${ascii('ls')}85${ascii('R.')}`, /wants to call os\.system/);
   // STACK_GLOBAL + REDUCE
-  refuses('8004' + '8c08' + ascii('builtins') + '8c04' + ascii('eval') + '93' + '8c01' + ascii('1') + '85' + ascii('R.'), /builtins\.eval/);
+  refuses(`80048c08${ascii('builtins')}8c04${ascii('eval')}938c01${ascii('1')}85${ascii('R.')}`, /builtins\.eval/);
   // NEWOBJ of a class
-  refuses('8002' + ascii('csubprocess\nPopen\n)') + '81' + ascii('.'), /subprocess\.Popen/);
+  refuses(`8002${ascii('csubprocess\nPopen\n)')}81${ascii('.')}`, /subprocess\.Popen/);
   // INST (protocol 0)
-  refuses(ascii('(S\'ls\'\nios\nsystem\n.'), /os\.system/);
+  refuses(ascii("(S'ls'\nios\nsystem\n."), /os\.system/);
   // OBJ
-  refuses(ascii('(cposix\nsystem\nS\'ls\'\no.'), /os\.system \(posix\.system\)/);
+  refuses(ascii("(cposix\nsystem\nS'ls'\no."), /os\.system \(posix\.system\)/);
   // a global merely named is data, not a call
-  const named = decode('8002' + ascii('cos\nsystem\n.'));
+  const named = decode(`8002${ascii('cos\nsystem\n.')}`);
   assert.ok(named instanceof PyGlobal && named.qualifiedName === 'os.system');
 });
 

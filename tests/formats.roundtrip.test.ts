@@ -18,11 +18,13 @@ import { tempDir } from './helpers/tmp.js';
 /** Deterministic bytes; for float dtypes any bit pattern (NaN payloads included) must survive untouched. */
 function pseudoRandomBytes(length: number, seed: number): Uint8Array {
   const bytes = new Uint8Array(length);
-  let state = seed * 2654435761 >>> 0 || 1;
+  let state = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < length; i++) {
-    state ^= state << 13; state >>>= 0;
+    state ^= state << 13;
+    state >>>= 0;
     state ^= state >>> 17;
-    state ^= state << 5; state >>>= 0;
+    state ^= state << 5;
+    state >>>= 0;
     bytes[i] = state & 0xff;
   }
   return bytes;
@@ -30,7 +32,10 @@ function pseudoRandomBytes(length: number, seed: number): Uint8Array {
 
 function tensor(name: string, dtype: DType, shape: number[], seed: number): TensorData {
   const data = pseudoRandomBytes(byteLengthOf(dtype, shape)!, seed);
-  if (dtype === 'BOOL') data.forEach((b, i) => { data[i] = b & 1; });
+  if (dtype === 'BOOL')
+    data.forEach((b, i) => {
+      data[i] = b & 1;
+    });
   return { name, dtype, shape, data };
 }
 
@@ -52,7 +57,11 @@ async function assertReadsBack(path: string, format: CheckpointFormat, tensors: 
   const opened = await openCheckpoint(path);
   try {
     assert.equal(opened.format, format);
-    assert.deepEqual(opened.tensors.map((t) => t.name), tensors.map((t) => t.name), 'tensor order');
+    assert.deepEqual(
+      opened.tensors.map((t) => t.name),
+      tensors.map((t) => t.name),
+      'tensor order',
+    );
     for (const [i, want] of tensors.entries()) {
       const got = opened.tensors[i]!;
       assert.equal(got.dtype, want.dtype, want.name);
@@ -108,7 +117,10 @@ test('pth data records start on 64-byte boundaries, as torch writes them', async
   const path = join(dir, 'aligned.pth');
   await writeCheckpoint('pth', path, [tensor('w', 'F32', [3, 3], 1), tensor('b', 'F32', [3], 2)], {});
   const bytes = readFileSync(path);
-  for (const [index, want] of [[0, tensor('w', 'F32', [3, 3], 1)], [1, tensor('b', 'F32', [3], 2)]] as const) {
+  for (const [index, want] of [
+    [0, tensor('w', 'F32', [3, 3], 1)],
+    [1, tensor('b', 'F32', [3], 2)],
+  ] as const) {
     const at = bytes.indexOf(Buffer.from(want.data));
     assert.ok(at > 0, `record ${index} found`);
     assert.equal(at % 64, 0, `record ${index} at ${at}`);
@@ -153,13 +165,18 @@ test('writeFileAtomic keeps the old file when a write fails, and removes its tem
   const dir = tempDir();
   const path = join(dir, 'blob.safetensors');
   writeFileSync(path, 'old contents');
-  await assert.rejects(writeFileAtomic(path, async (file) => {
-    await file.write('half a new file');
-    throw new Error('disk full');
-  }), /disk full/);
+  await assert.rejects(
+    writeFileAtomic(path, async (file) => {
+      await file.write('half a new file');
+      throw new Error('disk full');
+    }),
+    /disk full/,
+  );
   assert.equal(readFileSync(path, 'utf8'), 'old contents');
   assert.deepEqual(readdirSync(dir), ['blob.safetensors']);
-  await writeFileAtomic(path, async (file) => { await file.write('new'); });
+  await writeFileAtomic(path, async (file) => {
+    await file.write('new');
+  });
   assert.equal(readFileSync(path, 'utf8'), 'new');
   assert.deepEqual(readdirSync(dir), ['blob.safetensors']);
 });
@@ -186,6 +203,8 @@ test('a safetensors file cut short after writing is refused as truncated', async
 
 test('writing into a folder that does not exist fails with an error naming the path', async () => {
   const path = join(tempDir(), 'no', 'such', 'folder', 'model.safetensors');
-  await assert.rejects(writeCheckpoint('safetensors', path, [tensor('w', 'F32', [2], 1)], {}), (error: unknown) =>
-    error instanceof EngineError && error.code === 'checkpoint_unwritable' && error.message.includes(path) && /does not exist/.test(error.message));
+  await assert.rejects(
+    writeCheckpoint('safetensors', path, [tensor('w', 'F32', [2], 1)], {}),
+    (error: unknown) => error instanceof EngineError && error.code === 'checkpoint_unwritable' && error.message.includes(path) && /does not exist/.test(error.message),
+  );
 });

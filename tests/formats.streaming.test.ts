@@ -56,7 +56,7 @@ function slicedOnly(entries: readonly TensorEntry[], slices: number[]): TensorEn
   });
 }
 
-test('a tensor bigger than a slice is written slice by slice, to safetensors and pth, and the sha256 returned is the file\'s', async () => {
+test("a tensor bigger than a slice is written slice by slice, to safetensors and pth, and the sha256 returned is the file's", async () => {
   const dir = tempDir();
   const tensors = checkpointTensors();
   const source = join(dir, 'source.safetensors');
@@ -75,7 +75,11 @@ test('a tensor bigger than a slice is written slice by slice, to safetensors and
     }
     const bigBytes = BIG_ROWS * 4096 * 4;
     // pth reads the big tensor twice (its CRC comes before its bytes), safetensors once
-    assert.equal(slices.reduce((a, b) => a + b, 0), bigBytes * (format === 'pth' ? 2 : 1), format);
+    assert.equal(
+      slices.reduce((a, b) => a + b, 0),
+      bigBytes * (format === 'pth' ? 2 : 1),
+      format,
+    );
     assert.ok(Math.max(...slices) <= WRITE_SLICE_BYTES, `${format}: slices of at most ${WRITE_SLICE_BYTES} bytes`);
     if (format === 'safetensors') assert.equal(fileSha(out), written.sha256, 'an unchanged safetensors round trip is byte-identical');
 
@@ -102,8 +106,8 @@ test('PyTorch loads the streamed pth with every byte of the big tensor', { skip:
   }
   const loaded = runTorch<Record<string, string>>(
     'import json, sys, hashlib, torch\n' +
-    'state = torch.load(json.load(sys.stdin), weights_only=True)\n' +
-    'print(json.dumps({k: hashlib.sha256(v.numpy().tobytes()).hexdigest() for k, v in state.items()}))',
+      'state = torch.load(json.load(sys.stdin), weights_only=True)\n' +
+      'print(json.dumps({k: hashlib.sha256(v.numpy().tobytes()).hexdigest() for k, v in state.items()}))',
     out,
   );
   assert.deepEqual(loaded, Object.fromEntries(tensors.map((t) => [t.name, sha256(t.data)])));
@@ -136,7 +140,11 @@ test('a checkpoint cancelled while it streams into the blob store leaves no blob
   const opened = await openCheckpoint(source);
   let checks = 0;
   // cancelled at the second slice of the big tensor: the draft already holds its header and a slice
-  const ctx = { throwIfCancelled: () => { if (++checks === 3) throw new CancelledError('the import'); } };
+  const ctx = {
+    throwIfCancelled: () => {
+      if (++checks === 3) throw new CancelledError('the import');
+    },
+  };
   try {
     await assert.rejects(storeCheckpoint(blobs, readInJob(opened.tensors, ctx), opened.metadata), CancelledError);
   } finally {

@@ -13,8 +13,18 @@ import type { TensorData } from '../engine/formats/types.js';
 import { tempDir } from './helpers/tmp.js';
 import { runTorch, skipWithoutTorch } from './helpers/torch.js';
 
-interface TorchTensorReport { dtype: string; shape: number[]; hex: string; sum: number }
-interface TorchFileReport { type: string; keys: string[]; metadata: Record<string, string> | null; tensors: Record<string, TorchTensorReport> }
+interface TorchTensorReport {
+  dtype: string;
+  shape: number[];
+  hex: string;
+  sum: number;
+}
+interface TorchFileReport {
+  type: string;
+  keys: string[];
+  metadata: Record<string, string> | null;
+  tensors: Record<string, TorchTensorReport>;
+}
 
 const REPORT_TENSOR = `
 def report(t):
@@ -31,7 +41,9 @@ function hex(bytes: Uint8Array): string {
 function finiteTensors(): TensorData[] {
   const tensors: TensorData[] = [];
   DTYPES.forEach((dtype, i) => {
-    const values = Array.from({ length: 12 }, (_, j) => (dtype === 'BOOL' ? j % 3 === 0 ? 1 : 0 : dtype === 'U8' ? (j * 37 + i) % 256 : Math.round(Math.sin(j + i) * 100) / (dtype.startsWith('I') ? 1 : 8)));
+    const values = Array.from({ length: 12 }, (_, j) =>
+      dtype === 'BOOL' ? (j % 3 === 0 ? 1 : 0) : dtype === 'U8' ? (j * 37 + i) % 256 : Math.round(Math.sin(j + i) * 100) / (dtype.startsWith('I') ? 1 : 8),
+    );
     tensors.push({ name: `${dtype}.w`, dtype, shape: [3, 4], data: fromFloat32Array(dtype, values) });
     tensors.push({ name: `${dtype}.scalar`, dtype, shape: [], data: fromFloat32Array(dtype, [dtype === 'BOOL' ? 1 : 3]) });
     tensors.push({ name: `${dtype}.empty`, dtype, shape: [0, 2], data: new Uint8Array(0) });
@@ -47,7 +59,8 @@ test('a .pth written by ParamZoo loads in torch.load(weights_only=True) with ide
   const zip64 = join(dir, 'zip64.pth');
   await writeCheckpoint('pth', plain, tensors, metadata);
   await writePth(zip64, tensors, metadata, { forceZip64: true });
-  const reports = runTorch<Record<string, TorchFileReport>>(`
+  const reports = runTorch<Record<string, TorchFileReport>>(
+    `
 import json, sys, torch
 ${REPORT_TENSOR}
 out = {}
@@ -56,18 +69,27 @@ for path in json.load(sys.stdin):
     out[path] = {'type': type(sd).__name__, 'keys': list(sd.keys()), 'metadata': getattr(sd, '_paramzoo_metadata', None),
                  'tensors': {k: report(t) for k, t in sd.items()}}
 print(json.dumps(out))
-`, [plain, zip64]);
+`,
+    [plain, zip64],
+  );
   for (const path of [plain, zip64]) {
     const report = reports[path]!;
     assert.equal(report.type, 'OrderedDict');
-    assert.deepEqual(report.keys, tensors.map((t) => t.name));
+    assert.deepEqual(
+      report.keys,
+      tensors.map((t) => t.name),
+    );
     assert.deepEqual(report.metadata, metadata);
     for (const t of tensors) {
       const got = report.tensors[t.name]!;
       assert.equal(TORCH_DTYPE_TO_DTYPE[got.dtype], t.dtype, t.name);
       assert.deepEqual(got.shape, t.shape, t.name);
       assert.equal(got.hex, hex(t.data), `${t.name} bytes`);
-      assert.equal(got.sum, toFloat64Array(t.dtype, t.data).reduce((a, b) => a + b, 0), `${t.name} sum`);
+      assert.equal(
+        got.sum,
+        toFloat64Array(t.dtype, t.data).reduce((a, b) => a + b, 0),
+        `${t.name} sum`,
+      );
     }
   }
 });
@@ -77,7 +99,8 @@ test('a .safetensors written by ParamZoo parses with a plain Python reader of th
   const tensors = finiteTensors();
   const path = join(dir, 'model.safetensors');
   await writeCheckpoint('safetensors', path, tensors, { kind: 'test' });
-  const report = runTorch<{ metadata: Record<string, string>; tensors: Record<string, TorchTensorReport> }>(`
+  const report = runTorch<{ metadata: Record<string, string>; tensors: Record<string, TorchTensorReport> }>(
+    `
 import json, struct, sys, torch
 ${REPORT_TENSOR}
 DT = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'I64': torch.int64,
@@ -94,7 +117,9 @@ for name, info in header.items():
     t = torch.frombuffer(chunk, dtype=DT[info['dtype']]) if chunk else torch.empty(0, dtype=DT[info['dtype']])
     out['tensors'][name] = report(t.reshape(info['shape']))
 print(json.dumps(out))
-`, path);
+`,
+    path,
+  );
   assert.deepEqual(report.metadata, { kind: 'test' });
   for (const t of tensors) {
     const got = report.tensors[t.name]!;
@@ -105,7 +130,8 @@ print(json.dumps(out))
 
 test('files written by torch.save (zip and legacy, every dtype, views, expanded, parameters, training checkpoint) read with identical bytes', { skip: skipWithoutTorch() }, async () => {
   const dir = tempDir();
-  const reports = runTorch<Record<string, { layout: string; metadata: Record<string, string>; tensors: Record<string, TorchTensorReport> }>>(`
+  const reports = runTorch<Record<string, { layout: string; metadata: Record<string, string>; tensors: Record<string, TorchTensorReport> }>>(
+    `
 import json, sys, os, torch, numpy as np
 from collections import OrderedDict
 ${REPORT_TENSOR}
@@ -138,14 +164,20 @@ torch.save(ckpt, path)
 out[path] = {'layout': 'timm_training_checkpoint', 'metadata': {'epoch': '4', 'metric': '71.5', 'arch': 'x', 'ignored': 'optimizer'},
              'tensors': {k: report(t) for k, t in model.items()}}
 print(json.dumps(out))
-`, dir);
+`,
+    dir,
+  );
   assert.equal(Object.keys(reports).length, 3);
   for (const [path, want] of Object.entries(reports)) {
     const opened = await openCheckpoint(path);
     try {
       assert.equal(opened.layout, want.layout, path);
       assert.deepEqual(opened.metadata, want.metadata, path);
-      assert.deepEqual(opened.tensors.map((t) => t.name), Object.keys(want.tensors), `${path}: names in order`);
+      assert.deepEqual(
+        opened.tensors.map((t) => t.name),
+        Object.keys(want.tensors),
+        `${path}: names in order`,
+      );
       for (const tensor of opened.tensors) {
         const expected = want.tensors[tensor.name]!;
         assert.equal(tensor.dtype, TORCH_DTYPE_TO_DTYPE[expected.dtype], `${path} ${tensor.name}`);
@@ -160,11 +192,16 @@ print(json.dumps(out))
 
 test('an expanded view far larger than its storage is refused instead of allocated', { skip: skipWithoutTorch() }, async () => {
   const path = join(tempDir(), 'expanded.pth');
-  runTorch(`
+  runTorch(
+    `
 import json, sys, torch
 torch.save({'huge': torch.zeros(1).expand(2**20, 2**20)}, json.load(sys.stdin))
 print('null')
-`, path);
-  await assert.rejects(openCheckpoint(path), (error: unknown) =>
-    error instanceof EngineError && error.name === 'TorchFormatError' && error.message.includes('expanded.pth') && /view of a 4-byte storage/.test(error.message));
+`,
+    path,
+  );
+  await assert.rejects(
+    openCheckpoint(path),
+    (error: unknown) => error instanceof EngineError && error.name === 'TorchFormatError' && error.message.includes('expanded.pth') && /view of a 4-byte storage/.test(error.message),
+  );
 });

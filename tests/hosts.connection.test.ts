@@ -74,7 +74,10 @@ test('requests round-trip over a MessagePort, and job and catalog events reach e
     assert.deepEqual([zoo.name, zoo.checkpointCount, zoo.parameterCount, zoo.task], ['cnn', 0, 0, null]);
     const listed = await second.client.request('zoo.list', {});
     assert.ok(listed.ok);
-    assert.deepEqual((listed.result as ZooSummary[]).map((z) => z.name), ['cnn']);
+    assert.deepEqual(
+      (listed.result as ZooSummary[]).map((z) => z.name),
+      ['cnn'],
+    );
 
     const started = await first.client.request('import', { zoo: 'cnn', paths: [join(FIXTURES, 'tiny_cnn.pth')] });
     assert.ok(started.ok);
@@ -83,7 +86,10 @@ test('requests round-trip over a MessagePort, and job and catalog events reach e
     for (const { client } of [first, second]) {
       const finished = await client.until(() => client.events.find((e) => e.type === 'job.finished' && e.job.id === job.id));
       assert.ok(finished.type === 'job.finished');
-      assert.deepEqual((finished.result as ImportResult).imported.map((c) => c.source), [join(FIXTURES, 'tiny_cnn.pth')]);
+      assert.deepEqual(
+        (finished.result as ImportResult).imported.map((c) => c.source),
+        [join(FIXTURES, 'tiny_cnn.pth')],
+      );
       assert.equal(finished.job.status, 'succeeded');
       const progress = client.events.filter((e) => e.type === 'job.progress' && e.job.id === job.id);
       assert.ok(progress.length >= 1, 'at least one job.progress before job.finished');
@@ -195,7 +201,10 @@ test('a window that goes away stops receiving events; the others keep theirs', a
     assert.ok(answer.ok);
     await other.client.until(() => other.client.events.find((e) => e.type === 'catalog.changed'));
     assert.equal(sentAfterClose, 0);
-    assert.deepEqual((await service.request('zoo.list', {})).map((z) => z.name), ['cnn']);
+    assert.deepEqual(
+      (await service.request('zoo.list', {})).map((z) => z.name),
+      ['cnn'],
+    );
   } finally {
     other.window.close();
     await service.close();

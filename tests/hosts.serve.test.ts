@@ -148,7 +148,10 @@ test('serve prints a loopback address with a token, and a request round-trips ov
     assert.equal((created.result as ZooSummary).name, 'cnn');
     const listed = await client.request('zoo.list', {});
     assert.ok(listed.ok);
-    assert.deepEqual((listed.result as ZooSummary[]).map((z) => [z.name, z.checkpointCount]), [['cnn', 0]]);
+    assert.deepEqual(
+      (listed.result as ZooSummary[]).map((z) => [z.name, z.checkpointCount]),
+      [['cnn', 0]],
+    );
     await client.until(() => client.events.find((e) => e.type === 'catalog.changed' && e.what === 'zoos'));
 
     const refused = await client.request('zoo.create', { name: 'cnn' });
@@ -171,13 +174,19 @@ test("an import job's progress and finished events arrive over the socket", asyn
     const { job } = started.result as { job: JobInfo };
     const finished = await client.until(() => client.events.find((e) => e.type === 'job.finished' && e.job.id === job.id));
     assert.ok(finished.type === 'job.finished');
-    assert.deepEqual((finished.result as ImportResult).imported.map((c) => c.source), [join(FIXTURES, 'tiny_cnn.pth'), join(FIXTURES, 'tiny_cnn_legacy.pth')]);
+    assert.deepEqual(
+      (finished.result as ImportResult).imported.map((c) => c.source),
+      [join(FIXTURES, 'tiny_cnn.pth'), join(FIXTURES, 'tiny_cnn_legacy.pth')],
+    );
     const progress = client.events.filter((e): e is Extract<EngineEvent, { type: 'job.progress' }> => e.type === 'job.progress' && e.job.id === job.id);
     assert.ok(progress.length >= 2, `${progress.length} progress events`);
     assert.ok(progress.some((e) => e.job.status === 'running'));
     const listed = await client.request('zoo.list', {});
     assert.ok(listed.ok);
-    assert.deepEqual((listed.result as ZooSummary[]).map((z) => [z.name, z.checkpointCount, z.parameterCount]), [['cnn', 2, 1500]]);
+    assert.deepEqual(
+      (listed.result as ZooSummary[]).map((z) => [z.name, z.checkpointCount, z.parameterCount]),
+      [['cnn', 2, 1500]],
+    );
   } finally {
     client.socket.close();
   }
@@ -218,7 +227,10 @@ test('a handshake from another Origin, or with a Host that is not a loopback nam
   try {
     const listed = await client.request('zoo.list', {});
     assert.ok(listed.ok);
-    assert.deepEqual((listed.result as ZooSummary[]).map((z) => z.name), ['cnn']);
+    assert.deepEqual(
+      (listed.result as ZooSummary[]).map((z) => z.name),
+      ['cnn'],
+    );
   } finally {
     client.socket.close();
   }
@@ -287,7 +299,10 @@ test('SIGTERM with a connected client and a running import: the job is cancelled
   try {
     const rows = db.prepare('SELECT id, status FROM jobs ORDER BY created_at').all() as { id: string; status: string }[];
     assert.deepEqual(rows.find((r) => r.id === job.id)?.status, 'cancelled');
-    assert.ok(rows.every((r) => r.status !== 'running' && r.status !== 'queued'), JSON.stringify(rows));
+    assert.ok(
+      rows.every((r) => r.status !== 'running' && r.status !== 'queued'),
+      JSON.stringify(rows),
+    );
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM checkpoints').get() as { n: number }).n, 2, 'only the earlier import is in the catalog');
   } finally {
     db.close();

@@ -76,7 +76,7 @@ test('requests are answered while a training step computes: many answers per ste
   });
 });
 
-test('the same seed gives the same run in the compute worker and on the engine\'s thread', async () => {
+test("the same seed gives the same run in the compute worker and on the engine's thread", async () => {
   const runs: { loss: number[]; sha256: string | null; result: TrainJobResult }[] = [];
   for (const compute of ['worker', 'inline'] as const) {
     await withZoo(compute, async (service) => {
@@ -94,7 +94,7 @@ test('the same seed gives the same run in the compute worker and on the engine\'
   assert.equal(worker!.result.backend, inline!.result.backend);
 });
 
-test('a compute job\'s errors arrive as the engine\'s errors; a cancel reaches the worker; engine.info names its backend', async () => {
+test("a compute job's errors arrive as the engine's errors; a cancel reaches the worker; engine.info names its backend", async () => {
   await withZoo('worker', async (service) => {
     const info = await service.request('engine.info', {});
     assert.equal(info.backend?.name, 'wasm', 'the backend the collect job chose in the worker');
@@ -143,7 +143,11 @@ test('a process whose compute job ended exits by itself, without closing the ser
     const result = await runJob(service, 'collect', { task: 'digits-mlp', zoo: 'z', seeds: 1, checkpointsPerSeed: 1, epochs: 0, backend: 'wasm', threads: 2 });
     console.log(result.zoo);`;
   const stdout = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    killSignal: 'SIGKILL',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   assert.equal(stdout.trim(), 'z');
 });

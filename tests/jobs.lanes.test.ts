@@ -24,14 +24,23 @@ function gate(): { wait: Promise<void>; open: () => void } {
 }
 
 test('import and export are I/O jobs; collect, train, generate, evaluate and demo compute', () => {
-  assert.deepEqual(['import', 'export'].map((kind) => laneOf(kind as never)), ['io', 'io']);
-  assert.deepEqual(['collect', 'train', 'generate', 'evaluate', 'demo'].map((kind) => laneOf(kind as never)), ['compute', 'compute', 'compute', 'compute', 'compute']);
+  assert.deepEqual(
+    ['import', 'export'].map((kind) => laneOf(kind as never)),
+    ['io', 'io'],
+  );
+  assert.deepEqual(
+    ['collect', 'train', 'generate', 'evaluate', 'demo'].map((kind) => laneOf(kind as never)),
+    ['compute', 'compute', 'compute', 'compute', 'compute'],
+  );
 });
 
 test('an I/O job runs beside a running compute job; a compute job waits for every I/O job submitted before it', async () => {
   const catalog = openCatalog(tempDir());
   try {
-    const jobs = new JobRunner(() => catalog.db, () => undefined);
+    const jobs = new JobRunner(
+      () => catalog.db,
+      () => undefined,
+    );
     const order: string[] = [];
     const gates = new Map<string, ReturnType<typeof gate>>();
     const fake = async ({ name }: { name: string }) => {
@@ -126,7 +135,10 @@ test('an import into one zoo completes while a train job on another runs', async
 test('a train submitted right after an import into the same zoo sees the imported checkpoints', async () => {
   const service = createEngineService({ dataDir: tempDir() });
   try {
-    for (const [zoo, seed] of [['a', 1], ['b', 2]] as const) {
+    for (const [zoo, seed] of [
+      ['a', 1],
+      ['b', 2],
+    ] as const) {
       await runJob(service, 'collect', { task: 'digits-mlp', zoo, seeds: 1, checkpointsPerSeed: 2, epochs: 0, seed, backend: 'wasm' });
     }
     const files: string[] = [];

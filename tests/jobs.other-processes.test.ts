@@ -20,7 +20,7 @@ async function until<T>(find: () => T | undefined, what: string, timeoutMs = 120
   }
 }
 
-test('a collect the CLI runs shows its progress in the app\'s service, and a cancel from there stops it', async () => {
+test("a collect the CLI runs shows its progress in the app's service, and a cancel from there stops it", async () => {
   const dataDir = tempDir();
   const service = createEngineService({ dataDir });
   const events: EngineEvent[] = [];
@@ -30,7 +30,10 @@ test('a collect the CLI runs shows its progress in the app\'s service, and a can
     service.catalog();
     const cli = runCli(['collect', 'digits-mlp', '--zoo', 'from-cli', '--data', dataDir, '--json']);
     const jobEvents = (id?: string) => events.filter((e): e is Extract<EngineEvent, { job: JobInfo }> => 'job' in e && (id === undefined || e.job.id === id));
-    const running = await until(() => jobEvents().find((e) => e.type === 'job.progress' && e.job.kind === 'collect' && e.job.status === 'running' && e.job.progress.fraction > 0), "the CLI's collect under way");
+    const running = await until(
+      () => jobEvents().find((e) => e.type === 'job.progress' && e.job.kind === 'collect' && e.job.status === 'running' && e.job.progress.fraction > 0),
+      "the CLI's collect under way",
+    );
     const { id } = running.job;
     assert.ok(service.jobs.laneOfJob(id) === null, 'not a job of this service');
 
@@ -93,10 +96,14 @@ test('a live process picks up a cancel request for its job within a heartbeat', 
         });
       });
       await service.request('job.cancel', { id });
-      const job = await until(() => {
-        const now = service.catalog().db.prepare('SELECT status FROM jobs WHERE id = ?').get(id) as { status: string };
-        return now.status === 'running' ? undefined : now;
-      }, 'the owner to cancel it', 30_000);
+      const job = await until(
+        () => {
+          const now = service.catalog().db.prepare('SELECT status FROM jobs WHERE id = ?').get(id) as { status: string };
+          return now.status === 'running' ? undefined : now;
+        },
+        'the owner to cancel it',
+        30_000,
+      );
       assert.equal(job.status, 'cancelled');
     } finally {
       child.kill('SIGKILL');

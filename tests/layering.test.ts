@@ -37,7 +37,11 @@ test('every engine file belongs to a layer', () => {
 
 test('no import cycle in the engine', () => {
   const cycles = importCycles(files, edges);
-  assert.deepEqual(cycles.map((c) => c.join(' → ')), [], 'files that import each other, directly or through others');
+  assert.deepEqual(
+    cycles.map((c) => c.join(' → ')),
+    [],
+    'files that import each other, directly or through others',
+  );
 });
 
 test('no import runs back up a layer (catalog, rpg, zoo, CLI and the rest)', () => {
@@ -45,7 +49,17 @@ test('no import runs back up a layer (catalog, rpg, zoo, CLI and the rest)', () 
 });
 
 test('the rules catch what they are about (a cycle, the catalog importing formats, the CLI importing the catalog)', () => {
-  assert.deepEqual(importCycles(['a.ts', 'b.ts', 'c.ts'], [{ from: 'a.ts', to: 'b.ts' }, { from: 'b.ts', to: 'c.ts' }, { from: 'c.ts', to: 'a.ts' }]), [['a.ts', 'b.ts', 'c.ts']]);
+  assert.deepEqual(
+    importCycles(
+      ['a.ts', 'b.ts', 'c.ts'],
+      [
+        { from: 'a.ts', to: 'b.ts' },
+        { from: 'b.ts', to: 'c.ts' },
+        { from: 'c.ts', to: 'a.ts' },
+      ],
+    ),
+    [['a.ts', 'b.ts', 'c.ts']],
+  );
   const refused = [
     { from: 'catalog/zoos.ts', to: 'formats/index.ts' },
     { from: 'catalog/zoos.ts', to: 'jobs.ts' },
@@ -60,5 +74,11 @@ test('the rules catch what they are about (a cycle, the catalog importing format
     { from: 'pipeline/train.ts', to: 'service.ts' },
   ];
   for (const edge of refused) assert.equal(layeringViolations([edge]).length, 1, `${edge.from} → ${edge.to}`);
-  assert.deepEqual(layeringViolations([{ from: 'cli.ts', to: 'service.ts' }, { from: 'pipeline/import.ts', to: 'formats/index.ts' }]), []);
+  assert.deepEqual(
+    layeringViolations([
+      { from: 'cli.ts', to: 'service.ts' },
+      { from: 'pipeline/import.ts', to: 'formats/index.ts' },
+    ]),
+    [],
+  );
 });

@@ -9,7 +9,10 @@ import { createRestartPolicy } from '../main/restart-policy.js';
 test('restart policy: immediate, then backing off, then giving up after too many deaths in the window', () => {
   const policy = createRestartPolicy({ maxRestarts: 4, windowMs: 60_000, baseDelayMs: 500, maxDelayMs: 1_500 });
   const delays = [0, 1, 2, 3].map((i) => policy.onUnexpectedExit(1_000 + i));
-  assert.deepEqual(delays.map((d) => d.restart && d.delayMs), [0, 500, 1_000, 1_500]);
+  assert.deepEqual(
+    delays.map((d) => d.restart && d.delayMs),
+    [0, 500, 1_000, 1_500],
+  );
   const fifth = policy.onUnexpectedExit(1_010);
   assert.equal(fifth.restart, false);
   if (!fifth.restart) assert.match(fifth.reason, /stopped 5 times within 60 s/);
@@ -58,7 +61,9 @@ function harness(options: { maxRestarts?: number; closesOnStop?: boolean } = {})
       timers.push(timer);
       return timer;
     },
-    clearTimer: (timer) => void ((timer as { cleared: boolean }).cleared = true),
+    clearTimer: (timer) => {
+      (timer as { cleared: boolean }).cleared = true;
+    },
   });
   const fire = () => {
     const timer = timers.filter((t) => !t.cleared).shift()!;
@@ -69,12 +74,15 @@ function harness(options: { maxRestarts?: number; closesOnStop?: boolean } = {})
   return { supervisor, started, losses, gaveUp, timers, fire };
 }
 
-test('the engine starts on the first window\'s request, once', () => {
+test("the engine starts on the first window's request, once", () => {
   const { supervisor, started } = harness();
   assert.equal(supervisor.state, 'idle');
   const engine = supervisor.ensure();
   assert.equal(supervisor.ensure(), engine, 'a second window shares the engine');
-  assert.deepEqual(started.map((s) => [s.engine.n, s.restarted]), [[1, false]]);
+  assert.deepEqual(
+    started.map((s) => [s.engine.n, s.restarted]),
+    [[1, false]],
+  );
   assert.equal(supervisor.state, 'running');
 });
 
@@ -85,7 +93,13 @@ test('a dead engine: windows told (requests in flight rejected), a new engine st
   assert.equal(supervisor.state, 'restarting');
   assert.equal(supervisor.ensure(), null, 'no port while the restart waits: the restart re-attaches');
   assert.equal(fire(), 0);
-  assert.deepEqual(started.map((s) => [s.engine.n, s.restarted]), [[1, false], [2, true]]);
+  assert.deepEqual(
+    started.map((s) => [s.engine.n, s.restarted]),
+    [
+      [1, false],
+      [2, true],
+    ],
+  );
   supervisor.current()!.exit(1);
   assert.equal(fire(), 100, 'the second restart in the window waits');
   assert.equal(started.length, 3);
@@ -124,7 +138,10 @@ test('an engine that does not close in time is killed; a quit during a pending r
   const pending = harness();
   pending.supervisor.ensure()!.exit(9);
   await pending.supervisor.stop();
-  assert.ok(pending.timers.every((t) => t.cleared), 'the restart timer was cleared');
+  assert.ok(
+    pending.timers.every((t) => t.cleared),
+    'the restart timer was cleared',
+  );
   assert.equal(pending.started.length, 1);
   assert.equal(pending.supervisor.state, 'stopped');
 });

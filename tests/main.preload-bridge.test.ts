@@ -18,23 +18,41 @@ function fakeEngine(answer: (message: ClientMessage, port: MessagePort) => Serve
     const reply = answer(message, port2);
     if (reply) port2.postMessage(reply);
   });
-  return { page: port1 as unknown as BridgePort, engine: port2, seen, close: () => { port1.close(); port2.close(); } };
+  return {
+    page: port1 as unknown as BridgePort,
+    engine: port2,
+    seen,
+    close: () => {
+      port1.close();
+      port2.close();
+    },
+  };
 }
 
 const job = (status: JobInfo['status']): JobInfo => ({
-  id: 'job_1', kind: 'train', status, progress: { fraction: 0.5, stage: 'train', etaSeconds: null, metrics: {} },
-  startedAt: null, finishedAt: null, error: null,
+  id: 'job_1',
+  kind: 'train',
+  status,
+  progress: { fraction: 0.5, stage: 'train', etaSeconds: null, metrics: {} },
+  startedAt: null,
+  finishedAt: null,
+  error: null,
 });
 
 test('requests are answered; failures arrive as plain objects with code, hint, file and fields', async () => {
-  const engine = fakeEngine((m) => m.method === 'zoo.list'
-    ? { id: m.id, ok: true, result: [] }
-    : { id: m.id, ok: false, error: { code: 'signature_mismatch', message: 'b.pth does not fit', hint: 'import into another zoo', file: '/x/b.pth', fields: ['paths'] } });
+  const engine = fakeEngine((m) =>
+    m.method === 'zoo.list'
+      ? { id: m.id, ok: true, result: [] }
+      : { id: m.id, ok: false, error: { code: 'signature_mismatch', message: 'b.pth does not fit', hint: 'import into another zoo', file: '/x/b.pth', fields: ['paths'] } },
+  );
   const bridge = createBridge();
   const early = bridge.request('zoo.list', {});
   bridge.attach(engine.page);
   assert.deepEqual(await early, [], 'a request made before the port arrived waits for it');
-  const failure = await bridge.request('import', { zoo: 'z', paths: ['/x/b.pth'] }).then(() => null, (error: unknown) => error);
+  const failure = await bridge.request('import', { zoo: 'z', paths: ['/x/b.pth'] }).then(
+    () => null,
+    (error: unknown) => error,
+  );
   assert.ok(!(failure instanceof Error), 'not an Error: contextBridge would keep only its message');
   assert.deepEqual(failure, { code: 'signature_mismatch', message: 'b.pth does not fit', hint: 'import into another zoo', file: '/x/b.pth', fields: ['paths'] });
   engine.close();
@@ -60,7 +78,10 @@ test('an engine that dies mid-request: rejected at once, the next request waits 
   bridge.attach(second.page);
   assert.deepEqual(await waiting, ['zoo']);
   await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.deepEqual(events.slice(1), [{ type: 'job.failed', job: interrupted }, { type: 'catalog.changed', what: 'runs' }]);
+  assert.deepEqual(events.slice(1), [
+    { type: 'job.failed', job: interrupted },
+    { type: 'catalog.changed', what: 'runs' },
+  ]);
   first.close();
   second.close();
 });
@@ -73,7 +94,7 @@ test('an engine that cannot be restarted: everything waiting and every later req
   await assert.rejects(bridge.request('zoo.list', {}), { code: 'engine_failed' });
 });
 
-test('menu commands replay the page\'s own shortcut, unless the key press already reached the page', () => {
+test("menu commands replay the page's own shortcut, unless the key press already reached the page", () => {
   const linux = createMenuRelay('linux');
   assert.deepEqual(linux.shortcutFor('import', 1000), { key: 'o', ctrlKey: true, metaKey: false, bubbles: true, cancelable: true });
   assert.deepEqual(createMenuRelay('darwin').shortcutFor('export', 1000), { key: 'e', ctrlKey: false, metaKey: true, bubbles: true, cancelable: true });

@@ -55,7 +55,11 @@ test('app:// serves files of the built renderer only', () => {
   assert.equal(resolveAppFile(root, 'app://paramzoo/%2e%2e/package.json')?.path, join(root, 'package.json'));
   for (const url of [
     'app://paramzoo/assets/%2e%2e%2f%2e%2e%2f%2e%2e%2fpackage.json',
-    'app://paramzoo/..%5c..%5cpackage.json', 'app://paramzoo/a%00.js', 'app://paramzoo/%E0%A4%A', 'app://other/index.html', 'file:///etc/passwd',
+    'app://paramzoo/..%5c..%5cpackage.json',
+    'app://paramzoo/a%00.js',
+    'app://paramzoo/%E0%A4%A',
+    'app://other/index.html',
+    'file:///etc/passwd',
   ]) {
     assert.equal(resolveAppFile(root, url), null, url);
   }
@@ -63,7 +67,7 @@ test('app:// serves files of the built renderer only', () => {
   assert.ok(resolveAppFile(root, 'app://paramzoo/index.html', 'HEAD'));
 });
 
-test('the CSP allows the app\'s own scripts and nothing from anywhere else', () => {
+test("the CSP allows the app's own scripts and nothing from anywhere else", () => {
   const directives = new Map(CONTENT_SECURITY_POLICY.split('; ').map((d) => [d.split(' ')[0]!, d.split(' ').slice(1)]));
   assert.deepEqual(directives.get('default-src'), ["'none'"]);
   assert.deepEqual(directives.get('script-src'), ["'self'"], 'no inline or eval script');
@@ -79,8 +83,10 @@ test('the CSP allows the app\'s own scripts and nothing from anywhere else', () 
 });
 
 test('dialog requests and show-in-folder paths are checked, never coerced', () => {
-  assert.deepEqual(checkDialogRequest({ kind: 'save', title: 'Export model', defaultPath: '/home/u/m.safetensors' }),
-    { ok: true, value: { kind: 'save', title: 'Export model', defaultPath: '/home/u/m.safetensors' } });
+  assert.deepEqual(checkDialogRequest({ kind: 'save', title: 'Export model', defaultPath: '/home/u/m.safetensors' }), {
+    ok: true,
+    value: { kind: 'save', title: 'Export model', defaultPath: '/home/u/m.safetensors' },
+  });
   assert.deepEqual(checkDialogRequest({ kind: 'open-file', title: 'Import', filters: [{ name: 'Checkpoints', extensions: ['pth', 'safetensors'] }] }).ok, true);
   const bad: [unknown, RegExp][] = [
     [null, /object/],

@@ -59,11 +59,13 @@ function jobContext(jobId: string): JobContext {
 }
 
 function missingBlobs(catalog: Catalog, blobs: BlobStore): string[] {
-  const rows = catalog.db.prepare(
-    `SELECT 'checkpoint ' || id AS row, sha256 FROM checkpoints
+  const rows = catalog.db
+    .prepare(
+      `SELECT 'checkpoint ' || id AS row, sha256 FROM checkpoints
      UNION ALL SELECT 'generated ' || id, sha256 FROM generated_models
      UNION ALL SELECT 'run ' || id, generator_sha256 FROM runs WHERE generator_sha256 IS NOT NULL`,
-  ).all() as Array<{ row: string; sha256: string }>;
+    )
+    .all() as Array<{ row: string; sha256: string }>;
   return rows.filter((r) => !existsSync(blobs.path(r.sha256))).map((r) => r.row);
 }
 

@@ -9,7 +9,11 @@ import type { ExportResult, InspectResult, ZooDetail } from '../engine/protocol.
 import { runCli, runCliJson } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
-interface Summary { best: number; avg: number; min: number }
+interface Summary {
+  best: number;
+  avg: number;
+  min: number;
+}
 interface DemoJson {
   zoos: { zoo: string; task: string; originals: Summary; generated: Summary; nearestIoU: { generated: number; noised: number }; seconds: Record<string, number> }[];
   report: string;

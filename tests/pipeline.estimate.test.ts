@@ -12,7 +12,10 @@ import { resolveConfig } from '../engine/rpg/presets.js';
 import { tokenCountFor, trainStepFlops } from '../engine/rpg/cost.js';
 import { tempDir } from './helpers/tmp.js';
 
-const DEMO = resolveConfig({ preset: 'tiny', overrides: { tokenSize: 256, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, diffusionBatch: 64, steps: 3000, checkEvery: 0 } });
+const DEMO = resolveConfig({
+  preset: 'tiny',
+  overrides: { tokenSize: 256, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, diffusionBatch: 64, steps: 3000, checkEvery: 0 },
+});
 const TINY = resolveConfig({ preset: 'tiny', overrides: { checkEvery: 0 } });
 const DIGITS = { tokenCount: 21, checkpoints: 30 };
 
@@ -20,7 +23,7 @@ test('the reference step model gives the measured seconds per step of the config
   const catalog = openCatalog(tempDir('paramzoo-estimate-'));
   try {
     const within = (actual: number, measured: number) => assert.ok(Math.abs(actual / measured - 1) < 0.1, `${actual.toFixed(3)} s vs measured ${measured}`);
-    within(estimateTraining(catalog.db, 'wasm', DEMO, DIGITS).secondsPerStep, 0.10); // quick demo: train 299 s / 3000 steps
+    within(estimateTraining(catalog.db, 'wasm', DEMO, DIGITS).secondsPerStep, 0.1); // quick demo: train 299 s / 3000 steps
     within(estimateTraining(catalog.db, 'wasm', TINY, DIGITS).secondsPerStep, 0.577); // 'tiny' on the digits zoo
     within(estimateTraining(catalog.db, 'wasm', resolveConfig({ preset: 'small' }), { tokenCount: 981, checkpoints: 30 }).secondsPerStep, 2.057); // 'small', ~1M parameters
     const demo = estimateTraining(catalog.db, 'wasm', DEMO, DIGITS);
@@ -35,7 +38,7 @@ test('the reference step model gives the measured seconds per step of the config
   }
 });
 
-test("earlier runs on this machine scale the estimate: a machine measured twice as slow gets twice the time", () => {
+test('earlier runs on this machine scale the estimate: a machine measured twice as slow gets twice the time', () => {
   const catalog = openCatalog(tempDir('paramzoo-estimate-'));
   try {
     const before = estimateTraining(catalog.db, 'wasm', TINY, DIGITS);

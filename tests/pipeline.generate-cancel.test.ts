@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GenerateJobResult, TrainJobResult } from '../engine/protocol.js';
+import type { TrainJobResult } from '../engine/protocol.js';
 import { createEngineService, runJob } from '../engine/service.js';
 import { tempDir } from './helpers/tmp.js';
 

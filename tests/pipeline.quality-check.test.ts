@@ -13,10 +13,33 @@ import { tempDir } from './helpers/tmp.js';
 
 const data = tempDir('paramzoo-quality-check-');
 // A small generator: well under a second per step on wasm.
-const SMALL = ['--set', 'tokenSize=64', '--set', 'recurrentWidth=32', '--set', 'recurrentLayers=1', '--set', 'denoiserChannels=8,16,8',
-  '--set', 'timeFeatures=32', '--set', 'diffusionBatch=32', '--set', 'saveEvery=10', '--set', 'samplerSteps=10'];
+const SMALL = [
+  '--set',
+  'tokenSize=64',
+  '--set',
+  'recurrentWidth=32',
+  '--set',
+  'recurrentLayers=1',
+  '--set',
+  'denoiserChannels=8,16,8',
+  '--set',
+  'timeFeatures=32',
+  '--set',
+  'diffusionBatch=32',
+  '--set',
+  'saveEvery=10',
+  '--set',
+  'samplerSteps=10',
+];
 
-interface TrainJson { run: string; steps: number; stoppedEarly: boolean; lastCheck: RunCheck | null; finalLoss: number; estimate: { steps: number; seconds: number; basis: string } }
+interface TrainJson {
+  run: string;
+  steps: number;
+  stoppedEarly: boolean;
+  lastCheck: RunCheck | null;
+  finalLoss: number;
+  estimate: { steps: number; seconds: number; basis: string };
+}
 
 function catalog<T>(read: (db: Database.Database) => T): T {
   const db = new Database(join(data, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
@@ -27,8 +50,8 @@ function catalog<T>(read: (db: Database.Database) => T): T {
   }
 }
 
-const checksOf = (run: string) => catalog((db) => (db.prepare('SELECT result FROM run_checks WHERE run_id = ? ORDER BY step').all(run) as { result: string }[])
-  .map((row) => JSON.parse(row.result) as RunCheck));
+const checksOf = (run: string) =>
+  catalog((db) => (db.prepare('SELECT result FROM run_checks WHERE run_id = ? ORDER BY step').all(run) as { result: string }[]).map((row) => JSON.parse(row.result) as RunCheck));
 const curveOf = (run: string) => catalog((db) => JSON.parse((db.prepare('SELECT loss_curve FROM runs WHERE id = ?').get(run) as { loss_curve: string }).loss_curve) as number[]);
 
 test('collect a small task zoo', async () => {
@@ -39,7 +62,10 @@ test('collect a small task zoo', async () => {
 test('a run on a task zoo records a check every checkEvery steps and at its end, on the check split', async () => {
   const trained = await runCliJson<TrainJson>(['train', 'digits', ...SMALL, '--steps', '25', '--set', 'checkEvery=10', '--set', 'checkModels=2', '--data', data]);
   const checks = checksOf(trained.run);
-  assert.deepEqual(checks.map((c) => c.step), [10, 20, 25]);
+  assert.deepEqual(
+    checks.map((c) => c.step),
+    [10, 20, 25],
+  );
   for (const check of checks) {
     assert.equal(check.split, 'check');
     assert.equal(check.models, 2);
@@ -80,12 +106,17 @@ test('a finished run continues for more steps: --resume RUN --steps N', async ()
   const after = curveOf(first.run);
   assert.equal(after.length, 30);
   assert.deepEqual(after.slice(0, 20), before);
-  assert.deepEqual(checksOf(first.run).map((c) => c.step), [20, 30]);
+  assert.deepEqual(
+    checksOf(first.run).map((c) => c.step),
+    [20, 30],
+  );
 });
 
 test('a zoo without a task gets weight-space checks', async () => {
   // The collected checkpoints exported and imported into a zoo that names no task.
-  const ids = catalog((db) => (db.prepare("SELECT checkpoints.id FROM checkpoints JOIN zoos ON zoos.id = checkpoints.zoo_id WHERE zoos.name = 'digits' ORDER BY checkpoints.rowid").all() as { id: string }[]).map((r) => r.id));
+  const ids = catalog((db) =>
+    (db.prepare("SELECT checkpoints.id FROM checkpoints JOIN zoos ON zoos.id = checkpoints.zoo_id WHERE zoos.name = 'digits' ORDER BY checkpoints.rowid").all() as { id: string }[]).map((r) => r.id),
+  );
   const folder = tempDir('paramzoo-quality-export-');
   const files: string[] = [];
   for (const [i, id] of ids.entries()) {

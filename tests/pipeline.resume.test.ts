@@ -12,10 +12,32 @@ import { tempDir } from './helpers/tmp.js';
 const BIN = fileURLToPath(new URL('../bin/paramzoo.js', import.meta.url));
 const data = tempDir('paramzoo-resume-');
 // A small generator: ~0.1 s per step on wasm (2-core dev machine).
-const SMALL = ['--set', 'tokenSize=64', '--set', 'recurrentWidth=32', '--set', 'recurrentLayers=1', '--set', 'denoiserChannels=8,16,8',
-  '--set', 'timeFeatures=32', '--set', 'diffusionBatch=32', '--set', 'saveEvery=10', '--steps', '60'];
+const SMALL = [
+  '--set',
+  'tokenSize=64',
+  '--set',
+  'recurrentWidth=32',
+  '--set',
+  'recurrentLayers=1',
+  '--set',
+  'denoiserChannels=8,16,8',
+  '--set',
+  'timeFeatures=32',
+  '--set',
+  'diffusionBatch=32',
+  '--set',
+  'saveEvery=10',
+  '--steps',
+  '60',
+];
 
-interface TrainJson { run: string; steps: number; finalLoss: number; secondsPerStep: number; config: { steps: number; saveEvery: number } }
+interface TrainJson {
+  run: string;
+  steps: number;
+  finalLoss: number;
+  secondsPerStep: number;
+  config: { steps: number; saveEvery: number };
+}
 
 function runRow(id: string): { status: string; step: number; loss_curve: string } | undefined {
   const db = new Database(join(data, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
@@ -36,8 +58,20 @@ function newestRunId(): string | undefined {
 }
 
 test('collect a small zoo', async () => {
-  const result = await runCliJson<{ zoo: string; checkpoints: number; accuracy: { avg: number } }>(
-    ['collect', 'digits-mlp', '--zoo', 'small', '--seeds', '2', '--checkpoints', '3', '--epochs', '3', '--data', data]);
+  const result = await runCliJson<{ zoo: string; checkpoints: number; accuracy: { avg: number } }>([
+    'collect',
+    'digits-mlp',
+    '--zoo',
+    'small',
+    '--seeds',
+    '2',
+    '--checkpoints',
+    '3',
+    '--epochs',
+    '3',
+    '--data',
+    data,
+  ]);
   assert.equal(result.zoo, 'small');
   assert.equal(result.checkpoints, 6);
   assert.ok(result.accuracy.avg > 70, `accuracy ${result.accuracy.avg}`);
@@ -123,8 +157,22 @@ test('a zoo of imported checkpoints trains and generates, but evaluate says it c
 });
 
 test('a binary-task family keeps its held-out task models out of the training zoo', async () => {
-  const result = await runCliJson<{ zoo: string; heldOutZoo: string; checkpoints: number; heldOutCheckpoints: number }>(
-    ['collect', 'digits-binary', '--zoo', 'binary', '--seeds', '1', '--checkpoints', '1', '--epochs', '0', '--tasks', '2', '--data', data]);
+  const result = await runCliJson<{ zoo: string; heldOutZoo: string; checkpoints: number; heldOutCheckpoints: number }>([
+    'collect',
+    'digits-binary',
+    '--zoo',
+    'binary',
+    '--seeds',
+    '1',
+    '--checkpoints',
+    '1',
+    '--epochs',
+    '0',
+    '--tasks',
+    '2',
+    '--data',
+    data,
+  ]);
   assert.equal(result.heldOutZoo, 'binary-heldout');
   assert.equal(result.checkpoints, 2);
   assert.equal(result.heldOutCheckpoints, 20);
@@ -164,10 +212,13 @@ test('a zoo of one training run (one permutation state) trains and generates mod
   await runCliJson(['collect', 'digits-mlp', '--zoo', 'one-run', '--seeds', '1', '--checkpoints', '2', '--epochs', '1', '--data', data]);
   const trained = await runCliJson<TrainJson>(['train', 'one-run', ...SMALL.slice(0, -2), '--steps', '2', '--data', data]);
   const generated = await runCliJson<{ models: { permutationState: number }[] }>(['generate', trained.run, '--count', '3', '--data', data]);
-  assert.deepEqual(generated.models.map((m) => m.permutationState), [0, 0, 0]);
+  assert.deepEqual(
+    generated.models.map((m) => m.permutationState),
+    [0, 0, 0],
+  );
 });
 
-test('a run stored before quality checks existed continues with the checks\' defaults', async () => {
+test("a run stored before quality checks existed continues with the checks' defaults", async () => {
   await runCliJson(['collect', 'digits-mlp', '--zoo', 'old-run', '--seeds', '1', '--checkpoints', '2', '--epochs', '1', '--data', data]);
   const trained = await runCliJson<TrainJson>(['train', 'old-run', ...SMALL.slice(0, -2), '--steps', '10', '--data', data]);
   // What an older version stored: no checkEvery, checkModels or stopEarly in the run's config.
@@ -179,8 +230,16 @@ test('a run stored before quality checks existed continues with the checks\' def
   } finally {
     db.close();
   }
-  const resumed = await runCliJson<TrainJson & { lastCheck: { step: number; models: number; accuracies: number[] } | null }>(
-    ['train', 'old-run', '--resume', trained.run, '--steps', '20', '--data', data]);
+  const resumed = await runCliJson<TrainJson & { lastCheck: { step: number; models: number; accuracies: number[] } | null }>([
+    'train',
+    'old-run',
+    '--resume',
+    trained.run,
+    '--steps',
+    '20',
+    '--data',
+    data,
+  ]);
   assert.equal(resumed.steps, 20);
   assert.equal(resumed.lastCheck?.step, 20);
   assert.equal(resumed.lastCheck?.models, 3, 'the check generates the default 3 models, not none');

@@ -85,13 +85,18 @@ test("'batch' norm: training normalises each channel with the batch's statistics
   const [x2, time2, proto2] = rowsOf(2);
   const alone = tf.tidy(() => firstRow(denoiser.forward(x2.slice([0, 0], [1, 32]), time2.slice([0, 0], [1, 256]), proto2.slice([0, 0], [1, 16]), 'sample')));
   const together = firstRow(denoiser.forward(xt, time, proto, 'sample'));
-  alone.forEach((v, i) => assert.ok(Math.abs(v - together[i]!) < 1e-5, `position ${i}: ${v} alone, ${together[i]} in a chunk`));
+  alone.forEach((v, i) => {
+    assert.ok(Math.abs(v - together[i]!) < 1e-5, `position ${i}: ${v} alone, ${together[i]} in a chunk`);
+  });
   // Training: the batch's statistics normalise, so the same token comes out differently in another batch.
   const trainAll = firstRow(denoiser.forward(xt, time, proto, 'train'));
   denoiser.commitBatchStatistics();
   const trainTwo = firstRow(denoiser.forward(x2, time2, proto2, 'train'));
   denoiser.commitBatchStatistics();
-  assert.ok(trainAll.some((v, i) => Math.abs(v - trainTwo[i]!) > 1e-3), 'batch statistics depend on the batch');
+  assert.ok(
+    trainAll.some((v, i) => Math.abs(v - trainTwo[i]!) > 1e-3),
+    'batch statistics depend on the batch',
+  );
 
   // Running statistics follow the training batches (momentum 0.1): after many steps on one batch,
   // sampling gives what training gives on that batch (up to the unbiased variance, n/(n−1) with n = 6·32).

@@ -53,7 +53,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const permState = tf.tensor1d([4, 0], 'int32');
     const noTask = new ConditionEmbedding({ width: WIDTH, tokenCount: 21, ...positions, permutationStates: 5, taskBits: 0 }, 1);
     const plain = tf.tidy(() => noTask.forward(permState, null).arraySync());
-    for (const [b, state] of [[0, 4], [1, 0]] as const) {
+    for (const [b, state] of [
+      [0, 4],
+      [1, 0],
+    ] as const) {
       for (let i = 0; i < 21; i++) {
         for (let d = 0; d < WIDTH; d++) {
           assert.ok(Math.abs(plain[b]![i]![d]! - (pe[i * WIDTH + d]! + (noTask.permutationTable.arraySync() as number[][])[state]![d]!)) < 1e-6);
@@ -61,14 +64,27 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
     }
     // The task reaches every token with the same vector.
-    const taskA = tf.tensor2d([[1, 0, 1], [0, 0, 1]]);
-    const taskB = tf.tensor2d([[0, 1, 1], [0, 0, 1]]);
+    const taskA = tf.tensor2d([
+      [1, 0, 1],
+      [0, 0, 1],
+    ]);
+    const taskB = tf.tensor2d([
+      [0, 1, 1],
+      [0, 0, 1],
+    ]);
     const [outA, outB] = [taskA, taskB].map((t) => tf.tidy(() => e.forward(permState, t).arraySync()));
     const shift0 = outA![0]![0]!.map((v, d) => v - outB![0]![0]![d]!);
-    assert.ok(shift0.some((v) => Math.abs(v) > 1e-4), 'the task vector changes the input');
+    assert.ok(
+      shift0.some((v) => Math.abs(v) > 1e-4),
+      'the task vector changes the input',
+    );
     for (let i = 0; i < 21; i++) {
-      outA![0]![i]!.forEach((v, d) => assert.ok(Math.abs(v - outB![0]![i]![d]! - shift0[d]!) < 1e-5));
-      outA![1]![i]!.forEach((v, d) => assert.equal(v, outB![1]![i]![d]!));
+      outA![0]![i]!.forEach((v, d) => {
+        assert.ok(Math.abs(v - outB![0]![i]![d]! - shift0[d]!) < 1e-5);
+      });
+      outA![1]![i]!.forEach((v, d) => {
+        assert.equal(v, outB![1]![i]![d]!);
+      });
     }
     assert.equal(table.length, 5);
 

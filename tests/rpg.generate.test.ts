@@ -80,10 +80,29 @@ test('sequential, partial and full modes give the same model; chunks arrive in o
     results[mode] = await run(generator, { count: 2, seeds: [5, 6], permutationStates: [1, 3], steps: 10, mode });
     assert.equal(prototypeCalls, 2, `${mode}: prototypes computed once per model`);
   }
-  assert.deepEqual(results.sequential!.chunks.map((c) => c.tokenCount), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
-  assert.deepEqual(results.partial!.chunks.map((c) => [c.model, c.firstToken, c.tokenCount]), [[0, 0, 3], [0, 3, 3], [0, 6, 1], [1, 0, 3], [1, 3, 3], [1, 6, 1]]);
-  assert.deepEqual(results.full!.chunks.map((c) => c.last), [true, true]);
-  assert.deepEqual(results.full!.chunks.map((c) => c.permutationState), [1, 3]);
+  assert.deepEqual(
+    results.sequential!.chunks.map((c) => c.tokenCount),
+    [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+  );
+  assert.deepEqual(
+    results.partial!.chunks.map((c) => [c.model, c.firstToken, c.tokenCount]),
+    [
+      [0, 0, 3],
+      [0, 3, 3],
+      [0, 6, 1],
+      [1, 0, 3],
+      [1, 3, 3],
+      [1, 6, 1],
+    ],
+  );
+  assert.deepEqual(
+    results.full!.chunks.map((c) => c.last),
+    [true, true],
+  );
+  assert.deepEqual(
+    results.full!.chunks.map((c) => c.permutationState),
+    [1, 3],
+  );
   for (const mode of ['sequential', 'partial'] as const) {
     for (let m = 0; m < 2; m++) {
       const a = results[mode]!.tokens[m]!;

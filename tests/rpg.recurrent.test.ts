@@ -18,17 +18,27 @@ for (const backend of ['cpu', 'wasm'] as const) {
     await initBackend(backend);
     const rng = new Rng(3);
     // decay rates up to 16 per unit dt, dt up to ~6: exp(−cumsum) over the sequence would overflow
-    for (const [batch, length, heads, headDim, state, chunk] of [[2, 50, 3, 4, 5, 16], [1, 7, 2, 3, 2, 16], [1, 300, 3, 2, 3, 32]] as const) {
+    for (const [batch, length, heads, headDim, state, chunk] of [
+      [2, 50, 3, 4, 5, 16],
+      [1, 7, 2, 3, 2, 16],
+      [1, 300, 3, 2, 3, 32],
+    ] as const) {
       const x = randomArray(rng, batch * length * heads * headDim);
       const b = randomArray(rng, batch * length * state);
       const c = randomArray(rng, batch * length * state);
       const dt = randomArray(rng, batch * length * heads, (v) => Math.log1p(Math.exp(2 * v)));
       const a = Float32Array.from({ length: heads }, (_, h) => -[0.05, 2, 16][h]!);
       const shape = { batch, length, heads, headDim, state };
-      const got = tf.tidy(() => ssdChunked(
-        tf.tensor4d(x, [batch, length, heads, headDim]), tf.tensor3d(dt, [batch, length, heads]), tf.tensor1d(a),
-        tf.tensor3d(b, [batch, length, state]), tf.tensor3d(c, [batch, length, state]), chunk,
-      ).dataSync());
+      const got = tf.tidy(() =>
+        ssdChunked(
+          tf.tensor4d(x, [batch, length, heads, headDim]),
+          tf.tensor3d(dt, [batch, length, heads]),
+          tf.tensor1d(a),
+          tf.tensor3d(b, [batch, length, state]),
+          tf.tensor3d(c, [batch, length, state]),
+          chunk,
+        ).dataSync(),
+      );
       const want = ssdSequential(x, dt, a, b, c, shape);
       assert.equal(got.length, want.length);
       let worst = 0;
@@ -83,7 +93,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
         assert.deepEqual(g.shape, v.shape, `${kind} ${v.name} gradient shape`);
         const values = g.dataSync();
         assert.ok(values.every(Number.isFinite), `${kind} ${v.name}: non-finite gradient`);
-        assert.ok(values.some((x) => x !== 0), `${kind} ${v.name}: zero gradient`);
+        assert.ok(
+          values.some((x) => x !== 0),
+          `${kind} ${v.name}: zero gradient`,
+        );
       }
       tf.dispose([input, target, value, ...Object.values(grads), ...model.variables]);
     }
@@ -105,7 +118,9 @@ test('outputs keep the [B, L, D] shape and configs are checked', async () => {
   assert.throws(() => createRecurrent('gru' as RecurrentKind, { width: 8, layers: 1 }, 0), /unknown recurrent model 'gru'/);
   // same seed, same weights
   const [m1, m2] = [createRecurrent('mamba', SMALL, 4), createRecurrent('mamba', SMALL, 4)];
-  m1.variables.forEach((v, i) => assert.deepEqual(v.dataSync(), m2.variables[i]!.dataSync()));
+  m1.variables.forEach((v, i) => {
+    assert.deepEqual(v.dataSync(), m2.variables[i]!.dataSync());
+  });
 });
 
 test('the LSTM hand-written backward pass equals autodiff through the plain recurrence', async () => {
@@ -113,7 +128,10 @@ test('the LSTM hand-written backward pass equals autodiff through the plain recu
   const rng = new Rng(21);
   const [length, batch, width] = [6, 2, 5];
   const projected = tf.tensor3d(randomArray(rng, length * batch * 4 * width), [length, batch, 4 * width]);
-  const wh = tf.tensor2d(randomArray(rng, width * 4 * width, (v) => 0.5 * v), [width, 4 * width]);
+  const wh = tf.tensor2d(
+    randomArray(rng, width * 4 * width, (v) => 0.5 * v),
+    [width, 4 * width],
+  );
   const upstream = tf.tensor3d(randomArray(rng, length * batch * width), [length, batch, width]);
   // The textbook recurrence, differentiated by tfjs itself.
   const plain = (p: tf.Tensor3D, w: tf.Tensor2D): tf.Tensor3D => {
@@ -169,5 +187,8 @@ test('the seeded Rng: reproducible, resumable from its saved state, standard nor
   assert.ok(Math.abs(mean) < 0.01 && Math.abs(variance - 1) < 0.02, `mean ${mean}, variance ${variance}`);
   assert.throws(() => Rng.fromState([-1]), RangeError);
   const drawn = new Rng(3).sampleWithoutReplacement(10, 10);
-  assert.deepEqual([...drawn].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...drawn].sort((x, y) => x - y),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
 });

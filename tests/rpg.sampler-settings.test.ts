@@ -12,7 +12,8 @@ test('the generator config refuses DDIM-only settings given with DDPM', () => {
   for (const setting of ['samplerSteps', 'eta', 'clipDenoised'] as const) {
     assert.throws(
       () => resolveConfig({ preset: 'tiny', overrides: { sampler: 'ddpm', [setting]: 10 } }),
-      (e: unknown) => e instanceof SamplerSettingError && e.code === 'sampler_setting' && e.message.startsWith(`'${setting}' does not apply to the ddpm sampler`) && e.fields?.includes(setting) === true,
+      (e: unknown) =>
+        e instanceof SamplerSettingError && e.code === 'sampler_setting' && e.message.startsWith(`'${setting}' does not apply to the ddpm sampler`) && e.fields?.includes(setting) === true,
       setting,
     );
   }

@@ -6,15 +6,23 @@ import { toFloat32Array, type TensorData } from '../engine/tensors.js';
 import type { OpenedCheckpoint } from '../engine/formats/types.js';
 import { Rng } from '../engine/rpg/random.js';
 import {
-  Detokenizer, TokenizerError, ZooStatsAccumulator, buildLayout, computeZooStats, detokenize, tokenizerInput,
-  tokenMask, tokenPositions, tokenize, type TokenLayout,
+  Detokenizer,
+  TokenizerError,
+  ZooStatsAccumulator,
+  buildLayout,
+  computeZooStats,
+  detokenize,
+  tokenizerInput,
+  tokenMask,
+  tokenPositions,
+  tokenize,
+  type TokenLayout,
 } from '../engine/rpg/tokenizer.js';
 
 import { FIXTURES } from './helpers/fixtures.js';
 
 /** Every tensor of an opened checkpoint, read: what the tokenizer takes. */
-const tensorsOf = (checkpoint: OpenedCheckpoint): Promise<TensorData[]> =>
-  Promise.all(checkpoint.tensors.map(async (e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, data: await e.read() })));
+const tensorsOf = (checkpoint: OpenedCheckpoint): Promise<TensorData[]> => Promise.all(checkpoint.tensors.map(async (e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, data: await e.read() })));
 
 /** A zoo made of a real checkpoint and `count − 1` copies with every generated tensor perturbed. */
 function perturbedZoo(first: Map<string, Float32Array>, count: number, seed: number): Array<Map<string, Float32Array>> {
@@ -24,7 +32,10 @@ function perturbedZoo(first: Map<string, Float32Array>, count: number, seed: num
     const copy = new Map<string, Float32Array>();
     for (const [name, values] of first) {
       const scale = name.endsWith('running_var') ? 0.05 : 0.02;
-      copy.set(name, values.map((v) => (name.endsWith('running_var') ? Math.abs(v + scale * rng.normal()) : v + scale * rng.normal())));
+      copy.set(
+        name,
+        values.map((v) => (name.endsWith('running_var') ? Math.abs(v + scale * rng.normal()) : v + scale * rng.normal())),
+      );
     }
     zoo.push(copy);
   }
@@ -49,18 +60,30 @@ test('a real timm checkpoint: integer and one-element tensors are copied, the re
   const { signature, layout, zoo, skipped } = await openZoo(`${FIXTURES}/timm_hub_tiny_cnn/model.safetensors`, 16);
   const skippedNames = layout.tensors.filter((t) => !t.generated).map((t) => t.name);
   assert.deepEqual(skippedNames, ['bn1.num_batches_tracked', 'bn2.num_batches_tracked']);
-  assert.deepEqual(layout.tensors.map((t) => t.name), signature.map((s) => s.name));
+  assert.deepEqual(
+    layout.tensors.map((t) => t.name),
+    signature.map((s) => s.name),
+  );
   // conv2.weight: 16·8·3·3 = 1152 values → 72 tokens of 16; fc.weight 160 → 10; bn1.* 8 → 1 each
   assert.equal(layout.tensors.find((t) => t.name === 'conv2.weight')!.tokenCount, 72);
   assert.equal(layout.tensors.find((t) => t.name === 'bn1.bias')!.tokenCount, 1);
-  assert.equal(layout.tokenCount, layout.tensors.reduce((n, t) => n + t.tokenCount, 0));
-  assert.deepEqual(layout.tensors.filter((t) => t.transform === 'logvar').map((t) => t.name), ['bn1.running_var', 'bn2.running_var']);
+  assert.equal(
+    layout.tokenCount,
+    layout.tensors.reduce((n, t) => n + t.tokenCount, 0),
+  );
+  assert.deepEqual(
+    layout.tensors.filter((t) => t.transform === 'logvar').map((t) => t.name),
+    ['bn1.running_var', 'bn2.running_var'],
+  );
 
   const { tokens } = tokenize(layout, zoo[1]!);
   const back = detokenize(layout, tokens, skipped);
   let exact = 0;
   let total = 0;
-  assert.deepEqual(back.map((t) => [t.name, t.dtype, t.shape]), signature.map((s) => [s.name, s.dtype, s.shape]));
+  assert.deepEqual(
+    back.map((t) => [t.name, t.dtype, t.shape]),
+    signature.map((s) => [s.name, s.dtype, s.shape]),
+  );
   for (const t of back) {
     const entry = layout.tensors.find((e) => e.name === t.name)!;
     if (!entry.generated) {
@@ -91,7 +114,12 @@ test('a real timm checkpoint: integer and one-element tensors are copied, the re
 test('float32 round trip: within 2^-24·(|x − mean| + |x|) always, bit-identical when |x − mean| < |x|/2', () => {
   const rng = new Rng(11);
   const n = 20000;
-  for (const [mean, std] of [[0.013, 0.05], [-3.7, 0.002], [1.0, 0.3], [250, 1e3]] as const) {
+  for (const [mean, std] of [
+    [0.013, 0.05],
+    [-3.7, 0.002],
+    [1.0, 0.3],
+    [250, 1e3],
+  ] as const) {
     const x = Float32Array.from({ length: n }, () => mean + std * 4 * rng.normal());
     const signature: TensorSignature[] = [{ name: 'w', dtype: 'F32', shape: [n] }];
     const layout = buildLayout(signature, { checkpoints: 1, tensors: { w: { mean, std } } }, 64);
@@ -109,7 +137,10 @@ test('a bfloat16 checkpoint comes back in bfloat16, identical but for values far
   const checkpoint = await readSafetensors(`${FIXTURES}/tiny_cnn_bf16.safetensors`);
   try {
     const back = detokenize(layout, tokenize(layout, zoo[0]!).tokens, skipped);
-    assert.deepEqual(back.map((t) => t.dtype), signature.map((s) => s.dtype));
+    assert.deepEqual(
+      back.map((t) => t.dtype),
+      signature.map((s) => s.dtype),
+    );
     let exact = 0;
     let total = 0;
     for (const t of back) {
@@ -155,7 +186,10 @@ test('normalisation uses one scalar mean and std per tensor, averaged over the c
 test('BN running_var goes through log(var/p + 0.05) and back through max(exp(x) − 0.05, 0.001)·p', async () => {
   const signature: TensorSignature[] = [{ name: 'bn.running_var', dtype: 'F32', shape: [5] }];
   const vars = [Float32Array.of(0, 0.5, 1, 2, 40), Float32Array.of(1e-6, 0.6, 1.1, 2.2, 30)];
-  const stats = await computeZooStats(signature, vars.map((v) => new Map([['bn.running_var', v]])));
+  const stats = await computeZooStats(
+    signature,
+    vars.map((v) => new Map([['bn.running_var', v]])),
+  );
   const meanVar = (vars[0]!.reduce((a, b) => a + b, 0) / 5 + vars[1]!.reduce((a, b) => a + b, 0) / 5) / 2;
   const p = stats.tensors['bn.running_var']!.p!;
   assert.ok(Math.abs(p - 0.95 * meanVar) < 1e-9);
@@ -179,11 +213,23 @@ test('the last token of a tensor is padded and masked; the next tensor starts on
   ];
   const stats = { checkpoints: 1, tensors: { 'a.weight': { mean: 0, std: 1 }, 'b.bias': { mean: 0, std: 1 } } };
   const layout = buildLayout(signature, stats, 4);
-  assert.deepEqual(layout.tensors.map((t) => [t.name, t.generated, t.firstToken, t.tokenCount]), [
-    ['a.weight', true, 0, 3], ['a.num_batches_tracked', false, 3, 0], ['scale', false, 3, 0], ['b.bias', true, 3, 1],
-  ]);
+  assert.deepEqual(
+    layout.tensors.map((t) => [t.name, t.generated, t.firstToken, t.tokenCount]),
+    [
+      ['a.weight', true, 0, 3],
+      ['a.num_batches_tracked', false, 3, 0],
+      ['scale', false, 3, 0],
+      ['b.bias', true, 3, 1],
+    ],
+  );
   const a = Float32Array.from({ length: 10 }, (_, i) => i + 1);
-  const { tokens, mask } = tokenize(layout, new Map([['a.weight', a], ['b.bias', Float32Array.of(7, 8, 9)]]));
+  const { tokens, mask } = tokenize(
+    layout,
+    new Map([
+      ['a.weight', a],
+      ['b.bias', Float32Array.of(7, 8, 9)],
+    ]),
+  );
   assert.deepEqual([...tokens], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0, 7, 8, 9, 0]);
   assert.deepEqual([...mask], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0]);
   assert.deepEqual(tokenMask(layout), mask);
@@ -199,7 +245,10 @@ test('the last token of a tensor is padded and masked; the next tensor starts on
     ['scale', { name: 'scale', dtype: 'F32', shape: [1], data: new Uint8Array(Float32Array.of(0.5).buffer) }],
   ]);
   const back = detokenize(layout, tokens, skipped);
-  assert.deepEqual(back.map((t) => t.name), signature.map((s) => s.name));
+  assert.deepEqual(
+    back.map((t) => t.name),
+    signature.map((s) => s.name),
+  );
   assert.deepEqual([...toFloat32Array('F32', back[0]!.data)], [...a]);
   assert.deepEqual(back[1]!.data, skipped.get('a.num_batches_tracked')!.data);
   assert.deepEqual([...toFloat32Array('F16', back[3]!.data)], [7, 8, 9]);
@@ -225,7 +274,9 @@ test('streaming: token chunks of any whole-token size reassemble to the same ten
   assert.throws(() => new Detokenizer(layout, skipped).push(new Float32Array(15)), TokenizerError);
 
   // Statistics streamed from an async source equal those taken all at once.
-  async function* source() { for (const c of zoo) yield c; }
+  async function* source() {
+    for (const c of zoo) yield c;
+  }
   const signature = layout.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
   assert.deepEqual(await computeZooStats(signature, source()), await computeZooStats(signature, zoo));
 });

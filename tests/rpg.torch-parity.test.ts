@@ -29,7 +29,8 @@ test('the LSTM is torch.nn.LSTM (2 layers, batch_first) with the same weights', 
   const ours = values(model.forward(x as tf.Tensor3D));
   // Our weights are [in, 4·hidden] in torch's gate order (i, f, g, o): torch's weight_ih is the transpose.
   const weights = model.variables.map((v) => ({ shape: v.shape, values: values(v) }));
-  const theirs = runTorch<number[]>(`
+  const theirs = runTorch<number[]>(
+    `
 import json, sys, torch
 inp = json.load(sys.stdin)
 w = [torch.tensor(t['values']).reshape(t['shape']) for t in inp['weights']]
@@ -43,7 +44,9 @@ with torch.no_grad():
         getattr(lstm, f'bias_hh_l{layer}').zero_()
     out, _ = lstm(torch.tensor(inp['x']).reshape(${batch}, ${length}, ${width}))
 print(json.dumps(out.flatten().tolist()))
-`, { weights, x: values(x) });
+`,
+    { weights, x: values(x) },
+  );
   assert.equal(weights.length, 6, 'three tensors per layer, no norms');
   const worst = worstDifference(ours, theirs);
   assert.ok(worst < 1e-5, `largest difference from torch.nn.LSTM: ${worst}`);
@@ -64,7 +67,8 @@ test("the denoiser is the reference's conv stack with BatchNorm1d, in training a
   denoiser.commitBatchStatistics();
   const sample = values(denoiser.forward(xt, time, proto, 'sample')); // running statistics after one update
   const params = Object.fromEntries([...denoiser.params].map(([name, v]) => [name, { shape: v.shape, values: values(v) }]));
-  const theirs = runTorch<{ train: number[]; sample: number[] }>(`
+  const theirs = runTorch<{ train: number[]; sample: number[] }>(
+    `
 import json, math, sys, torch
 import torch.nn as nn, torch.nn.functional as F
 inp = json.load(sys.stdin)
@@ -103,7 +107,9 @@ with torch.no_grad():
     for m in norms: m.eval()
     sample = forward(x, proto)
 print(json.dumps({'train': train.flatten().tolist(), 'sample': sample.flatten().tolist()}))
-`, { params, x: values(xt), proto: values(proto), t });
+`,
+    { params, x: values(xt), proto: values(proto), t },
+  );
   assert.deepEqual(denoiser.skipWidths(), [4]);
   const trainDifference = worstDifference(train, theirs.train);
   const sampleDifference = worstDifference(sample, theirs.sample);

@@ -76,7 +76,8 @@ if (process.env.PARAMZOO_KILL_CHILD) {
     try {
       const path = join(dir, 'run.safetensors');
       const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-        env: { ...process.env, PARAMZOO_KILL_CHILD: path }, stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, PARAMZOO_KILL_CHILD: path },
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
       let lastSaved = 0;
       let finished = false;

@@ -49,9 +49,18 @@ test('presets follow the zoo size and every field is validated by name', () => {
   assert.equal(resolveConfig({ parameterCount: 1_000_000 }).tokenSize, 1024);
   assert.equal(resolveConfig({ parameterCount: 10_000 }).tokenSize, 256);
   assert.equal(resolveConfig({ preset: 'small', overrides: { steps: 7 } }).steps, 7);
-  assert.throws(() => resolveConfig({ overrides: { lr: -1 } }), (e: unknown) => e instanceof ConfigError && /'lr'/.test(e.message));
-  assert.throws(() => resolveConfig({ overrides: { kernelSize: 4 } }), (e: unknown) => e instanceof ConfigError && /'kernelSize'/.test(e.message));
-  assert.throws(() => resolveConfig({ overrides: { tokenSzie: 3 } as Partial<RpgConfig> }), (e: unknown) => e instanceof ConfigError && /tokenSzie/.test(e.message));
+  assert.throws(
+    () => resolveConfig({ overrides: { lr: -1 } }),
+    (e: unknown) => e instanceof ConfigError && /'lr'/.test(e.message),
+  );
+  assert.throws(
+    () => resolveConfig({ overrides: { kernelSize: 4 } }),
+    (e: unknown) => e instanceof ConfigError && /'kernelSize'/.test(e.message),
+  );
+  assert.throws(
+    () => resolveConfig({ overrides: { tokenSzie: 3 } as Partial<RpgConfig> }),
+    (e: unknown) => e instanceof ConfigError && /tokenSzie/.test(e.message),
+  );
   assert.throws(() => resolveConfig({ preset: 'huge' }), ConfigError);
   assert.equal(cosineLearningRate(0, 100, 1, 10), 0.1);
   assert.equal(cosineLearningRate(10, 100, 1, 10), 1);
@@ -93,7 +102,10 @@ test('training steps do not leak tensors, and disposing the returned generator f
     onCheckpoint: () => void counts.push(tf.memory().numTensors),
   });
   assert.equal(counts.length, 8);
-  assert.ok(counts.every((c) => c === counts[0]), `tensor count per step: ${counts.join(', ')}`);
+  assert.ok(
+    counts.every((c) => c === counts[0]),
+    `tensor count per step: ${counts.join(', ')}`,
+  );
   assert.ok(tf.memory().numTensors > before, 'the returned generator is alive');
   result.generator.dispose();
   assert.equal(tf.memory().numTensors, before);
@@ -116,7 +128,10 @@ test('a run resumed from its save at N/2 continues the uninterrupted loss curve 
   const buffers = (g: typeof whole.generator) => g.namedBuffers().map(([name, v]) => [name, Array.from(v.dataSync())]);
   assert.equal(whole.generator.namedBuffers().length, 6, 'running mean and variance of the 3 normed layers (8, 16, 8)');
   assert.deepEqual(buffers(resumed.generator), buffers(whole.generator));
-  assert.ok(whole.generator.namedBuffers().some(([, v]) => v.dataSync().some((x) => x !== 0 && x !== 1)), 'running statistics moved from their initial values');
+  assert.ok(
+    whole.generator.namedBuffers().some(([, v]) => v.dataSync().some((x) => x !== 0 && x !== 1)),
+    'running statistics moved from their initial values',
+  );
   whole.generator.dispose();
   resumed.generator.dispose();
 });
@@ -126,14 +141,17 @@ test('progress is reported, and an aborted run throws CancelledError and frees i
   const before = tf.memory().numTensors;
   const controller = new AbortController();
   const seen: number[] = [];
-  await assert.rejects(trainGenerator(syntheticZoo(2, 5, 16), smallConfig({ steps: 1000 }), {
-    signal: controller.signal,
-    onProgress: (p) => {
-      seen.push(p.step);
-      assert.ok(Number.isFinite(p.loss) && p.lr > 0 && p.tokensPerSecond > 0 && p.etaSeconds >= 0 && p.steps === 1000);
-      if (p.step >= 3) controller.abort();
-    },
-  }), CancelledError);
+  await assert.rejects(
+    trainGenerator(syntheticZoo(2, 5, 16), smallConfig({ steps: 1000 }), {
+      signal: controller.signal,
+      onProgress: (p) => {
+        seen.push(p.step);
+        assert.ok(Number.isFinite(p.loss) && p.lr > 0 && p.tokensPerSecond > 0 && p.etaSeconds >= 0 && p.steps === 1000);
+        if (p.step >= 3) controller.abort();
+      },
+    }),
+    CancelledError,
+  );
   assert.ok(seen.length >= 1);
   assert.equal(tf.memory().numTensors, before);
 });
@@ -157,7 +175,10 @@ test('a task-conditioned generator follows its task vector: each seen task gener
   const models = [own!, own!.map((v) => -v)];
   const tasks = [Float32Array.of(1, 0, 0, 1), Float32Array.of(0, 1, 1, 0)];
   const input: TrainingInput = {
-    ...zoo, tokens: models, tasks, permutationStates: [0, 0],
+    ...zoo,
+    tokens: models,
+    tasks,
+    permutationStates: [0, 0],
     shape: { ...zoo.shape, permutationStates: 1, taskBits: 4 },
   };
   await assert.rejects(trainGenerator({ ...input, tasks: undefined }, smallConfig({ steps: 2 })), TrainingInputError);
@@ -203,7 +224,10 @@ test('a generator saved before lstmResidual existed loads in the residual LSTM f
   assert.equal(generator.variables.length, result.generator.variables.length);
   // A new run defaults to the torch.nn.LSTM-style stack, which has no norms.
   assert.equal(smallConfig({}).lstmResidual, false);
-  assert.throws(() => smallConfig({ lstmResidual: 'yes' as unknown as boolean }), (e: unknown) => e instanceof ConfigError && /lstmResidual/.test(e.message));
+  assert.throws(
+    () => smallConfig({ lstmResidual: 'yes' as unknown as boolean }),
+    (e: unknown) => e instanceof ConfigError && /lstmResidual/.test(e.message),
+  );
   generator.dispose();
   result.generator.dispose();
 });
@@ -215,7 +239,10 @@ test('a quality check that says stop ends training at its step, saved; checks ru
   const saved: number[] = [];
   const stopped = await trainGenerator(zoo, smallConfig({ steps: 20, saveEvery: 8, checkEvery: 3 }), {
     onCheckpoint: (_state, step) => void saved.push(step),
-    onCheck: async (_generator, step) => (checked.push(step), step === 9),
+    onCheck: async (_generator, step) => {
+      checked.push(step);
+      return step === 9;
+    },
   });
   assert.deepEqual(checked, [3, 6, 9]);
   assert.deepEqual(saved, [8, 9], 'the stopping step is saved even off the save interval');
@@ -225,7 +252,12 @@ test('a quality check that says stop ends training at its step, saved; checks ru
   stopped.generator.dispose();
 
   const all: number[] = [];
-  const whole = await trainGenerator(zoo, smallConfig({ steps: 10, saveEvery: 8, checkEvery: 4 }), { onCheck: async (_g, step) => (all.push(step), false) });
+  const whole = await trainGenerator(zoo, smallConfig({ steps: 10, saveEvery: 8, checkEvery: 4 }), {
+    onCheck: async (_g, step) => {
+      all.push(step);
+      return false;
+    },
+  });
   assert.deepEqual(all, [4, 8, 10], 'the last step is always checked');
   assert.equal(whole.stoppedEarly, false);
   whole.generator.dispose();

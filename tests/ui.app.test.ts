@@ -61,7 +61,8 @@ const pageErrors: string[] = [];
 
 afterEach(async (t) => {
   // What the page showed when a check failed.
-  if (page && (t as unknown as { passed?: boolean }).passed === false) await page.screenshot({ path: join(SHOTS, `failed-${t.name.slice(0, 40).replace(/[^A-Za-z0-9]+/g, '-')}.png`), fullPage: true }).catch(() => undefined);
+  if (page && (t as unknown as { passed?: boolean }).passed === false)
+    await page.screenshot({ path: join(SHOTS, `failed-${t.name.slice(0, 40).replace(/[^A-Za-z0-9]+/g, '-')}.png`), fullPage: true }).catch(() => undefined);
 });
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -72,7 +73,8 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ content: AXE });
   const found = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } })
+      .axe;
     const result = await axe.run((globalThis as unknown as { document: unknown }).document, { resultTypes: ['violations'] });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
   });
@@ -93,13 +95,16 @@ interface Canvas {
 /** The number of painted pixels of the chart's canvas: a chart drawn with data paints many. */
 async function paintedPixels(testid: string): Promise<number> {
   // Runs in the page; typed by shape (this project's TypeScript has no DOM types).
-  return page.getByTestId(testid).locator('canvas').evaluate((element) => {
-    const canvas = element as unknown as Canvas;
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let painted = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted += 1;
-    return painted;
-  });
+  return page
+    .getByTestId(testid)
+    .locator('canvas')
+    .evaluate((element) => {
+      const canvas = element as unknown as Canvas;
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let painted = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted += 1;
+      return painted;
+    });
 }
 
 before(async () => {
@@ -159,11 +164,12 @@ test('without the token, or from another origin, the engine refuses the page', {
       const evil = await stranger.newPage();
       await evil.goto(`http://127.0.0.1:${port}/`);
       const outcome = await evil.evaluate(
-        ([url, token]) => new Promise<string>((resolve) => {
-          const ws = new WebSocket(url!, ['paramzoo', `token.${token}`]);
-          ws.onopen = () => resolve('open');
-          ws.onclose = () => resolve('refused');
-        }),
+        ([url, token]) =>
+          new Promise<string>((resolve) => {
+            const ws = new WebSocket(url!, ['paramzoo', `token.${token}`]);
+            ws.onopen = () => resolve('open');
+            ws.onclose = () => resolve('refused');
+          }),
         [`ws://${served.url.host}/ws`, served.token],
       );
       assert.equal(outcome, 'refused');
@@ -177,9 +183,13 @@ test('without the token, or from another origin, the engine refuses the page', {
 
 test('Zoos: create a zoo, import PyTorch fixtures by upload, see them in the Zoo view', { skip }, async () => {
   await view('zoos', /Zoos/);
+  // An empty data folder: nothing to import into yet, and the page says what to do first.
+  await page.getByTestId('import-needs-zoo').waitFor();
+  assert.equal(await page.getByTestId('upload-files').isDisabled(), true, 'choosing files waits for a zoo');
   await page.getByLabel('Name').fill('cnn');
   await page.getByRole('button', { name: 'Create zoo' }).click();
   await page.getByTestId('zoo-table').getByRole('link', { name: 'cnn' }).waitFor();
+  assert.equal(await page.getByTestId('import-needs-zoo').count(), 0);
   await page.getByTestId('upload-files').setInputFiles([join(FIXTURES, 'tiny_cnn.pth'), join(FIXTURES, 'tiny_cnn_legacy.pth')]);
   const progress = page.getByTestId('import-progress').getByRole('progressbar');
   await progress.and(page.locator('[aria-valuenow="100"]')).waitFor({ timeout: 30_000 });
@@ -190,7 +200,10 @@ test('Zoos: create a zoo, import PyTorch fixtures by upload, see them in the Zoo
 
   // A checkpoint that does not fit: the error names the file as chosen, with the fix.
   await page.getByTestId('upload-files').setInputFiles([join(FIXTURES, 'tiny_cnn_fp16.pth')]);
-  await page.getByTestId('import-progress').getByText(/^tiny_cnn_fp16\.pth does not fit zoo 'cnn'.*F16.*import this file into another zoo/).waitFor({ timeout: 30_000 });
+  await page
+    .getByTestId('import-progress')
+    .getByText(/^tiny_cnn_fp16\.pth does not fit zoo 'cnn'.*F16.*import this file into another zoo/)
+    .waitFor({ timeout: 30_000 });
   await shot('zoos-import-error');
 
   // A PEFT DoRA adapter is a folder: uploaded with its relative paths.
@@ -220,7 +233,10 @@ test('Zoos: create a zoo, import PyTorch fixtures by upload, see them in the Zoo
   await page.getByRole('button', { name: 'Delete dora' }).click();
   await page.getByTestId('zoo-table').getByRole('link', { name: 'dora' }).waitFor({ state: 'detached' });
   await page.getByRole('button', { name: 'Free space' }).click();
-  await page.getByTestId('freed').filter({ hasText: /Nothing to free|Freed/ }).waitFor();
+  await page
+    .getByTestId('freed')
+    .filter({ hasText: /Nothing to free|Freed/ })
+    .waitFor();
 
   await row.getByRole('link', { name: 'cnn' }).click();
   await page.getByTestId('checkpoint-table').waitFor();
@@ -229,9 +245,18 @@ test('Zoos: create a zoo, import PyTorch fixtures by upload, see them in the Zoo
   await tree.getByRole('cell', { name: 'weight' }).first().waitFor();
   assert.ok((await tree.innerText()).includes('F32'));
   // Per-tensor statistics across the zoo fill in.
-  await tree.getByRole('row').filter({ hasText: 'running_var' }).first().getByText(/^\d\.\d{4}$/).first().waitFor();
+  await tree
+    .getByRole('row')
+    .filter({ hasText: 'running_var' })
+    .first()
+    .getByText(/^\d\.\d{4}$/)
+    .first()
+    .waitFor();
   await page.getByRole('button', { name: /Source/ }).click();
-  await page.getByRole('columnheader', { name: /Source/ }).and(page.locator('[aria-sort="ascending"]')).waitFor();
+  await page
+    .getByRole('columnheader', { name: /Source/ })
+    .and(page.locator('[aria-sort="ascending"]'))
+    .waitFor();
   await shot('zoo');
 });
 
@@ -244,7 +269,10 @@ test('Collect: a tiny digits-mlp zoo with progress', { skip }, async () => {
   await page.getByRole('button', { name: /Collect 6 checkpoints/ }).click();
   await page.getByTestId('collect-progress').waitFor();
   await shot('collect-running');
-  await page.getByTestId('collect-progress').getByText(/6 checkpoints · accuracy best/).waitFor({ timeout: 120_000 });
+  await page
+    .getByTestId('collect-progress')
+    .getByText(/6 checkpoints · accuracy best/)
+    .waitFor({ timeout: 120_000 });
   await shot('collect');
 });
 
@@ -253,9 +281,21 @@ async function startTraining(steps: number): Promise<void> {
   await page.locator('select[name="zoo"]').selectOption('digits');
   await page.locator('select[name="preset"]').selectOption('tiny-slim');
   await page.locator('input[name="steps"]').fill(String(steps));
-  await page.locator('details').first().evaluate((details) => void ((details as unknown as { open: boolean }).open = true));
+  await page
+    .locator('details')
+    .first()
+    .evaluate((details) => {
+      (details as unknown as { open: boolean }).open = true;
+    });
   // Small enough for a 2-core machine: ~0.1 s a step.
-  for (const [name, value] of [['denoiserChannels', '8, 8'], ['recurrentWidth', '32'], ['diffusionBatch', '8'], ['timeFeatures', '32'], ['saveEvery', '5'], ['checkEvery', '10']]) {
+  for (const [name, value] of [
+    ['denoiserChannels', '8, 8'],
+    ['recurrentWidth', '32'],
+    ['diffusionBatch', '8'],
+    ['timeFeatures', '32'],
+    ['saveEvery', '5'],
+    ['checkEvery', '10'],
+  ]) {
     await page.locator(`input[name="${name}"]`).fill(value!);
   }
   await page.getByText(/preset tiny-slim · \d+ steps/).waitFor();
@@ -274,11 +314,14 @@ async function lossPoints(): Promise<number> {
   return Number((await page.getByTestId('loss-points').innerText()).split(' ')[0]);
 }
 
-test('Train: a bad setting shows the engine\'s error inline; a few steps draw the loss chart', { skip }, async () => {
+test("Train: a bad setting shows the engine's error inline; a few steps draw the loss chart", { skip }, async () => {
   await view('train', /Train a generator/);
   await page.getByText('All generator settings').click();
   await page.locator('input[name="kernelSize"]').fill('4');
-  await page.getByTestId('settings-error').filter({ hasText: /kernelSize.*odd/ }).waitFor();
+  await page
+    .getByTestId('settings-error')
+    .filter({ hasText: /kernelSize.*odd/ })
+    .waitFor();
   assert.ok(await page.getByRole('button', { name: 'Start training' }).isDisabled());
   await page.locator('input[name="kernelSize"]').fill('');
   await page.getByTestId('settings-error').waitFor({ state: 'detached' });

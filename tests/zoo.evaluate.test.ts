@@ -1,19 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../engine/backend.js';
-import {
-  addNoise,
-  collectZoo,
-  evaluateModel,
-  evaluateZoo,
-  getTask,
-  loadDataset,
-  misclassifiedIoU,
-  nearestIoU,
-  summarize,
-  TaskError,
-  type CollectedCheckpoint,
-} from '../engine/zoo/index.js';
+import { addNoise, collectZoo, evaluateModel, evaluateZoo, getTask, loadDataset, misclassifiedIoU, nearestIoU, summarize, TaskError, type CollectedCheckpoint } from '../engine/zoo/index.js';
 import { decodeFloat, float32Tensor } from '../engine/zoo/tensors.js';
 
 await initBackend('wasm');
@@ -38,8 +26,14 @@ test('summarize gives best / avg / min (nulls when empty)', () => {
 test('a model that always answers "3" is right exactly on the 3s of the test split', async () => {
   const task = getTask('digits-mlp');
   const weights = task.init(0).map((t) =>
-    t.name === 'fc2.weight' ? float32Tensor(t.name, t.shape, new Float32Array(640))
-      : t.name === 'fc2.bias' ? float32Tensor(t.name, t.shape, Float32Array.from({ length: 10 }, (_, c) => (c === 3 ? 1 : 0)))
+    t.name === 'fc2.weight'
+      ? float32Tensor(t.name, t.shape, new Float32Array(640))
+      : t.name === 'fc2.bias'
+        ? float32Tensor(
+            t.name,
+            t.shape,
+            Float32Array.from({ length: 10 }, (_, c) => (c === 3 ? 1 : 0)),
+          )
         : t,
   );
   const labels = loadDataset('digits').test.labels;
@@ -47,7 +41,10 @@ test('a model that always answers "3" is right exactly on the 3s of the test spl
   const evaluation = await evaluateModel('digits-mlp', weights);
   assert.equal(evaluation.count, 450);
   assert.equal(evaluation.accuracy, (100 * threes) / 450);
-  assert.deepEqual(Array.from(evaluation.misclassified), Array.from(labels.keys()).filter((i) => labels[i] !== 3));
+  assert.deepEqual(
+    Array.from(evaluation.misclassified),
+    Array.from(labels.keys()).filter((i) => labels[i] !== 3),
+  );
   // Loss of uniform-but-one logits: −log(e / (e + 9)) for the 3s, −log(1 / (e + 9)) for the rest.
   const expectedLoss = (threes * -Math.log(Math.E / (Math.E + 9)) + (450 - threes) * -Math.log(1 / (Math.E + 9))) / 450;
   assert.ok(Math.abs(evaluation.loss - expectedLoss) < 1e-4, `loss ${evaluation.loss} vs ${expectedLoss}`);
@@ -79,7 +76,10 @@ test('evaluateZoo: the evaluate --json shape; more noise → lower accuracy and 
   const task = getTask('digits-mlp');
   const originals = zoo.map((ck, i) => ({ id: `ck${i}`, weights: ck.tensors }));
   // Stand-ins for generated models: one original itself, one untrained model.
-  const generated = [{ id: 'copy', weights: zoo[2]!.tensors }, { id: 'untrained', weights: task.init(99) }];
+  const generated = [
+    { id: 'copy', weights: zoo[2]!.tensors },
+    { id: 'untrained', weights: task.init(99) },
+  ];
   const result = await evaluateZoo({ zoo: 'digits', task: 'digits-mlp', originals, generated, noiseLevels: [0.01, 0.1, 0.5, 1.5] });
   assert.deepEqual(Object.keys(result).slice(0, 7), ['zoo', 'task', 'originals', 'generated', 'nearestIoU', 'verdict', 'seconds']);
   assert.ok(result.originals.min! >= 88);
@@ -88,7 +88,10 @@ test('evaluateZoo: the evaluate --json shape; more noise → lower accuracy and 
   assert.ok(result.details.generated[1]!.accuracy < 30);
   assert.equal(result.generated.best, result.details.generated[0]!.accuracy);
   const levels = result.details.noise;
-  assert.deepEqual(levels.map((l) => l.level), [0.01, 0.1, 0.5, 1.5]);
+  assert.deepEqual(
+    levels.map((l) => l.level),
+    [0.01, 0.1, 0.5, 1.5],
+  );
   assert.ok(levels[0]!.accuracy.avg! > levels[3]!.accuracy.avg! + 10, `accuracy by noise: ${levels.map((l) => l.accuracy.avg)}`);
   assert.ok(levels[0]!.accuracy.avg! >= levels[2]!.accuracy.avg! - 1);
   assert.ok(levels[0]!.nearestIoU! > 0.9 && levels[0]!.nearestIoU! > levels[3]!.nearestIoU!);

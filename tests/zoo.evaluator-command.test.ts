@@ -141,10 +141,20 @@ test('evaluate a run of a zoo without a task: the evaluator command scores origi
       const inspected: InspectResult = await service.request('inspect', { path: model.id });
       generated.push({ id: model.id, accuracy: predicted(Object.values(inspected.tensors).reduce((s, t) => s + t.sum, 0)) });
     }
-    assert.deepEqual(zoo.details.originals.map((m) => m.id), originals.map((m) => m.id));
-    assert.deepEqual(zoo.details.generated.map((m) => m.id), generated.map((m) => m.id));
-    zoo.details.originals.forEach((m, i) => close(m.accuracy, originals[i]!.accuracy, `original ${m.id}`));
-    zoo.details.generated.forEach((m, i) => close(m.accuracy, generated[i]!.accuracy, `generated ${m.id}`));
+    assert.deepEqual(
+      zoo.details.originals.map((m) => m.id),
+      originals.map((m) => m.id),
+    );
+    assert.deepEqual(
+      zoo.details.generated.map((m) => m.id),
+      generated.map((m) => m.id),
+    );
+    zoo.details.originals.forEach((m, i) => {
+      close(m.accuracy, originals[i]!.accuracy, `original ${m.id}`);
+    });
+    zoo.details.generated.forEach((m, i) => {
+      close(m.accuracy, generated[i]!.accuracy, `generated ${m.id}`);
+    });
     assert.ok(new Set(originals.map((m) => m.accuracy)).size === 4, 'different checkpoints, different scores');
 
     // The same tables and verdict as a built-in task, stored with the run and on each generated model.
@@ -162,8 +172,14 @@ test('evaluate a run of a zoo without a task: the evaluator command scores origi
     // Each model was given to the command as its own file in the zoo's format, removed afterwards.
     const seen = seenPaths(dir);
     assert.equal(seen.length, 6);
-    assert.deepEqual(seen.map((p) => p.split('/').pop()), [...originals, ...generated].map((m) => `${m.id}.safetensors`));
-    assert.ok(seen.every((p) => !existsSync(p)), 'no exported file is left');
+    assert.deepEqual(
+      seen.map((p) => p.split('/').pop()),
+      [...originals, ...generated].map((m) => `${m.id}.safetensors`),
+    );
+    assert.ok(
+      seen.every((p) => !existsSync(p)),
+      'no exported file is left',
+    );
     assert.deepEqual(leftoverFiles(dataDir), []);
 
     // Failures: a clear typed error naming the command, the checkpoint and the stderr's end; nothing stored.
@@ -184,7 +200,10 @@ test('evaluate a run of a zoo without a task: the evaluator command scores origi
     await assert.rejects(runJob(service, 'evaluate', { run: trained.run }), { code: 'evaluator_failed', message: /did not finish within 1 s/ });
     assert.equal(evaluationCount(service), before, 'no evaluation stored by a failed one');
     assert.equal(JSON.stringify(await service.request('model.list', { run: trained.run })), metricsBefore, "generated models' metrics untouched");
-    assert.ok(seenPaths(dir).every((p) => !existsSync(p)), 'no exported file is left after failures');
+    assert.ok(
+      seenPaths(dir).every((p) => !existsSync(p)),
+      'no exported file is left after failures',
+    );
     assert.deepEqual(leftoverFiles(dataDir), []);
     await waitForExit(dir);
 
@@ -207,7 +226,10 @@ test('evaluate a run of a zoo without a task: the evaluator command scores origi
     await waitForExit(dir);
     assert.equal(isAlive(pid), false, 'the command was killed');
     assert.equal(evaluationCount(service), before);
-    assert.ok(seenPaths(dir).every((p) => !existsSync(p)), 'no exported file is left after a cancel');
+    assert.ok(
+      seenPaths(dir).every((p) => !existsSync(p)),
+      'no exported file is left after a cancel',
+    );
     assert.deepEqual(leftoverFiles(dataDir), []);
 
     // Removing the evaluator: the zoo is back to "cannot be scored".
@@ -218,7 +240,10 @@ test('evaluate a run of a zoo without a task: the evaluator command scores origi
   }
 });
 
-const pidFiles = (dir: string): string[] => readdirSync(dir).filter((n) => n.startsWith('pid-')).sort();
+const pidFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => n.startsWith('pid-'))
+    .sort();
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -256,7 +281,9 @@ test('CLI: zoo set-evaluator, zoo show, and evaluate --zoo --originals scored by
   const [zoo] = result.zoos;
   assert.equal(zoo!.task, 'command');
   close(zoo!.originals.best!, Math.max(...files.sums.map(predicted)), 'originals best');
-  zoo!.details.generated.forEach((m, i) => close(m.accuracy, predicted(files.sums[[2, 0][i]!]!), `twin model ${i}`));
+  zoo!.details.generated.forEach((m, i) => {
+    close(m.accuracy, predicted(files.sums[[2, 0][i]!]!), `twin model ${i}`);
+  });
   const table = await runCli(['evaluate', '--zoo', 'twin', '--originals', 'orig', ...data]);
   assert.match(table.stdout, /twin \(command\)/);
 

@@ -11,12 +11,18 @@ import { SYSTEM_PYTHON, skipWithoutTorch } from './helpers/torch.js';
 
 await initBackend('wasm');
 
-const parameterCount = (id: string) => getTask(id).signature().reduce((n, s) => n + numel(s.shape), 0);
+const parameterCount = (id: string) =>
+  getTask(id)
+    .signature()
+    .reduce((n, s) => n + numel(s.shape), 0);
 const values = (t: TensorData) => (t.dtype === 'I64' ? Array.from(new BigInt64Array(t.data.slice().buffer), Number) : Array.from(decodeFloat(t)));
 
 test('the registry names the built-in tasks and refuses an unknown one with the list', () => {
   for (const id of ['digits-mlp', 'mnist-mlp', 'digits-cnn', 'mnist-cnn', 'fashion-cnn', 'digits-binary']) assert.ok(listTaskIds().includes(id));
-  assert.throws(() => getTask('cifar-resnet'), (e: unknown) => e instanceof TaskError && e.code === 'unknown_task' && /digits-mlp/.test(e.hint ?? ''));
+  assert.throws(
+    () => getTask('cifar-resnet'),
+    (e: unknown) => e instanceof TaskError && e.code === 'unknown_task' && /digits-mlp/.test(e.hint ?? ''),
+  );
 });
 
 test('signatures use PyTorch names, layouts and dtypes', () => {
@@ -29,11 +35,25 @@ test('signatures use PyTorch names, layouts and dtypes', () => {
   assert.equal(parameterCount('digits-mlp'), 4810);
   assert.equal(parameterCount('mnist-mlp'), 784 * 32 + 32 + 32 * 10 + 10);
   const cnn = getTask('mnist-cnn').signature();
-  assert.deepEqual(cnn.map((s) => s.name), [
-    'conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'bn1.num_batches_tracked',
-    'conv2.weight', 'bn2.weight', 'bn2.bias', 'bn2.running_mean', 'bn2.running_var', 'bn2.num_batches_tracked',
-    'fc.weight', 'fc.bias',
-  ]);
+  assert.deepEqual(
+    cnn.map((s) => s.name),
+    [
+      'conv1.weight',
+      'bn1.weight',
+      'bn1.bias',
+      'bn1.running_mean',
+      'bn1.running_var',
+      'bn1.num_batches_tracked',
+      'conv2.weight',
+      'bn2.weight',
+      'bn2.bias',
+      'bn2.running_mean',
+      'bn2.running_var',
+      'bn2.num_batches_tracked',
+      'fc.weight',
+      'fc.bias',
+    ],
+  );
   assert.deepEqual(cnn[0]!.shape, [8, 1, 3, 3]);
   assert.deepEqual(cnn[5], { name: 'bn1.num_batches_tracked', dtype: 'I64', shape: [] });
   assert.deepEqual(cnn[12]!.shape, [10, 16 * 7 * 7]);
@@ -147,11 +167,17 @@ test('PyTorch loads the digits CNN as is: same test accuracy, same mistakes, sam
   const python = spawnSync(SYSTEM_PYTHON, ['-c', TORCH_REFERENCE], { input: JSON.stringify(request), encoding: 'utf8' });
   assert.equal(python.status, 0, python.stderr);
   const torch = JSON.parse(python.stdout);
-  assert.deepEqual(torch.names, trained.map((t) => t.name));
+  assert.deepEqual(
+    torch.names,
+    trained.map((t) => t.name),
+  );
   assert.equal(ours.accuracy, torch.accuracy);
   assert.deepEqual(Array.from(ours.misclassified), torch.misclassified);
   assert.ok(Math.abs(ours.loss - torch.loss) < 1e-4, `loss ${ours.loss} vs ${torch.loss}`);
-  const close = (a: number[], b: number[], what: string) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-7 + 2e-5 * Math.abs(b[i]!), `${what}[${i}] ${v} vs ${b[i]}`));
+  const close = (a: number[], b: number[], what: string) =>
+    a.forEach((v, i) => {
+      assert.ok(Math.abs(v - b[i]!) < 1e-7 + 2e-5 * Math.abs(b[i]!), `${what}[${i}] ${v} vs ${b[i]}`);
+    });
   close(afterStep.get('bn1.running_mean')!, torch.bn1_running_mean, 'bn1.running_mean');
   close(afterStep.get('bn1.running_var')!, torch.bn1_running_var, 'bn1.running_var');
   close(afterStep.get('bn2.running_var')!, torch.bn2_running_var, 'bn2.running_var');
@@ -187,7 +213,15 @@ test('a binary head on the frozen trunk learns its task (binary accuracy)', asyn
   for (let epoch = 0; epoch < 5; epoch++) await run.trainEpoch();
   const weights = run.weights();
   run.dispose();
-  assert.deepEqual(weights.map((t) => [t.name, t.shape]), [['head.0.weight', [32, 64]], ['head.0.bias', [32]], ['head.2.weight', [1, 32]], ['head.2.bias', [1]]]);
+  assert.deepEqual(
+    weights.map((t) => [t.name, t.shape]),
+    [
+      ['head.0.weight', [32, 64]],
+      ['head.0.bias', [32]],
+      ['head.2.weight', [1, 32]],
+      ['head.2.bias', [1]],
+    ],
+  );
   const even = await task.evaluate(weights, { condition });
   assert.ok(even.accuracy > 90, `even-vs-odd accuracy ${even.accuracy}`);
   const flipped = await task.evaluate(weights, { condition: condition.map((b) => 1 - b) });
@@ -215,7 +249,10 @@ test('a binary head exports with its frozen trunk as one PyTorch state_dict', as
   const { withFrozenTrunk } = await import('../engine/zoo/index.js');
   const head = getTask('digits-binary').init(0);
   const full = withFrozenTrunk(head);
-  assert.deepEqual(full.map((t) => t.name), ['fc1.weight', 'fc1.bias', 'head.0.weight', 'head.0.bias', 'head.2.weight', 'head.2.bias']);
+  assert.deepEqual(
+    full.map((t) => t.name),
+    ['fc1.weight', 'fc1.bias', 'head.0.weight', 'head.0.bias', 'head.2.weight', 'head.2.bias'],
+  );
   assert.deepEqual(full[0]!.shape, [64, 64]);
   assert.deepEqual(full.slice(2), head);
 });

@@ -7,10 +7,14 @@ import { evaluationVerdict } from '../engine/zoo/verdict.js';
 const originals = { best: 92.89, avg: 92.39, min: 91.78 };
 
 test('the bar is one-sided: within 0.5 on average and 1 on the minimum, or better', () => {
-  const at = (avg: number, min: number) => evaluationVerdict({
-    originals, generated: { best: 93, avg, min }, nearestIoU: { generated: null, noised: null }, generatedModels: [],
-  }).meetsBar;
-  assert.equal(at(92.20, 91.11), true, 'the quick demo as measured');
+  const at = (avg: number, min: number) =>
+    evaluationVerdict({
+      originals,
+      generated: { best: 93, avg, min },
+      nearestIoU: { generated: null, noised: null },
+      generatedModels: [],
+    }).meetsBar;
+  assert.equal(at(92.2, 91.11), true, 'the quick demo as measured');
   assert.equal(at(91.89, 90.78), true, 'exactly at the bar');
   assert.equal(at(91.88, 91.5), false, 'avg 0.51 below');
   assert.equal(at(92.5, 90.77), false, 'min 1.01 below');
@@ -23,7 +27,11 @@ test('generated models below the worst original are named; short generators say 
     originals,
     generated: { best: 92, avg: 80, min: 45 },
     nearestIoU: { generated: 0.1, noised: 0.68 },
-    generatedModels: [{ id: 'gm_a', accuracy: 92 }, { id: 'gm_b', accuracy: 45 }, { id: null, accuracy: 91.7 }],
+    generatedModels: [
+      { id: 'gm_a', accuracy: 92 },
+      { id: 'gm_b', accuracy: 45 },
+      { id: null, accuracy: 91.7 },
+    ],
   });
   assert.deepEqual(verdict.belowOriginals, ['gm_b', '#3']);
   assert.equal(verdict.meetsBar, false);
@@ -35,9 +43,13 @@ test('generated models below the worst original are named; short generators say 
 });
 
 test('new models share fewer mistakes with their nearest original than noised copies; otherwise near-copies', () => {
-  const novelty = (generated: number, noised: number) => evaluationVerdict({
-    originals, generated: { best: 93, avg: 92.2, min: 91.1 }, nearestIoU: { generated, noised }, generatedModels: [],
-  });
+  const novelty = (generated: number, noised: number) =>
+    evaluationVerdict({
+      originals,
+      generated: { best: 93, avg: 92.2, min: 91.1 },
+      nearestIoU: { generated, noised },
+      generatedModels: [],
+    });
   const copies = novelty(0.935, 0.934); // the quick demo at 3000 steps
   assert.equal(copies.novelty, 'near-copies');
   assert.match(copies.summary, /near-copies: .*IoU 0\.935.*0\.934/);

@@ -26,8 +26,7 @@ function makeBatchMatMul(stock: tf.KernelFunc): tf.KernelFunc {
     const plain = !transposeA && !transposeB && a.dtype === 'float32' && b.dtype === 'float32';
     const batchShapeA = a.shape.slice(0, -2);
     const batchShapeB = b.shape.slice(0, -2);
-    const batches = tf.util.arraysEqual(batchShapeA, batchShapeB) || (batchA === 1 && batchShapeA.length <= batchShapeB.length)
-      || (batchB === 1 && batchShapeB.length <= batchShapeA.length);
+    const batches = tf.util.arraysEqual(batchShapeA, batchShapeB) || (batchA === 1 && batchShapeA.length <= batchShapeB.length) || (batchB === 1 && batchShapeB.length <= batchShapeA.length);
     if (!plain || batch === 1 || !batches || m * k * n < MIN_ITEM_MACS || b.shape[b.shape.length - 2] !== k) {
       return stock(args as unknown as Parameters<tf.KernelFunc>[0]);
     }

@@ -5,8 +5,7 @@ import { tf } from '../tf.js';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 
-function inputGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filter: tf.Tensor4D, strides: number | [number, number], pad: Pad,
-  dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined): tf.Tensor4D {
+function inputGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filter: tf.Tensor4D, strides: number | [number, number], pad: Pad, dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined): tf.Tensor4D {
   const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
   if (info.strideHeight !== 1 || info.strideWidth !== 1) {
     return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides, pad, dataFormat: 'NHWC', dimRoundingMode, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
@@ -16,7 +15,12 @@ function inputGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filter: tf.Tensor4D, str
   const left = info.filterWidth - 1 - info.padInfo.left;
   const bottom = info.filterHeight - 1 - info.padInfo.bottom;
   const right = info.filterWidth - 1 - info.padInfo.right;
-  const padding: tf.backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
+  const padding: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
   return tf.conv2d(dy, flipped, 1, padding);
 }
 
@@ -27,7 +31,10 @@ export const conv2DGradient: tf.GradConfig = {
     const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
     const dy4 = (Array.isArray(dy) ? dy[0] : dy) as tf.Tensor4D;
     const { dilations, strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as {
-      dilations: number | [number, number]; strides: number | [number, number]; pad: Pad; dataFormat: 'NHWC' | 'NCHW';
+      dilations: number | [number, number];
+      strides: number | [number, number];
+      pad: Pad;
+      dataFormat: 'NHWC' | 'NCHW';
       dimRoundingMode?: 'floor' | 'round' | 'ceil';
     };
     const dilated = Array.isArray(dilations) ? dilations.some((d) => d !== 1) : dilations !== 1;

@@ -28,5 +28,7 @@ function unsortedSegmentSum({ inputs, backend: rawBackend, attrs }: KernelArgs):
 }
 
 export const segmentSumKernel: tf.KernelConfig = {
-  kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
+  kernelName: 'UnsortedSegmentSum',
+  backendName: 'wasm',
+  kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
 };

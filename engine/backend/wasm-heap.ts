@@ -1,6 +1,6 @@
 // Minimal view of the wasm backend's internals that the JS kernels below rely on
 // (@tensorflow/tfjs-backend-wasm 4.22: dataIdMap, makeOutput, typedArrayFromHeap, disposeData).
-import { tf } from '../tf.js';
+import type { tf } from '../tf.js';
 
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;

@@ -21,10 +21,8 @@ import { tf } from '../tf.js';
 const WORKER_IMPORT = 'importScripts:function(f){(0,eval)(fs.readFileSync(f,"utf8")+"//# sourceURL="+f)}';
 const WORKER_IMPORT_EVAL = 'importScripts:function(f){(0,eval)(f)}';
 /** Module-level bindings of the CommonJS bundle that the threaded factory's source refers to. */
-const FACTORY_BINDINGS = "var require$$0 = require('fs'), require$$1 = require('path'), require$$3 = require('perf_hooks'), "
-  + "require$$4 = require('os'), commonjsGlobal = globalThis;\n";
-const BUNDLE_BINDINGS = ["var require$$0 = require('fs');", "var require$$1 = require('path');", "var require$$3 = require('perf_hooks');",
-  "var require$$4 = require('os');"];
+const FACTORY_BINDINGS = "var require$$0 = require('fs'), require$$1 = require('path'), require$$3 = require('perf_hooks'), " + "require$$4 = require('os'), commonjsGlobal = globalThis;\n";
+const BUNDLE_BINDINGS = ["var require$$0 = require('fs');", "var require$$1 = require('path');", "var require$$3 = require('perf_hooks');", "var require$$4 = require('os');"];
 /** XNNPACK's pool never exceeds this (the build pre-creates 8 workers). */
 export const MAX_WASM_THREADS = 8;
 

@@ -110,7 +110,11 @@ export function setCheckpointSource(db: Database.Database, id: Id, source: strin
 
 /** Each zoo's distinct checkpoint blobs and source formats. */
 export function zooBlobs(db: Database.Database): Map<string, { shas: string[]; formats: string[] }> {
-  const rows = db.prepare('SELECT DISTINCT zoos.name AS zoo, checkpoints.sha256 AS sha256, checkpoints.format AS format FROM zoos LEFT JOIN checkpoints ON checkpoints.zoo_id = zoos.id').all() as { zoo: string; sha256: string | null; format: string | null }[];
+  const rows = db.prepare('SELECT DISTINCT zoos.name AS zoo, checkpoints.sha256 AS sha256, checkpoints.format AS format FROM zoos LEFT JOIN checkpoints ON checkpoints.zoo_id = zoos.id').all() as {
+    zoo: string;
+    sha256: string | null;
+    format: string | null;
+  }[];
   const out = new Map<string, { shas: string[]; formats: string[] }>();
   for (const row of rows) {
     const entry = out.get(row.zoo) ?? { shas: [], formats: [] };

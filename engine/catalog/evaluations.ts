@@ -25,9 +25,9 @@ export function insertEvaluation(db: Database.Database, runId: Id, result: unkno
 
 /** One run's evaluations, or every run's, newest first. */
 export function evaluations(db: Database.Database, run?: Id): EvaluationRecord[] {
-  const rows = (run === undefined
-    ? db.prepare('SELECT * FROM evaluations ORDER BY created_at DESC, rowid DESC').all()
-    : db.prepare('SELECT * FROM evaluations WHERE run_id = ? ORDER BY rowid DESC').all(run)) as RawEvaluation[];
+  const rows = (
+    run === undefined ? db.prepare('SELECT * FROM evaluations ORDER BY created_at DESC, rowid DESC').all() : db.prepare('SELECT * FROM evaluations WHERE run_id = ? ORDER BY rowid DESC').all(run)
+  ) as RawEvaluation[];
   return rows.map(toEvaluation);
 }
 

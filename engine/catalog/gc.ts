@@ -68,20 +68,22 @@ export async function collectGarbage(catalog: Catalog, blobs: BlobStore, options
   const candidates = options.only ?? (await blobs.list());
   const result: GcResult = { removed: [], bytesFreed: 0, kept: 0, tempsRemoved: options.only ? 0 : await blobs.removeStaleTemps() };
   for (const sha256 of candidates) {
-    const remove = db.transaction((): boolean => {
-      if (isBlobReferenced(db, sha256) || isHeld(db, sha256)) return false;
-      let size = 0;
-      try {
-        const info = statSync(blobs.path(sha256));
-        if (options.minAgeMs && Date.now() - info.mtimeMs < options.minAgeMs) return false;
-        size = info.size;
-      } catch {
-        return false;
-      }
-      if (!options.dryRun && !blobs.removeUnreferenced(sha256)) return false;
-      result.bytesFreed += size;
-      return true;
-    }).immediate();
+    const remove = db
+      .transaction((): boolean => {
+        if (isBlobReferenced(db, sha256) || isHeld(db, sha256)) return false;
+        let size = 0;
+        try {
+          const info = statSync(blobs.path(sha256));
+          if (options.minAgeMs && Date.now() - info.mtimeMs < options.minAgeMs) return false;
+          size = info.size;
+        } catch {
+          return false;
+        }
+        if (!options.dryRun && !blobs.removeUnreferenced(sha256)) return false;
+        result.bytesFreed += size;
+        return true;
+      })
+      .immediate();
     if (remove) result.removed.push(sha256);
     else result.kept += 1;
   }

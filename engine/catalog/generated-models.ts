@@ -49,15 +49,13 @@ export function insertGeneratedModel(db: Database.Database, model: Omit<Generate
   db.prepare(
     `INSERT INTO generated_models (id, run_id, seed, condition, sampler, steps, permutation_state, sha256, seconds, metrics, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)`,
-  ).run(id, model.runId, model.seed, model.condition ? JSON.stringify(model.condition) : null, model.sampler, model.steps,
-    model.permutationState, model.sha256, model.seconds, now());
+  ).run(id, model.runId, model.seed, model.condition ? JSON.stringify(model.condition) : null, model.sampler, model.steps, model.permutationState, model.sha256, model.seconds, now());
   return id;
 }
 
 /** A run's generated models, in the order they were generated. */
 export function listGeneratedModels(db: Database.Database, runId: Id): GeneratedModelRow[] {
-  return (db.prepare(`${SELECT_MODEL} WHERE generated_models.run_id = ? ORDER BY generated_models.rowid`).all(runId) as RawModelRow[])
-    .map(toGeneratedModelRow);
+  return (db.prepare(`${SELECT_MODEL} WHERE generated_models.run_id = ? ORDER BY generated_models.rowid`).all(runId) as RawModelRow[]).map(toGeneratedModelRow);
 }
 
 export function countGeneratedModels(db: Database.Database, runId: Id): number {
@@ -66,9 +64,11 @@ export function countGeneratedModels(db: Database.Database, runId: Id): number {
 
 /** Generated models as the app lists them: one run's in generation order, or every run's newest first. */
 export function generatedModels(db: Database.Database, run?: Id): GeneratedModelInfo[] {
-  const rows = (run === undefined
-    ? db.prepare(`${SELECT_MODEL} ORDER BY generated_models.created_at DESC, generated_models.rowid DESC`).all()
-    : db.prepare(`${SELECT_MODEL} WHERE generated_models.run_id = ? ORDER BY generated_models.rowid`).all(run)) as RawModelRow[];
+  const rows = (
+    run === undefined
+      ? db.prepare(`${SELECT_MODEL} ORDER BY generated_models.created_at DESC, generated_models.rowid DESC`).all()
+      : db.prepare(`${SELECT_MODEL} WHERE generated_models.run_id = ? ORDER BY generated_models.rowid`).all(run)
+  ) as RawModelRow[];
   return rows.map((raw) => {
     const { runId, ...row } = toGeneratedModelRow(raw);
     return { ...row, run: runId, zoo: raw.zoo_name! };

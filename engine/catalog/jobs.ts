@@ -122,9 +122,7 @@ export function markInterruptedJobs(db: Database.Database): number {
     id: string;
     owner_pid: number | null;
   }[];
-  const mark = db.prepare(
-    `UPDATE jobs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?`,
-  );
+  const mark = db.prepare(`UPDATE jobs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?`);
   let marked = 0;
   for (const job of open) {
     if (job.owner_pid !== null && processIsAlive(job.owner_pid)) continue;

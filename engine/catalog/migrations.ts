@@ -128,11 +128,10 @@ export function schemaVersion(db: Database.Database): number {
 export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS, file?: string): void {
   const current = schemaVersion(db);
   if (current > migrations.length) {
-    throw new EngineError(
-      'catalog_too_new',
-      `the catalog ${file ?? ''} has schema version ${current}, newer than this ParamZoo knows (${migrations.length})`,
-      { file, hint: 'update ParamZoo, or use another data folder' },
-    );
+    throw new EngineError('catalog_too_new', `the catalog ${file ?? ''} has schema version ${current}, newer than this ParamZoo knows (${migrations.length})`, {
+      file,
+      hint: 'update ParamZoo, or use another data folder',
+    });
   }
   for (let version = current; version < migrations.length; version += 1) {
     const step = migrations[version]!;

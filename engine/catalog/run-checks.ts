@@ -4,8 +4,7 @@ import type Database from 'better-sqlite3';
 import type { Id, RunCheck } from '../protocol.js';
 
 export function saveRunCheck(db: Database.Database, runId: Id, check: RunCheck): void {
-  db.prepare('INSERT OR REPLACE INTO run_checks (run_id, step, result, created_at) VALUES (?, ?, ?, ?)')
-    .run(runId, check.step, JSON.stringify(check), new Date().toISOString());
+  db.prepare('INSERT OR REPLACE INTO run_checks (run_id, step, result, created_at) VALUES (?, ?, ?, ?)').run(runId, check.step, JSON.stringify(check), new Date().toISOString());
 }
 
 export function listRunChecks(db: Database.Database, runId: Id): RunCheck[] {

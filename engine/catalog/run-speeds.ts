@@ -16,7 +16,9 @@ export function recordRunSpeed(db: Database.Database, run: Id, speed: { secondsP
 
 /** The most recent measured runs on `backend`, newest first. */
 export function recentRunSpeeds(db: Database.Database, backend: string, limit = 5): RunSpeed[] {
-  const rows = db.prepare(`SELECT id, seconds_per_step, step_flops FROM runs
-    WHERE backend = ? AND seconds_per_step > 0 AND step_flops > 0 ORDER BY updated_at DESC, rowid DESC LIMIT ?`).all(backend, limit) as { id: string; seconds_per_step: number; step_flops: number }[];
+  const rows = db
+    .prepare(`SELECT id, seconds_per_step, step_flops FROM runs
+    WHERE backend = ? AND seconds_per_step > 0 AND step_flops > 0 ORDER BY updated_at DESC, rowid DESC LIMIT ?`)
+    .all(backend, limit) as { id: string; seconds_per_step: number; step_flops: number }[];
   return rows.map((row) => ({ run: row.id, secondsPerStep: row.seconds_per_step, stepFlops: row.step_flops }));
 }

@@ -93,20 +93,24 @@ export function findRun(db: Database.Database, id: Id): RunRow | null {
 }
 
 export function getRun(db: Database.Database, id: Id): RunRow {
-  return findRun(db, id) ?? (() => { throw new RunNotFoundError(id); })();
+  return (
+    findRun(db, id) ??
+    (() => {
+      throw new RunNotFoundError(id);
+    })()
+  );
 }
 
 export function listRuns(db: Database.Database, zooId?: number): RunRow[] {
-  const rows = (zooId === undefined
-    ? db.prepare(`${SELECT_RUN} ORDER BY runs.created_at`).all()
-    : db.prepare(`${SELECT_RUN} WHERE runs.zoo_id = ? ORDER BY runs.created_at`).all(zooId)) as RawRunRow[];
+  const rows = (
+    zooId === undefined ? db.prepare(`${SELECT_RUN} ORDER BY runs.created_at`).all() : db.prepare(`${SELECT_RUN} WHERE runs.zoo_id = ? ORDER BY runs.created_at`).all(zooId)
+  ) as RawRunRow[];
   return rows.map((raw) => toRun(db, raw));
 }
 
 /** A saved generator state: its blob, the step it was saved at and the loss curve up to there. */
 export function recordRunSave(db: Database.Database, id: Id, save: { step: number; lossCurve: number[]; generatorSha256: string }): void {
-  db.prepare('UPDATE runs SET step = ?, loss_curve = ?, generator_sha256 = ?, updated_at = ? WHERE id = ?')
-    .run(save.step, JSON.stringify(save.lossCurve), save.generatorSha256, now(), id);
+  db.prepare('UPDATE runs SET step = ?, loss_curve = ?, generator_sha256 = ?, updated_at = ? WHERE id = ?').run(save.step, JSON.stringify(save.lossCurve), save.generatorSha256, now(), id);
 }
 
 export function setRunStatus(db: Database.Database, id: Id, status: RunStatusName, jobId?: Id): void {

@@ -13,12 +13,7 @@ function describe(tensor: TensorSignature | undefined): string {
  * The first place where `candidate` differs from `expected`, in words naming both sides
  * (`candidateName`, `expectedName`), or null when they match.
  */
-export function firstDifference(
-  expected: TensorSignature[],
-  candidate: TensorSignature[],
-  expectedName: string,
-  candidateName: string,
-): string | null {
+export function firstDifference(expected: TensorSignature[], candidate: TensorSignature[], expectedName: string, candidateName: string): string | null {
   const length = Math.max(expected.length, candidate.length);
   for (let i = 0; i < length; i += 1) {
     const want = expected[i];

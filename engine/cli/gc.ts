@@ -26,7 +26,10 @@ With --json: {"removed": [sha256...], "bytesFreed", "kept", "tempsRemoved"}.`,
       throw new EngineError('bad_option', `--grace must be a number of minutes ≥ 0, not '${String(ctx.options.grace)}'`, { hint: 'e.g. --grace 0' });
     }
     const result = await ctx.service().request('storage.gc', { graceMinutes: grace, dryRun: ctx.options['dry-run'] === true });
-    ctx.print({ removed: result.blobs, bytesFreed: result.bytesFreed, kept: result.kept, tempsRemoved: result.tempsRemoved }, () =>
-      `${ctx.options['dry-run'] ? 'would remove' : 'removed'} ${plural(result.removed, 'blob')} (${(result.bytesFreed / 1e6).toFixed(1)} MB), kept ${result.kept}, ${plural(result.tempsRemoved, 'stale temp file')} removed`);
+    ctx.print(
+      { removed: result.blobs, bytesFreed: result.bytesFreed, kept: result.kept, tempsRemoved: result.tempsRemoved },
+      () =>
+        `${ctx.options['dry-run'] ? 'would remove' : 'removed'} ${plural(result.removed, 'blob')} (${(result.bytesFreed / 1e6).toFixed(1)} MB), kept ${result.kept}, ${plural(result.tempsRemoved, 'stale temp file')} removed`,
+    );
   },
 };

@@ -13,7 +13,10 @@ export function globalHelp(commands: readonly Command[], group: string | null = 
   return [
     `usage: paramzoo ${group ?? 'COMMAND'} ${group ? 'COMMAND' : ''}[options]`.replace(/\s+/g, ' '),
     '',
-    table(['command', 'what it does'], shown.map((c) => [`${c.name} ${c.args}`.trim(), c.summary])),
+    table(
+      ['command', 'what it does'],
+      shown.map((c) => [`${c.name} ${c.args}`.trim(), c.summary]),
+    ),
     '',
     GLOBAL_HELP,
     '',

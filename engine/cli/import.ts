@@ -32,9 +32,7 @@ With --json: {"imported": [{"id", "source"}]}.`,
     const condition = ctx.options.condition;
     if (typeof condition === 'string') params.condition = parseNumberList(condition, '--condition');
     const result = (await ctx.runJob('import', params)) as ImportResult;
-    ctx.print(result, () =>
-      [`imported ${plural(result.imported.length, 'checkpoint')} into zoo '${zoo}':`, ...result.imported.map((c) => `  ${c.id}  ${c.source}`)].join('\n'),
-    );
+    ctx.print(result, () => [`imported ${plural(result.imported.length, 'checkpoint')} into zoo '${zoo}':`, ...result.imported.map((c) => `  ${c.id}  ${c.source}`)].join('\n'));
   },
 };
 

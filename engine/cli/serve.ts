@@ -50,15 +50,8 @@ With --json: {"url", "websocket", "port", "host", "dataDir", "ui"} (ui: the serv
       process.on('SIGTERM', stop);
     });
     const ui = existsSync(UI_DIR) ? UI_DIR : null;
-    ctx.print(
-      { url: server.url, websocket: server.websocketUrl, port: server.port, host: server.host, dataDir: service.dataDir, ui },
-      () =>
-        [
-          `ParamZoo engine on ${service.dataDir}`,
-          ui ? `UI: ${ui}` : `UI: not built (${UI_DIR} does not exist); the page says how to build it`,
-          `open ${server.url}`,
-          'Ctrl-C to stop',
-        ].join('\n'),
+    ctx.print({ url: server.url, websocket: server.websocketUrl, port: server.port, host: server.host, dataDir: service.dataDir, ui }, () =>
+      [`ParamZoo engine on ${service.dataDir}`, ui ? `UI: ${ui}` : `UI: not built (${UI_DIR} does not exist); the page says how to build it`, `open ${server.url}`, 'Ctrl-C to stop'].join('\n'),
     );
     const signal = await stopped;
     if (!ctx.json) process.stderr.write(`paramzoo: ${signal}: stopping (running jobs are cancelled)\n`);

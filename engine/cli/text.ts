@@ -6,7 +6,7 @@
  * (\x1b, \u202e), so a checkpoint cannot retitle, recolour or rewrite the user's terminal.
  */
 export function terminalSafe(text: string): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     const code = c.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
@@ -25,7 +25,10 @@ export function formatNumber(value: number): string {
   if (Number.isInteger(value)) return String(value);
   const magnitude = Math.abs(value);
   if (magnitude !== 0 && (magnitude < 1e-4 || magnitude >= 1e6)) return value.toExponential(4);
-  return value.toPrecision(6).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  return value
+    .toPrecision(6)
+    .replace(/(\.\d*?)0+$/, '$1')
+    .replace(/\.$/, '');
 }
 
 export function formatShape(shape: number[]): string {

@@ -98,7 +98,14 @@ function renderZoo(zoo: ZooDetail): string {
   const lines = [`zoo ${zoo.name}${zoo.task ? ` (task ${zoo.task})` : ''}: ${plural(zoo.checkpoints.length, 'checkpoint')}, ${plural(parameters, 'parameter')} each`];
   if (zoo.evaluator) lines.push(`evaluator: ${describeEvaluator(zoo.evaluator)}`);
   if (zoo.signature.length > 0) {
-    lines.push('', 'signature:', table(['tensor', 'dtype', 'shape'], zoo.signature.map((t) => [t.name, t.dtype, formatShape(t.shape)])));
+    lines.push(
+      '',
+      'signature:',
+      table(
+        ['tensor', 'dtype', 'shape'],
+        zoo.signature.map((t) => [t.name, t.dtype, formatShape(t.shape)]),
+      ),
+    );
   }
   if (zoo.checkpoints.length > 0) {
     lines.push(
@@ -111,7 +118,9 @@ function renderZoo(zoo: ZooDetail): string {
           c.format,
           String(c.permutationState),
           c.condition ? c.condition.join(',') : '-',
-          Object.entries(c.metrics).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ') || '-',
+          Object.entries(c.metrics)
+            .map(([k, v]) => `${k}=${formatNumber(v)}`)
+            .join(' ') || '-',
           c.source,
         ]),
       ),

@@ -7,9 +7,7 @@ import { constants } from 'node:fs';
 import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 
-export type FolderFile =
-  | { ok: true; path: string }
-  | { ok: false; exists: boolean; problem: string };
+export type FolderFile = { ok: true; path: string } | { ok: false; exists: boolean; problem: string };
 
 /** The folder a link inside `folder` may point into (the folder itself, or a hub cache's repository folder). */
 async function allowedRoot(folder: string): Promise<string> {

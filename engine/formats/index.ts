@@ -22,7 +22,8 @@ export class CheckpointError extends EngineError {
   }
 }
 
-const SUPPORTED = 'safetensors files, PyTorch .pth/.bin/.pth.tar files, timm hub folders (model.safetensors + config.json) and PEFT adapter folders (adapter_config.json + adapter_model.safetensors/.bin)';
+const SUPPORTED =
+  'safetensors files, PyTorch .pth/.bin/.pth.tar files, timm hub folders (model.safetensors + config.json) and PEFT adapter folders (adapter_config.json + adapter_model.safetensors/.bin)';
 
 /** File formats, in sniffing order. Adding a format: one module, one line here. */
 export const FILE_FORMATS: readonly FormatModule[] = [safetensorsFormat, torchFormat];
@@ -39,8 +40,8 @@ export async function isCheckpointFolder(folder: string): Promise<boolean> {
 async function openFile(path: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
   const head = await readHead(path, 64);
   const lowerPath = path.toLowerCase();
-  const format = FILE_FORMATS.find((candidate) => candidate.match(head))
-    ?? (head.length > 0 ? FILE_FORMATS.find((candidate) => candidate.extensions?.some((ext) => lowerPath.endsWith(ext))) : undefined);
+  const format =
+    FILE_FORMATS.find((candidate) => candidate.match(head)) ?? (head.length > 0 ? FILE_FORMATS.find((candidate) => candidate.extensions?.some((ext) => lowerPath.endsWith(ext))) : undefined);
   if (!format) {
     const shown = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new CheckpointError(path, head.length === 0 ? 'is empty' : `is not a checkpoint ParamZoo can read (first bytes: ${shown})`, `ParamZoo reads ${SUPPORTED}`);
@@ -83,8 +84,10 @@ function asCheckpointError(path: string, error: unknown): unknown {
   if (error instanceof EngineError) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (error instanceof RangeError || code === 'ERR_STRING_TOO_LONG' || code === 'ERR_BUFFER_TOO_LARGE') {
-    return new CheckpointError(path, `cannot be read: ${(error as Error).message}`,
-      'the file is damaged or hostile; re-save it with torch.save(model.state_dict(), path) or as safetensors', { code: 'checkpoint_too_complex', cause: error });
+    return new CheckpointError(path, `cannot be read: ${(error as Error).message}`, 'the file is damaged or hostile; re-save it with torch.save(model.state_dict(), path) or as safetensors', {
+      code: 'checkpoint_too_complex',
+      cause: error,
+    });
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT' || code === 'EISDIR' || code === 'ELOOP') {
     return new CheckpointError(path, `cannot be read (${code})`, 'check the path and its permissions', { cause: error });
@@ -109,7 +112,13 @@ export function writesFolder(format: CheckpointFormat, layout: CheckpointLayout)
  * read as they are written (types.ts TensorInput). Returns the weights file (inside the folder for
  * a folder format) and its sha256, hashed as it was written.
  */
-export async function writeCheckpoint(format: CheckpointFormat, path: string, tensors: readonly TensorInput[], metadata: Record<string, string>, layout: CheckpointLayout = 'state_dict'): Promise<WrittenFile> {
+export async function writeCheckpoint(
+  format: CheckpointFormat,
+  path: string,
+  tensors: readonly TensorInput[],
+  metadata: Record<string, string>,
+  layout: CheckpointLayout = 'state_dict',
+): Promise<WrittenFile> {
   const folderFormat = folderFormatFor(format, layout);
   const fileFormat = FILE_FORMATS.find((candidate) => candidate.name === format && candidate.write);
   if (!folderFormat && !fileFormat) throw new CheckpointError(path, `cannot be written as "${String(format)}"`, 'formats: safetensors, pth, peft', { code: 'checkpoint_unwritable' });
@@ -119,7 +128,10 @@ export async function writeCheckpoint(format: CheckpointFormat, path: string, te
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof EngineError || code === undefined || !WRITE_ERRORS[code]) throw error;
-    throw new CheckpointError(path, `cannot be written: ${WRITE_ERRORS[code]}`, 'choose a folder that exists and that you can write to, with free space', { code: 'checkpoint_unwritable', cause: error });
+    throw new CheckpointError(path, `cannot be written: ${WRITE_ERRORS[code]}`, 'choose a folder that exists and that you can write to, with free space', {
+      code: 'checkpoint_unwritable',
+      cause: error,
+    });
   }
 }
 

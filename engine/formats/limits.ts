@@ -88,8 +88,7 @@ export class ByteBudget {
 
   charge(bytes: number, detail = ''): void {
     if (!Number.isFinite(bytes) || bytes < 0 || this.used + bytes > this.total) {
-      throw new ReadLimitError(this.file, this.limit,
-        `${this.what} would reach ${this.used + bytes} bytes${detail ? ` (${detail})` : ''}, more than the ${Math.floor(this.total)} this file may use`);
+      throw new ReadLimitError(this.file, this.limit, `${this.what} would reach ${this.used + bytes} bytes${detail ? ` (${detail})` : ''}, more than the ${Math.floor(this.total)} this file may use`);
     }
     this.used += bytes;
   }

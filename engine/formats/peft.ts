@@ -49,8 +49,11 @@ export function parseAdapterConfig(file: string, text: string): AdapterConfig {
     throw new PeftError(file, 'has no "peft_type"', 'add "peft_type": "LORA" (and "use_dora": true for a DoRA adapter), as PEFT writes it');
   }
   if (typeof peftType !== 'string' || !PEFT_TYPES.includes(peftType)) {
-    throw new PeftError(file, `has "peft_type": ${JSON.stringify(peftType)}, which ParamZoo does not read`,
-      'ParamZoo reads LoRA and DoRA adapters: "peft_type": "LORA" (with "use_dora": true for DoRA) or "DORA"');
+    throw new PeftError(
+      file,
+      `has "peft_type": ${JSON.stringify(peftType)}, which ParamZoo does not read`,
+      'ParamZoo reads LoRA and DoRA adapters: "peft_type": "LORA" (with "use_dora": true for DoRA) or "DORA"',
+    );
   }
   if (useDora !== undefined && useDora !== null && typeof useDora !== 'boolean') {
     throw new PeftError(file, `has "use_dora": ${JSON.stringify(useDora)}, not true or false`, 'set "use_dora": true for a DoRA adapter, false for LoRA');
@@ -78,11 +81,14 @@ async function folderOf(file: string): Promise<string | undefined> {
 async function read(folder: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
   const configPath = join(folder, ADAPTER_CONFIG);
   if (!(await present(folder, ADAPTER_CONFIG))) {
-    throw new PeftError(configPath, 'does not exist, and adapter weights mean nothing without it',
-      `copy the adapter_config.json saved with these weights into ${folder}, or ${SAVE_AGAIN}`);
+    throw new PeftError(configPath, 'does not exist, and adapter weights mean nothing without it', `copy the adapter_config.json saved with these weights into ${folder}, or ${SAVE_AGAIN}`);
   }
-  const configText = await readTextInside(folder, ADAPTER_CONFIG, limitsOf(options).configBytes, (file, problem) => new PeftError(file, problem,
-    `replace the link with a copy of the file, or ${SAVE_AGAIN}`));
+  const configText = await readTextInside(
+    folder,
+    ADAPTER_CONFIG,
+    limitsOf(options).configBytes,
+    (file, problem) => new PeftError(file, problem, `replace the link with a copy of the file, or ${SAVE_AGAIN}`),
+  );
   parseAdapterConfig(configPath, configText);
 
   let opened: OpenedCheckpoint | undefined;
@@ -114,8 +120,7 @@ async function read(folder: string, options: ReadOptions = {}): Promise<OpenedCh
 async function write(folder: string, _format: CheckpointFormat, tensors: readonly TensorInput[], metadata: Record<string, string>): Promise<WrittenFile> {
   const { [ADAPTER_CONFIG]: configText, ...rest } = metadata;
   if (configText === undefined) {
-    throw new PeftError(folder, `cannot be written: the adapter's ${ADAPTER_CONFIG} is not in its metadata`,
-      'export PEFT adapters from checkpoints that were imported from a PEFT adapter folder');
+    throw new PeftError(folder, `cannot be written: the adapter's ${ADAPTER_CONFIG} is not in its metadata`, 'export PEFT adapters from checkpoints that were imported from a PEFT adapter folder');
   }
   parseAdapterConfig(`${folder} (metadata "${ADAPTER_CONFIG}")`, configText);
   safetensors.validateTensors(folder, tensors, (file, problem, hint) => new PeftError(file, problem, hint ?? 'fix the tensors passed to the writer'));

@@ -19,7 +19,10 @@ export const dictAttributes = new WeakMap<Map<unknown, unknown>, unknown>();
 
 /** A Python global named by the pickle (`module.name`): data, never resolved to anything callable. */
 export class PyGlobal {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
   get qualifiedName(): string {
     return `${this.module}.${this.name}`;
   }
@@ -28,7 +31,10 @@ export class PyGlobal {
 /** An object the pickle built from an allow-listed class (e.g. argparse.Namespace); BUILD stores its state here. */
 export class PyObject {
   state: unknown = undefined;
-  constructor(readonly type: PyGlobal, readonly args: unknown[]) {}
+  constructor(
+    readonly type: PyGlobal,
+    readonly args: unknown[],
+  ) {}
 }
 
 /** Values BUILD may set state on other than PyObject (e.g. a numpy dtype's byte order). */
@@ -71,14 +77,17 @@ export const BASE_CALLABLES: ReadonlyMap<string, AllowedCallable> = new Map<stri
   ['builtins.bytearray', (args) => (args[0] instanceof Uint8Array ? args[0] : new Uint8Array())],
   ['argparse.Namespace', (args) => new PyObject(new PyGlobal('argparse', 'Namespace'), args)],
   // Protocol 2 pickles bytes as _codecs.encode(str, 'latin1'): the string's code points are the bytes.
-  ['_codecs.encode', (args, source) => {
-    const [text, encoding] = args;
-    if (typeof text !== 'string') throw new PickleError(source, '_codecs.encode got no string');
-    if (encoding !== 'latin1' && encoding !== 'latin-1' && encoding !== 'iso-8859-1') {
-      throw new PickleError(source, `_codecs.encode with encoding ${String(encoding)} is not supported`);
-    }
-    return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
-  }],
+  [
+    '_codecs.encode',
+    (args, source) => {
+      const [text, encoding] = args;
+      if (typeof text !== 'string') throw new PickleError(source, '_codecs.encode got no string');
+      if (encoding !== 'latin1' && encoding !== 'latin-1' && encoding !== 'iso-8859-1') {
+        throw new PickleError(source, `_codecs.encode with encoding ${String(encoding)} is not supported`);
+      }
+      return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
+    },
+  ],
 ]);
 
 function iterableArg(value: unknown): Iterable<unknown> {
@@ -135,7 +144,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
     heap += bytes;
     if (heap > heapBudget) throw overLimit('pickleHeapRatio', `the pickle builds more than ${Math.floor(heapBudget)} bytes of values (${what}) from ${data.length - start} bytes`);
   };
-  const depthOf = (value: unknown): number => (typeof value === 'object' && value !== null ? depths.get(value) ?? 1 : 0);
+  const depthOf = (value: unknown): number => (typeof value === 'object' && value !== null ? (depths.get(value) ?? 1) : 0);
   /** records `child` inside `parent`: depth checked, child sealed */
   const nest = (parent: object, child: unknown): void => {
     const childDepth = depthOf(child);
@@ -212,8 +221,10 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
     if (!allowed) {
       const alias = Object.hasOwn(ALIASES, callable.module) ? ALIASES[callable.module] : undefined;
       const named = alias ? `${alias}.${callable.name}` : callable.qualifiedName;
-      throw fail(`the checkpoint wants to call ${named}${alias ? ` (${callable.qualifiedName})` : ''}; ParamZoo never runs code from a checkpoint`,
-        'only plain tensors, dicts and lists are read; save the weights alone with torch.save(model.state_dict(), path)');
+      throw fail(
+        `the checkpoint wants to call ${named}${alias ? ` (${callable.qualifiedName})` : ''}; ParamZoo never runs code from a checkpoint`,
+        'only plain tensors, dicts and lists are read; save the weights alone with torch.save(model.state_dict(), path)',
+      );
     }
     // Callables copy their arguments (list(x), dict(x), tuple(x)): charge the copy before it is made.
     let copied = args.length;
@@ -286,9 +297,14 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
       charge(COST.slot * 0x10000, 'values on the stack and in the memo');
     }
     switch (opcode) {
-      case 0x80: need(1); break; // PROTO
-      case 0x95: need(8); break; // FRAME: framing only
-      case 0x2e: { // STOP
+      case 0x80:
+        need(1);
+        break; // PROTO
+      case 0x95:
+        need(8);
+        break; // FRAME: framing only
+      case 0x2e: {
+        // STOP
         const value = pop();
         return { value, end: pos };
       }
@@ -296,97 +312,263 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
         if (marks.length >= maxMarks) throw overLimit('pickleDepth', `the pickle opens more than ${maxMarks} MARKs at once`);
         marks.push(stack.length);
         break;
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
-      case 0x7d: charge(COST.map, 'dicts'); stack.push(new Map()); break; // EMPTY_DICT
-      case 0x5d: charge(COST.array, 'lists'); stack.push([]); break; // EMPTY_LIST
-      case 0x29: charge(COST.array, 'tuples'); stack.push(Object.freeze([])); break; // EMPTY_TUPLE
-      case 0x8f: charge(COST.map, 'sets'); stack.push(new Set()); break; // EMPTY_SET
-      case 0x74: { const items = popMark(); charge(COST.array + COST.slot * items.length, 'tuples'); stack.push(Object.freeze(built(items, items))); break; } // TUPLE
-      case 0x85: { charge(COST.array, 'tuples'); const a = [pop()]; stack.push(Object.freeze(built(a, a))); break; } // TUPLE1
-      case 0x86: { charge(COST.array, 'tuples'); const b = pop(); const a = pop(); const t = [a, b]; stack.push(Object.freeze(built(t, t))); break; } // TUPLE2
-      case 0x87: { charge(COST.array, 'tuples'); const c = pop(); const b = pop(); const a = pop(); const t = [a, b, c]; stack.push(Object.freeze(built(t, t))); break; } // TUPLE3
-      case 0x6c: { const items = popMark(); charge(COST.array + COST.slot * items.length, 'lists'); stack.push(built(items, items)); break; } // LIST
-      case 0x64: { charge(COST.map, 'dicts'); const dict = new Map(); setItems(dict, popMark()); stack.push(dict); break; } // DICT
-      case 0x91: { const items = popMark(); charge(COST.map + COST.slot * items.length, 'sets'); stack.push(built(new Set(items), items)); break; } // FROZENSET
-      case 0x90: { // ADDITEMS
+      case 0x30:
+        pop();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        stack.push(top());
+        break; // DUP
+      case 0x7d:
+        charge(COST.map, 'dicts');
+        stack.push(new Map());
+        break; // EMPTY_DICT
+      case 0x5d:
+        charge(COST.array, 'lists');
+        stack.push([]);
+        break; // EMPTY_LIST
+      case 0x29:
+        charge(COST.array, 'tuples');
+        stack.push(Object.freeze([]));
+        break; // EMPTY_TUPLE
+      case 0x8f:
+        charge(COST.map, 'sets');
+        stack.push(new Set());
+        break; // EMPTY_SET
+      case 0x74: {
+        const items = popMark();
+        charge(COST.array + COST.slot * items.length, 'tuples');
+        stack.push(Object.freeze(built(items, items)));
+        break;
+      } // TUPLE
+      case 0x85: {
+        charge(COST.array, 'tuples');
+        const a = [pop()];
+        stack.push(Object.freeze(built(a, a)));
+        break;
+      } // TUPLE1
+      case 0x86: {
+        charge(COST.array, 'tuples');
+        const b = pop();
+        const a = pop();
+        const t = [a, b];
+        stack.push(Object.freeze(built(t, t)));
+        break;
+      } // TUPLE2
+      case 0x87: {
+        charge(COST.array, 'tuples');
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        const t = [a, b, c];
+        stack.push(Object.freeze(built(t, t)));
+        break;
+      } // TUPLE3
+      case 0x6c: {
+        const items = popMark();
+        charge(COST.array + COST.slot * items.length, 'lists');
+        stack.push(built(items, items));
+        break;
+      } // LIST
+      case 0x64: {
+        charge(COST.map, 'dicts');
+        const dict = new Map();
+        setItems(dict, popMark());
+        stack.push(dict);
+        break;
+      } // DICT
+      case 0x91: {
+        const items = popMark();
+        charge(COST.map + COST.slot * items.length, 'sets');
+        stack.push(built(new Set(items), items));
+        break;
+      } // FROZENSET
+      case 0x90: {
+        // ADDITEMS
         const items = popMark();
         const target = top();
         if (!(target instanceof Set)) throw fail('ADDITEMS on something that is not a set');
         mutable(target);
         charge(COST.slot * items.length, 'set items');
-        for (const i of items) { nest(target, i); target.add(i); }
+        for (const i of items) {
+          nest(target, i);
+          target.add(i);
+        }
         break;
       }
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x4a: stack.push(view.getInt32(need(4), true)); break; // BININT
-      case 0x4b: stack.push(data[need(1)]!); break; // BININT1
-      case 0x4d: stack.push(view.getUint16(need(2), true)); break; // BININT2
-      case 0x8a: stack.push(decodeLong(longBytes(data[need(1)]!))); break; // LONG1
-      case 0x8b: { const n = view.getInt32(need(4), true); if (n < 0) throw fail('LONG4 with a negative length'); stack.push(decodeLong(longBytes(n))); break; }
-      case 0x49: { // INT (text; "01"/"00" are protocol-0 booleans)
+      case 0x4e:
+        stack.push(null);
+        break; // NONE
+      case 0x88:
+        stack.push(true);
+        break; // NEWTRUE
+      case 0x89:
+        stack.push(false);
+        break; // NEWFALSE
+      case 0x4a:
+        stack.push(view.getInt32(need(4), true));
+        break; // BININT
+      case 0x4b:
+        stack.push(data[need(1)]!);
+        break; // BININT1
+      case 0x4d:
+        stack.push(view.getUint16(need(2), true));
+        break; // BININT2
+      case 0x8a:
+        stack.push(decodeLong(longBytes(data[need(1)]!)));
+        break; // LONG1
+      case 0x8b: {
+        const n = view.getInt32(need(4), true);
+        if (n < 0) throw fail('LONG4 with a negative length');
+        stack.push(decodeLong(longBytes(n)));
+        break;
+      }
+      case 0x49: {
+        // INT (text; "01"/"00" are protocol-0 booleans)
         const value = line();
         stack.push(value === '01' ? true : value === '00' ? false : parseIntText(value));
         break;
       }
-      case 0x4c: stack.push(parseIntText(line())); break; // LONG (text)
-      case 0x47: stack.push(view.getFloat64(need(8), false)); break; // BINFLOAT (big-endian)
-      case 0x46: { const value = Number(line()); if (Number.isNaN(value)) throw fail('malformed FLOAT'); stack.push(value); break; }
-      case 0x58: stack.push(text(view.getUint32(need(4), true))); break; // BINUNICODE
-      case 0x8c: stack.push(text(data[need(1)]!)); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(text(u64())); break; // BINUNICODE8
-      case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, a: string | undefined, b: string | undefined) => String.fromCodePoint(parseInt(a ?? b ?? '0', 16)))); break; // UNICODE
-      case 0x54: { const n = view.getInt32(need(4), true); if (n < 0) throw fail('BINSTRING with a negative length'); const raw = bytes(n); charge(COST.string + 2 * n, 'strings'); stack.push(latin1.decode(raw)); break; }
-      case 0x55: { const raw = bytes(data[need(1)]!); charge(COST.string + 2 * raw.length, 'strings'); stack.push(latin1.decode(raw)); break; } // SHORT_BINSTRING
-      case 0x53: { // STRING (repr text)
+      case 0x4c:
+        stack.push(parseIntText(line()));
+        break; // LONG (text)
+      case 0x47:
+        stack.push(view.getFloat64(need(8), false));
+        break; // BINFLOAT (big-endian)
+      case 0x46: {
+        const value = Number(line());
+        if (Number.isNaN(value)) throw fail('malformed FLOAT');
+        stack.push(value);
+        break;
+      }
+      case 0x58:
+        stack.push(text(view.getUint32(need(4), true)));
+        break; // BINUNICODE
+      case 0x8c:
+        stack.push(text(data[need(1)]!));
+        break; // SHORT_BINUNICODE
+      case 0x8d:
+        stack.push(text(u64()));
+        break; // BINUNICODE8
+      case 0x56:
+        stack.push(line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, a: string | undefined, b: string | undefined) => String.fromCodePoint(parseInt(a ?? b ?? '0', 16))));
+        break; // UNICODE
+      case 0x54: {
+        const n = view.getInt32(need(4), true);
+        if (n < 0) throw fail('BINSTRING with a negative length');
+        const raw = bytes(n);
+        charge(COST.string + 2 * n, 'strings');
+        stack.push(latin1.decode(raw));
+        break;
+      }
+      case 0x55: {
+        const raw = bytes(data[need(1)]!);
+        charge(COST.string + 2 * raw.length, 'strings');
+        stack.push(latin1.decode(raw));
+        break;
+      } // SHORT_BINSTRING
+      case 0x53: {
+        // STRING (repr text)
         const raw = line();
         const quote = raw[0];
         if ((quote !== "'" && quote !== '"') || raw[raw.length - 1] !== quote) throw fail('malformed STRING');
-        stack.push(raw.slice(1, -1).replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_, hex: string | undefined, c: string | undefined) =>
-          hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c ?? ''));
+        stack.push(
+          raw
+            .slice(1, -1)
+            .replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_, hex: string | undefined, c: string | undefined) =>
+              hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : (c ?? ''),
+            ),
+        );
         break;
       }
-      case 0x42: stack.push(copyBytes(view.getUint32(need(4), true))); break; // BINBYTES
-      case 0x43: stack.push(copyBytes(data[need(1)]!)); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(copyBytes(u64())); break; // BINBYTES8
-      case 0x96: stack.push(copyBytes(u64())); break; // BYTEARRAY8
-      case 0x70: memo.set(asInt(parseIntText(line())), top()); break; // PUT
-      case 0x71: memo.set(data[need(1)]!, top()); break; // BINPUT
-      case 0x72: memo.set(view.getUint32(need(4), true), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x67: stack.push(memoGet(asInt(parseIntText(line())))); break; // GET
-      case 0x68: stack.push(memoGet(data[need(1)]!)); break; // BINGET
-      case 0x6a: stack.push(memoGet(view.getUint32(need(4), true))); break; // LONG_BINGET
-      case 0x61: { const item = pop(); appendItems(top(), [item]); break; } // APPEND
-      case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
-      case 0x73: { const value = pop(); const key = pop(); setItems(top(), [key, value]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x63: { const module = line(); const name = line(); stack.push(new PyGlobal(module, name)); break; } // GLOBAL
-      case 0x93: { // STACK_GLOBAL
+      case 0x42:
+        stack.push(copyBytes(view.getUint32(need(4), true)));
+        break; // BINBYTES
+      case 0x43:
+        stack.push(copyBytes(data[need(1)]!));
+        break; // SHORT_BINBYTES
+      case 0x8e:
+        stack.push(copyBytes(u64()));
+        break; // BINBYTES8
+      case 0x96:
+        stack.push(copyBytes(u64()));
+        break; // BYTEARRAY8
+      case 0x70:
+        memo.set(asInt(parseIntText(line())), top());
+        break; // PUT
+      case 0x71:
+        memo.set(data[need(1)]!, top());
+        break; // BINPUT
+      case 0x72:
+        memo.set(view.getUint32(need(4), true), top());
+        break; // LONG_BINPUT
+      case 0x94:
+        memo.set(memo.size, top());
+        break; // MEMOIZE
+      case 0x67:
+        stack.push(memoGet(asInt(parseIntText(line()))));
+        break; // GET
+      case 0x68:
+        stack.push(memoGet(data[need(1)]!));
+        break; // BINGET
+      case 0x6a:
+        stack.push(memoGet(view.getUint32(need(4), true)));
+        break; // LONG_BINGET
+      case 0x61: {
+        const item = pop();
+        appendItems(top(), [item]);
+        break;
+      } // APPEND
+      case 0x65: {
+        const items = popMark();
+        appendItems(top(), items);
+        break;
+      } // APPENDS
+      case 0x73: {
+        const value = pop();
+        const key = pop();
+        setItems(top(), [key, value]);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      } // SETITEMS
+      case 0x63: {
+        const module = line();
+        const name = line();
+        stack.push(new PyGlobal(module, name));
+        break;
+      } // GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw fail('STACK_GLOBAL without a module and name');
         stack.push(new PyGlobal(module, name));
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const callable = pop();
         if (!Array.isArray(args)) throw fail('REDUCE without an argument tuple');
         stack.push(call(callable, [...args], 'call'));
         break;
       }
-      case 0x81: { // NEWOBJ
+      case 0x81: {
+        // NEWOBJ
         const args = pop();
         const cls = pop();
         if (!Array.isArray(args)) throw fail('NEWOBJ without an argument tuple');
         stack.push(call(cls, [...args], 'call'));
         break;
       }
-      case 0x92: { // NEWOBJ_EX
+      case 0x92: {
+        // NEWOBJ_EX
         pop(); // kwargs
         const args = pop();
         const cls = pop();
@@ -394,18 +576,21 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
         stack.push(call(cls, [...args], 'call'));
         break;
       }
-      case 0x69: { // INST
+      case 0x69: {
+        // INST
         const module = line();
         const name = line();
         stack.push(call(new PyGlobal(module, name), popMark(), 'call'));
         break;
       }
-      case 0x6f: { // OBJ
+      case 0x6f: {
+        // OBJ
         const [cls, ...args] = popMark();
         stack.push(call(cls, args, 'call'));
         break;
       }
-      case 0x62: { // BUILD: sets state on an object; nothing is called
+      case 0x62: {
+        // BUILD: sets state on an object; nothing is called
         const state = pop();
         const target = top();
         mutable(target);
@@ -416,21 +601,26 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
         // Other targets (tensors' hooks) carry nothing the weights need.
         break;
       }
-      case 0x51: { // BINPERSID
+      case 0x51: {
+        // BINPERSID
         const pid = pop();
         if (!options.persistentLoad) throw fail('the pickle refers to external data (persistent id) where none is expected');
         stack.push(options.persistentLoad(pid));
         break;
       }
-      case 0x50: { // PERSID
+      case 0x50: {
+        // PERSID
         const pid = line();
         if (!options.persistentLoad) throw fail('the pickle refers to external data (persistent id) where none is expected');
         stack.push(options.persistentLoad(pid));
         break;
       }
-      case 0x82: case 0x83: case 0x84: // EXT1/2/4
+      case 0x82:
+      case 0x83:
+      case 0x84: // EXT1/2/4
         throw fail('the pickle uses the copyreg extension registry, which checkpoints never need');
-      case 0x97: case 0x98: // NEXT_BUFFER, READONLY_BUFFER
+      case 0x97:
+      case 0x98: // NEXT_BUFFER, READONLY_BUFFER
         throw fail('the pickle uses out-of-band buffers (protocol 5), which torch.save never writes');
       default:
         throw fail(`the pickle holds unknown opcode 0x${opcode.toString(16).padStart(2, '0')} at byte ${pos - 1}: the file is damaged or not a pickle`);

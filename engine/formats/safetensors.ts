@@ -58,8 +58,7 @@ export async function readHeader(file: RandomAccessFile, options: ReadOptions = 
   }
   const n = Number(headerLength);
   if (8 + n > file.size) {
-    throw fail(`the header claims ${n} bytes but the file has only ${file.size - 8} after the length (truncated?)`,
-      'the file is truncated or not safetensors; copy it again from its source');
+    throw fail(`the header claims ${n} bytes but the file has only ${file.size - 8} after the length (truncated?)`, 'the file is truncated or not safetensors; copy it again from its source');
   }
   const headerBytes = await file.read(8, n, () => fail('the file ends inside the header'));
   let text: string;
@@ -108,8 +107,7 @@ export async function readHeader(file: RandomAccessFile, options: ReadOptions = 
     if (typeof info !== 'object' || info === null) throw fail(`tensor "${name}" has no description object`);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
     if (!isDType(dtype)) {
-      throw fail(`tensor "${name}" has dtype ${JSON.stringify(dtype)}, which ParamZoo does not read`,
-        'supported dtypes: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL; convert the tensor first');
+      throw fail(`tensor "${name}" has dtype ${JSON.stringify(dtype)}, which ParamZoo does not read`, 'supported dtypes: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL; convert the tensor first');
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
@@ -126,8 +124,7 @@ export async function readHeader(file: RandomAccessFile, options: ReadOptions = 
       throw fail(`tensor "${name}" has shape [${(shape as number[]).join(', ')}] × ${dtype} = ${byteLength} bytes but data_offsets span ${end - begin}`);
     }
     if (end > dataLength) {
-      throw fail(`tensor "${name}" ends at byte ${end} of a ${dataLength}-byte data section (truncated?)`,
-        'the file is truncated; copy it again from its source');
+      throw fail(`tensor "${name}" ends at byte ${end} of a ${dataLength}-byte data section (truncated?)`, 'the file is truncated; copy it again from its source');
     }
     tensors.push({ name, dtype, shape: shape as number[], begin, byteLength });
   }

@@ -27,7 +27,7 @@ const WEIGHTS = [
 ] as const;
 
 /** The weights file of a hub folder: a regular file inside it (engine/formats/folder.ts). */
-async function findWeights(folder: string): Promise<(typeof WEIGHTS)[number] & { path: string } | undefined> {
+async function findWeights(folder: string): Promise<((typeof WEIGHTS)[number] & { path: string }) | undefined> {
   for (const weights of WEIGHTS) {
     const found = await fileInside(folder, weights.name);
     if (found.ok) return { ...weights, path: found.path };
@@ -40,23 +40,24 @@ function checkConfig(file: string, text: string): void {
   try {
     config = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
-    throw new HubFolderError(file, `is not valid JSON (${(error as Error).message})`, 'fix the file, or save the model again with timm\'s save_for_hf / push_to_hf_hub');
+    throw new HubFolderError(file, `is not valid JSON (${(error as Error).message})`, "fix the file, or save the model again with timm's save_for_hf / push_to_hf_hub");
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new HubFolderError(file, 'is not a JSON object', 'fix the file, or save the model again with timm\'s save_for_hf / push_to_hf_hub');
+    throw new HubFolderError(file, 'is not a JSON object', "fix the file, or save the model again with timm's save_for_hf / push_to_hf_hub");
   }
 }
 
 async function read(folder: string, options: ReadOptions = {}): Promise<OpenedCheckpoint> {
   const weights = await findWeights(folder);
   if (weights === undefined) {
-    throw new HubFolderError(folder, `holds neither ${WEIGHTS.map((w) => w.name).join(' nor ')}`, 'pass the folder that holds the model\'s weights');
+    throw new HubFolderError(folder, `holds neither ${WEIGHTS.map((w) => w.name).join(' nor ')}`, "pass the folder that holds the model's weights");
   }
   // config.json: only a regular file inside the folder, size-capped (never a link to /proc/self/environ)
   const config = await fileInside(folder, CONFIG);
-  const configText = !config.ok && !config.exists ? undefined
-    : await readTextInside(folder, CONFIG, limitsOf(options).configBytes, (file, problem) =>
-      new HubFolderError(file, problem, 'replace the link with a copy of the file, or remove it'));
+  const configText =
+    !config.ok && !config.exists
+      ? undefined
+      : await readTextInside(folder, CONFIG, limitsOf(options).configBytes, (file, problem) => new HubFolderError(file, problem, 'replace the link with a copy of the file, or remove it'));
   if (configText !== undefined) checkConfig(join(folder, CONFIG), configText);
   const opened = weights.format === 'safetensors' ? await safetensors.read(weights.path, options) : await torch.read(weights.path, options);
   const metadata = { ...opened.metadata };

@@ -20,7 +20,7 @@ function scalarText(value: unknown): string | undefined {
 }
 
 function stripWrapperPrefixes(name: string): string {
-  for (let stripped = true; stripped;) {
+  for (let stripped = true; stripped; ) {
     stripped = false;
     for (const prefix of WRAPPER_PREFIXES) {
       if (name.startsWith(prefix)) {
@@ -36,18 +36,11 @@ function stripWrapperPrefixes(name: string): string {
  * Finds the weights in what torch.load would return: the root dict itself (a state_dict) or the
  * dict under `state_dict` / `model` (a training checkpoint, whose scalars become metadata).
  */
-export function unwrapTorchObject<T>(
-  root: unknown,
-  isTensor: (value: unknown) => value is T,
-  fail: (problem: string, hint?: string) => Error,
-  metadataAttribute: string,
-): Unwrapped<T> {
+export function unwrapTorchObject<T>(root: unknown, isTensor: (value: unknown) => value is T, fail: (problem: string, hint?: string) => Error, metadataAttribute: string): Unwrapped<T> {
   if (!(root instanceof Map)) {
-    throw fail(`holds a ${isTensor(root) ? 'single tensor' : Array.isArray(root) ? 'list' : typeof root}, not a dict of named tensors`,
-      'save the weights with torch.save(model.state_dict(), path)');
+    throw fail(`holds a ${isTensor(root) ? 'single tensor' : Array.isArray(root) ? 'list' : typeof root}, not a dict of named tensors`, 'save the weights with torch.save(model.state_dict(), path)');
   }
-  const tensorsOf = (dict: Map<unknown, unknown>): Array<[string, T]> =>
-    [...dict].filter((pair): pair is [string, T] => typeof pair[0] === 'string' && isTensor(pair[1]));
+  const tensorsOf = (dict: Map<unknown, unknown>): Array<[string, T]> => [...dict].filter((pair): pair is [string, T] => typeof pair[0] === 'string' && isTensor(pair[1]));
   const metadata: Record<string, string> = {};
   const attributes = dictAttributes.get(root);
   const saved = attributes instanceof Map ? attributes.get(metadataAttribute) : undefined;

@@ -34,12 +34,22 @@ export const METADATA_ATTRIBUTE = '_paramzoo_metadata';
 
 /** A storage as the pickle names it: `numel` elements of `dtype`, `elementOffset` into its root (legacy views). */
 export class StorageRef {
-  constructor(readonly key: string, readonly dtype: DType, readonly numel: number, readonly elementOffset = 0) {}
+  constructor(
+    readonly key: string,
+    readonly dtype: DType,
+    readonly numel: number,
+    readonly elementOffset = 0,
+  ) {}
 }
 
 /** A tensor as torch rebuilds it: a strided view of a storage. */
 export class TorchTensor {
-  constructor(readonly storage: StorageRef, readonly offset: number, readonly shape: number[], readonly stride: number[]) {}
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly shape: number[],
+    readonly stride: number[],
+  ) {}
 }
 
 function isZip(head: Uint8Array): boolean {
@@ -83,18 +93,41 @@ class NumpyDType implements Buildable {
       if (bytes.length < n) throw new PickleError(source, `a numpy ${this.typestr} scalar has ${bytes.length} bytes`);
     };
     switch (this.typestr) {
-      case 'f8': need(8); return view.getFloat64(0, le);
-      case 'f4': need(4); return view.getFloat32(0, le);
-      case 'i8': need(8); return Number(view.getBigInt64(0, le));
-      case 'u8': need(8); return Number(view.getBigUint64(0, le));
-      case 'i4': need(4); return view.getInt32(0, le);
-      case 'u4': need(4); return view.getUint32(0, le);
-      case 'i2': need(2); return view.getInt16(0, le);
-      case 'u2': need(2); return view.getUint16(0, le);
-      case 'i1': need(1); return view.getInt8(0);
-      case 'u1': need(1); return view.getUint8(0);
-      case 'b1': need(1); return view.getUint8(0) !== 0;
-      default: throw new PickleError(source, `a numpy scalar of type ${this.typestr} is not supported`);
+      case 'f8':
+        need(8);
+        return view.getFloat64(0, le);
+      case 'f4':
+        need(4);
+        return view.getFloat32(0, le);
+      case 'i8':
+        need(8);
+        return Number(view.getBigInt64(0, le));
+      case 'u8':
+        need(8);
+        return Number(view.getBigUint64(0, le));
+      case 'i4':
+        need(4);
+        return view.getInt32(0, le);
+      case 'u4':
+        need(4);
+        return view.getUint32(0, le);
+      case 'i2':
+        need(2);
+        return view.getInt16(0, le);
+      case 'u2':
+        need(2);
+        return view.getUint16(0, le);
+      case 'i1':
+        need(1);
+        return view.getInt8(0);
+      case 'u1':
+        need(1);
+        return view.getUint8(0);
+      case 'b1':
+        need(1);
+        return view.getUint8(0) !== 0;
+      default:
+        throw new PickleError(source, `a numpy scalar of type ${this.typestr} is not supported`);
     }
   }
 }
@@ -118,7 +151,8 @@ export function torchCallables(): Map<string, AllowedCallable> {
   table.set('torch._tensor._rebuild_from_type_v2', (args, source) => {
     const [func, , funcArgs] = args;
     const inner = func instanceof PyGlobal && func.qualifiedName !== 'torch._tensor._rebuild_from_type_v2' ? table.get(func.qualifiedName) : undefined;
-    if (!inner || !Array.isArray(funcArgs)) throw new PickleError(source, `a tensor is rebuilt by ${func instanceof PyGlobal ? func.qualifiedName : 'an unnamed function'}, which ParamZoo does not run`);
+    if (!inner || !Array.isArray(funcArgs))
+      throw new PickleError(source, `a tensor is rebuilt by ${func instanceof PyGlobal ? func.qualifiedName : 'an unnamed function'}, which ParamZoo does not run`);
     return inner([...funcArgs], source);
   });
   table.set('torch.Size', (args) => (Array.isArray(args[0]) ? [...args[0]] : []));
@@ -161,8 +195,11 @@ function storageResolver(source: string, onNew: (key: string, dtype: DType, nume
     const dtype = dtypeOfStorageType(type);
     if (!dtype) {
       const named = type instanceof PyGlobal ? type.qualifiedName : String(type);
-      throw new TorchFormatError(source, `storage ${key} has type ${named}, which ParamZoo does not read`,
-        'supported storages hold float64/32/16, bfloat16, int64/32/16/8, uint8 or bool; convert the tensors first');
+      throw new TorchFormatError(
+        source,
+        `storage ${key} has type ${named}, which ParamZoo does not read`,
+        'supported storages hold float64/32/16, bfloat16, int64/32/16/8, uint8 or bool; convert the tensors first',
+      );
     }
     if (!Number.isSafeInteger(numel) || (numel as number) < 0) throw new PickleError(source, `storage ${key} has an invalid size`);
     let root = known.get(key);
@@ -279,8 +316,7 @@ async function loadLegacy(file: RandomAccessFile, source: string, context: ReadC
       if (!storage) throw fail(`a tensor refers to storage ${key}, which the file does not hold`);
       return storage.numel * DTYPE_SIZE[dtypes.get(key)!];
     },
-    readStorage: (storage, byteOffset, byteLength) =>
-      file.read(storages.get(storage.key)!.dataOffset + byteOffset, byteLength, () => fail(`storage ${storage.key} runs past the end of the file`)),
+    readStorage: (storage, byteOffset, byteLength) => file.read(storages.get(storage.key)!.dataOffset + byteOffset, byteLength, () => fail(`storage ${storage.key} runs past the end of the file`)),
   };
 }
 
@@ -324,13 +360,15 @@ function tensorEntry(name: string, tensor: TorchTensor, loaded: LoadedPickle, so
   for (let d = 0; d < shape.length; d++) if (shape[d]! > 0) last += (shape[d]! - 1) * stride[d]!;
   const storageBytes = loaded.storageBytes(storage.key);
   if (count > 0 && (!Number.isSafeInteger(last) || (last + 1) * elementSize > storageBytes)) {
-    throw new TorchFormatError(source, `tensor "${name}" reaches element ${last} of storage ${storage.key}, which holds ${Math.floor(storageBytes / elementSize)}`,
-      'the file is damaged; save it again');
+    throw new TorchFormatError(
+      source,
+      `tensor "${name}" reaches element ${last} of storage ${storage.key}, which holds ${Math.floor(storageBytes / elementSize)}`,
+      'the file is damaged; save it again',
+    );
   }
   // Zero strides (expand) make a tensor larger than its storage; cap what a tiny hostile file can make us allocate.
   if (byteLength > Math.max(storageBytes, MAX_EXPANDED_BYTES)) {
-    throw new TorchFormatError(source, `tensor "${name}" is a ${byteLength}-byte view of a ${storageBytes}-byte storage`,
-      'save it with tensor.contiguous() (or .clone()) so it owns its data');
+    throw new TorchFormatError(source, `tensor "${name}" is a ${byteLength}-byte view of a ${storageBytes}-byte storage`, 'save it with tensor.contiguous() (or .clone()) so it owns its data');
   }
   // Every tensor is materialised in full (shared views and expansions included): the file's total is capped relative to its size.
   materialised.charge(byteLength, `tensor "${name}", ${byteLength} bytes`);
@@ -386,8 +424,12 @@ export async function read(path: string, options: ReadOptions = {}): Promise<Ope
     if (isZip(head)) loaded = await loadZip(file, source, context);
     else if (isLegacy(head)) loaded = await loadLegacy(file, source, context);
     else throw new TorchFormatError(source, 'is neither a zip-format nor a legacy torch.save file');
-    const unwrapped = unwrapTorchObject(loaded.root, (value): value is TorchTensor => value instanceof TorchTensor,
-      (problem, hint) => new TorchFormatError(source, problem, hint), METADATA_ATTRIBUTE);
+    const unwrapped = unwrapTorchObject(
+      loaded.root,
+      (value): value is TorchTensor => value instanceof TorchTensor,
+      (problem, hint) => new TorchFormatError(source, problem, hint),
+      METADATA_ATTRIBUTE,
+    );
     if (unwrapped.tensors.length > limits.tensorCount) {
       throw new ReadLimitError(source, 'tensorCount', `holds ${unwrapped.tensors.length} tensors, more than the ${limits.tensorCount} a checkpoint may have`);
     }
@@ -418,13 +460,22 @@ export function encodeStateDictPickle(tensors: ReadonlyArray<Pick<TensorData, 'n
   const byte = (...values: number[]) => out.push(...values);
   const u32 = (value: number) => byte(value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff);
   const int = (value: number) => {
-    if (value >= 0 && value < 0x100) byte(0x4b, value); // BININT1
-    else if (value >= 0 && value < 0x10000) byte(0x4d, value & 0xff, value >>> 8); // BININT2
-    else if (value >= -0x80000000 && value < 0x80000000) { byte(0x4a); u32(value >>> 0); } // BININT
-    else { // LONG1: minimal little-endian two's complement
+    if (value >= 0 && value < 0x100)
+      byte(0x4b, value); // BININT1
+    else if (value >= 0 && value < 0x10000)
+      byte(0x4d, value & 0xff, value >>> 8); // BININT2
+    else if (value >= -0x80000000 && value < 0x80000000) {
+      byte(0x4a);
+      u32(value >>> 0);
+    } // BININT
+    else {
+      // LONG1: minimal little-endian two's complement
       let big = BigInt(value);
       const bytes: number[] = [];
-      do { bytes.push(Number(big & 0xffn)); big >>= 8n; } while (!(big === 0n && (bytes[bytes.length - 1]! & 0x80) === 0) && !(big === -1n && (bytes[bytes.length - 1]! & 0x80) !== 0));
+      do {
+        bytes.push(Number(big & 0xffn));
+        big >>= 8n;
+      } while (!(big === 0n && (bytes[bytes.length - 1]! & 0x80) === 0) && !(big === -1n && (bytes[bytes.length - 1]! & 0x80) !== 0));
       byte(0x8a, bytes.length, ...bytes);
     }
   };
@@ -436,11 +487,19 @@ export function encodeStateDictPickle(tensors: ReadonlyArray<Pick<TensorData, 'n
   };
   const put = () => {
     const index = memo.size;
-    if (index < 0x100) byte(0x71, index); else { byte(0x72); u32(index); }
+    if (index < 0x100) byte(0x71, index);
+    else {
+      byte(0x72);
+      u32(index);
+    }
     return index;
   };
   const get = (index: number) => {
-    if (index < 0x100) byte(0x68, index); else { byte(0x6a); u32(index); }
+    if (index < 0x100) byte(0x68, index);
+    else {
+      byte(0x6a);
+      u32(index);
+    }
   };
   const global = (module: string, name: string) => {
     const key = `${module}.${name}`;
@@ -495,7 +554,10 @@ export function encodeStateDictPickle(tensors: ReadonlyArray<Pick<TensorData, 'n
     byte(0x7d, 0x28);
     string(METADATA_ATTRIBUTE);
     byte(0x7d, 0x28);
-    for (const [key, value] of entries) { string(key); string(value); }
+    for (const [key, value] of entries) {
+      string(key);
+      string(value);
+    }
     byte(0x75, 0x75, 0x62); // SETITEMS SETITEMS BUILD
   }
   byte(0x2e); // STOP
@@ -547,4 +609,10 @@ export async function write(path: string, tensors: readonly TensorInput[], metad
   return { path, sha256 };
 }
 
-export const torchFormat: FormatModule = { name: 'pth', extensions: ['.pth', '.pt', '.bin', '.tar', '.ckpt'], match, read: (path, options) => read(path, options), write: (path, tensors, metadata) => write(path, tensors, metadata) };
+export const torchFormat: FormatModule = {
+  name: 'pth',
+  extensions: ['.pth', '.pt', '.bin', '.tar', '.ckpt'],
+  match,
+  read: (path, options) => read(path, options),
+  write: (path, tensors, metadata) => write(path, tensors, metadata),
+};

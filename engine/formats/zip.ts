@@ -51,7 +51,10 @@ export class ZipReader {
     const tailView = new DataView(tail.buffer);
     let eocd = -1;
     for (let i = tail.length - 22; i >= 0; i--) {
-      if (tailView.getUint32(i, true) === END_OF_CENTRAL_DIRECTORY) { eocd = i; break; }
+      if (tailView.getUint32(i, true) === END_OF_CENTRAL_DIRECTORY) {
+        eocd = i;
+        break;
+      }
     }
     if (eocd < 0) throw fail('no zip end-of-central-directory record: the file is truncated or not a zip archive');
     let count = tailView.getUint16(eocd + 10, true);
@@ -208,7 +211,10 @@ export class ZipWriter {
   private position = 0;
   private readonly written: WrittenEntry[] = [];
 
-  constructor(private readonly sink: ByteSink, private readonly options: { alignment?: number; forceZip64?: boolean } = {}) {}
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly options: { alignment?: number; forceZip64?: boolean } = {},
+  ) {}
 
   async add(name: string, data: Uint8Array): Promise<void> {
     await this.addSlices(name, data.byteLength, crc32(data) >>> 0, [data]);

@@ -32,7 +32,10 @@ export function createConnection(service: EngineService, send: Send): Connection
       send(message);
     } catch (error) {
       // A result the transport cannot carry (not JSON, not cloneable) is a bug; the caller still gets an answer.
-      if ('id' in message && message.ok) return deliver({ id: message.id, ok: false, error: errorInfo(error) });
+      if ('id' in message && message.ok) {
+        deliver({ id: message.id, ok: false, error: errorInfo(error) });
+        return;
+      }
       console.error('paramzoo: a message could not be sent to a client:', error instanceof Error ? error.message : error);
     }
   };

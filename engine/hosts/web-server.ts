@@ -90,7 +90,9 @@ export function refusalOf(request: IncomingMessage, tokenMatches: (given: string
   if (!isAllowedOrigin(origin, host)) {
     return { status: 403, reason: 'Forbidden', text: `Origin '${origin}' may not use this engine: only the page paramzoo serve serves (or the desktop app) may` };
   }
-  const offered = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const offered = String(request.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim());
   const token = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length) ?? null;
   if (!offered.includes(ENGINE_PROTOCOL) || !tokenMatches(token)) {
     return { status: 401, reason: 'Unauthorized', text: 'wrong or missing token: open the address paramzoo serve printed (the page sends its token in Sec-WebSocket-Protocol)' };
@@ -119,7 +121,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const url = new URL(request.url ?? '/', 'http://loopback');
     if (!isLoopbackHostHeader(request.headers.host)) return sendText(response, 403, 'this server answers only to a loopback name (127.0.0.1 or localhost)\n');
     if (url.pathname === '/ws') {
-      return sendText(response, 426, 'this is the engine\'s WebSocket endpoint: connect with a WebSocket client and the token in Sec-WebSocket-Protocol\n', { Upgrade: 'websocket' });
+      return sendText(response, 426, "this is the engine's WebSocket endpoint: connect with a WebSocket client and the token in Sec-WebSocket-Protocol\n", { Upgrade: 'websocket' });
     }
     if (url.pathname.startsWith('/download/')) return serveDownload(service, url.pathname.slice('/download/'.length), request, response);
     if (request.method !== 'GET' && request.method !== 'HEAD') return sendText(response, 405, 'only GET and HEAD\n', { Allow: 'GET, HEAD' });
@@ -147,7 +149,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://loopback');
-    if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found', 'the engine\'s WebSocket is at /ws');
+    if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found', "the engine's WebSocket is at /ws");
     const refusal = refusalOf(request, tokenMatches);
     if (refusal) return refuseUpgrade(socket, refusal.status, refusal.reason, refusal.text);
     sockets.handleUpgrade(request, socket, head, (ws) => serveSocket(service, ws));
@@ -184,7 +186,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 /** GET /download/TICKET: the file of a one-time ticket (download.ticket), as an attachment; removed once sent. */
 function serveDownload(service: EngineService, ticket: string, request: IncomingMessage, response: ServerResponse): void {
   const file = /^[A-Za-z0-9_-]{16,64}$/.test(ticket) ? redeemDownloadTicket(service, ticket) : null;
-  if (!file) return sendText(response, 404, 'this download link is unknown, used or expired: export again\n');
+  if (!file) {
+    sendText(response, 404, 'this download link is unknown, used or expired: export again\n');
+    return;
+  }
   response.writeHead(200, {
     'Content-Type': 'application/octet-stream',
     'Content-Length': statSync(file.path).size,

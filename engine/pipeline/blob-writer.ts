@@ -52,12 +52,7 @@ export class SafetensorsBlobWriter {
  * Stores a whole checkpoint as one safetensors blob, tensor by tensor (an opened checkpoint's read
  * as they are written: pipeline/stored.ts readInJob makes them cancellable); a failure leaves no blob.
  */
-export async function storeCheckpoint(
-  blobs: BlobStore,
-  tensors: readonly TensorInput[],
-  metadata: Record<string, string>,
-  hold?: Hold,
-): Promise<StoredBlob> {
+export async function storeCheckpoint(blobs: BlobStore, tensors: readonly TensorInput[], metadata: Record<string, string>, hold?: Hold): Promise<StoredBlob> {
   const writer = await SafetensorsBlobWriter.open(blobs, tensors, metadata);
   try {
     for (const tensor of tensors) await writer.write(tensor);

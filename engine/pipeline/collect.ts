@@ -93,11 +93,15 @@ export async function runCollect(catalog: Catalog, blobs: BlobStore, params: Col
 
   let result: Awaited<ReturnType<typeof collectZoo>>;
   try {
-    result = await collectZoo(task.id, { seed: 0, ...collectOptions(params) }, {
-      signal: ctx.signal,
-      onProgress: (p) => ctx.progress({ fraction: p.fraction, stage: p.stage, metrics: p.metrics }),
-      onCheckpoint: store,
-    });
+    result = await collectZoo(
+      task.id,
+      { seed: 0, ...collectOptions(params) },
+      {
+        signal: ctx.signal,
+        onProgress: (p) => ctx.progress({ fraction: p.fraction, stage: p.stage, metrics: p.metrics }),
+        onCheckpoint: store,
+      },
+    );
   } finally {
     // a blob stored but never recorded (the job failed in between) is an orphan for `paramzoo gc`
     releaseHolds(db, ctx.jobId);

@@ -57,8 +57,16 @@ export const QUICK_PLAN: DemoZooPlan[] = [
     collect: { task: 'digits-mlp' },
     train: {
       set: {
-        tokenSize: 256, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64,
-        diffusionBatch: 64, lr: 1e-2, warmupSteps: 20, steps: 3000, saveEvery: 500,
+        tokenSize: 256,
+        recurrentWidth: 128,
+        recurrentLayers: 1,
+        denoiserChannels: [16, 32, 16],
+        timeFeatures: 64,
+        diffusionBatch: 64,
+        lr: 1e-2,
+        warmupSteps: 20,
+        steps: 3000,
+        saveEvery: 500,
       },
     },
     weight: 1,
@@ -75,7 +83,13 @@ export const QUICK_PLAN: DemoZooPlan[] = [
  *   generate 25 s and evaluate 67 s for both: about 24 minutes in all (the 2000-step plan ran end to end in 15m55s).
  */
 const FULL_GENERATOR: Partial<RpgConfig> = {
-  recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, lr: 1e-2, warmupSteps: 20, steps: 4000, saveEvery: 500,
+  recurrentLayers: 1,
+  denoiserChannels: [16, 32, 16],
+  timeFeatures: 64,
+  lr: 1e-2,
+  warmupSteps: 20,
+  steps: 4000,
+  saveEvery: 500,
 };
 export const FULL_PLAN: DemoZooPlan[] = [
   { zoo: 'mnist-mlp-demo', collect: { task: 'mnist-mlp' }, train: { set: { ...FULL_GENERATOR, tokenSize: 1024, recurrentWidth: 128, diffusionBatch: 32 } }, weight: 1 },
@@ -117,7 +131,8 @@ export async function runDemo(catalog: Catalog, blobs: BlobStore, params: DemoPa
     const zoo = freeZooName(catalog, zooPlan.zoo);
     const collected = await timed('collect', () => runCollect(catalog, blobs, { ...zooPlan.collect, zoo, ...backendParam }, part(0, 0.05, `collect ${zoo}`)));
     const trained = await timed('train', () =>
-      runTrain(catalog, blobs, { zoo, ...(zooPlan.train.preset ? { preset: zooPlan.train.preset } : {}), set: zooPlan.train.set, ...backendParam }, part(0.05, 0.85, `train ${zoo}`)));
+      runTrain(catalog, blobs, { zoo, ...(zooPlan.train.preset ? { preset: zooPlan.train.preset } : {}), set: zooPlan.train.set, ...backendParam }, part(0.05, 0.85, `train ${zoo}`)),
+    );
     runs.push(trained.run);
     const generateStart = performance.now();
     await timed('generate', () => runGenerate(catalog, blobs, { run: trained.run, count: 10, seed: 0, ...backendParam }, part(0.85, 0.9, `generate ${zoo}`)));

@@ -30,15 +30,8 @@ function scanTokens(config: RpgConfig, zoo: { tokenCount: number; checkpoints: n
   return config.recurrent === 'mamba' ? Math.min(config.batch, zoo.checkpoints) * zoo.tokenCount * config.recurrentLayers : 0;
 }
 
-
 /** `fromStep`: a resumed run's saved step (only the steps left are counted). */
-export function estimateTraining(
-  db: Database.Database,
-  backend: string,
-  config: RpgConfig,
-  zoo: { tokenCount: number; checkpoints: number },
-  fromStep = 0,
-): TrainingEstimate {
+export function estimateTraining(db: Database.Database, backend: string, config: RpgConfig, zoo: { tokenCount: number; checkpoints: number }, fromStep = 0): TrainingEstimate {
   const stepFlops = trainStepFlops(config, zoo.tokenCount, zoo.checkpoints);
   const measured = recentRunSpeeds(db, backend);
   // Earlier runs are compared by their FLOPs only (their scan share is not stored): a Mamba run
@@ -47,15 +40,16 @@ export function estimateTraining(
   const secondsPerStep = scale * referenceStepSeconds(stepFlops, scanTokens(config, zoo));
   const steps = Math.max(0, config.steps - fromStep);
   const checks = config.checkEvery > 0 ? Math.floor(steps / config.checkEvery) + 1 : 0;
-  const checkSeconds = checks * config.checkModels * scale * generateModelFlops(config, zoo.tokenCount) / REFERENCE_FLOPS_PER_SECOND;
+  const checkSeconds = (checks * config.checkModels * scale * generateModelFlops(config, zoo.tokenCount)) / REFERENCE_FLOPS_PER_SECOND;
   return {
     steps,
     secondsPerStep,
     seconds: steps * secondsPerStep + checkSeconds,
     stepFlops,
-    basis: measured.length > 0
-      ? `scaled by ${measured.length} earlier run${measured.length > 1 ? 's' : ''} on this machine (${backend})`
-      : 'the reference 2-core machine (no run measured on this machine yet)',
+    basis:
+      measured.length > 0
+        ? `scaled by ${measured.length} earlier run${measured.length > 1 ? 's' : ''} on this machine (${backend})`
+        : 'the reference 2-core machine (no run measured on this machine yet)',
   };
 }
 

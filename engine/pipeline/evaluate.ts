@@ -67,12 +67,17 @@ async function evaluateZooAgainstZoo(catalog: Catalog, blobs: BlobStore, params:
   const evaluator = originals.evaluator ?? models.evaluator;
   if (!taskId && evaluator) {
     const started = performance.now();
-    const evaluation = await evaluateWithCommand(catalog, blobs, {
-      zoo: models.name,
-      evaluator,
-      originals: listCheckpoints(db, originals.id).map((c) => c.id),
-      generated: listCheckpoints(db, models.id).map((c) => c.id),
-    }, ctx);
+    const evaluation = await evaluateWithCommand(
+      catalog,
+      blobs,
+      {
+        zoo: models.name,
+        evaluator,
+        originals: listCheckpoints(db, originals.id).map((c) => c.id),
+        generated: listCheckpoints(db, models.id).map((c) => c.id),
+      },
+      ctx,
+    );
     evaluation.seconds.total = (performance.now() - started) / 1000;
     return { evaluation: null, run: null, zoos: [evaluation] };
   }
@@ -161,12 +166,17 @@ async function evaluateRunWithCommand(catalog: Catalog, blobs: BlobStore, params
     await generateForEvaluation(catalog, blobs, params, false, zoo.id, subContext(ctx, 0, 0.4, 'no generated models yet: '));
     generatedSeconds = (performance.now() - t) / 1000;
   }
-  const evaluation = await evaluateWithCommand(catalog, blobs, {
-    zoo: zoo.name,
-    evaluator,
-    originals: listCheckpoints(db, zoo.id).map((c) => c.id),
-    generated: listGeneratedModels(db, runId).map((g) => g.id),
-  }, subContext(ctx, generatedSeconds > 0 ? 0.4 : 0, 1));
+  const evaluation = await evaluateWithCommand(
+    catalog,
+    blobs,
+    {
+      zoo: zoo.name,
+      evaluator,
+      originals: listCheckpoints(db, zoo.id).map((c) => c.id),
+      generated: listGeneratedModels(db, runId).map((g) => g.id),
+    },
+    subContext(ctx, generatedSeconds > 0 ? 0.4 : 0, 1),
+  );
   if (generatedSeconds > 0) evaluation.seconds.generate = generatedSeconds;
   evaluation.seconds.total = (performance.now() - started) / 1000;
   return storeEvaluation(catalog, runId, evaluation);

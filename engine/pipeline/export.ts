@@ -62,4 +62,3 @@ async function refuseOverwrite(out: string, force: boolean): Promise<void> {
     fields: ['out', 'force'],
   });
 }
-

@@ -148,7 +148,14 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
           const condition = params.condition ?? null;
           const id = db.transaction(() => {
             const inserted = insertGeneratedModel(db, {
-              runId: run.id, seed: chunk.seed, condition, sampler, steps, permutationState: chunk.permutationState, sha256, seconds,
+              runId: run.id,
+              seed: chunk.seed,
+              condition,
+              sampler,
+              steps,
+              permutationState: chunk.permutationState,
+              sha256,
+              seconds,
             });
             releaseHold(db, sha256, ctx.jobId);
             return inserted;

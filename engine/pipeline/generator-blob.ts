@@ -24,7 +24,8 @@ export async function loadGeneratorBlob(blobs: BlobStore, sha256: string): Promi
   const raw = metadata[ZOO_STATS_KEY];
   if (raw === undefined) {
     throw new EngineError('generator_state', `the saved generator ${blobs.path(sha256)} has no zoo statistics`, {
-      file: blobs.path(sha256), hint: 'train the generator again',
+      file: blobs.path(sha256),
+      hint: 'train the generator again',
     });
   }
   const { [ZOO_STATS_KEY]: _stats, ...rest } = metadata;

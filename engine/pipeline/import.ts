@@ -160,31 +160,36 @@ export async function importCheckpoints(catalog: Catalog, blobs: BlobStore, para
     for (const [i, file] of files.entries()) {
       ctx.throwIfCancelled();
       ctx.progress({ fraction: 0.1 + (0.85 * i) / files.length, stage: `importing ${i + 1}/${files.length}` });
-      const row = await withCheckpoint(file, async (opened) => {
-        const signature = signatureOf(opened.tensors);
-        // The file could have changed since it was checked.
-        const difference = firstDifference(expected!, signature, expectedFrom, file);
-        if (difference) throw new SignatureMismatchError(zoo.name, difference, file);
-        // Streamed tensor by tensor (a slice at a time), so a checkpoint may be larger than memory;
-        // held (committed) before the blob is looked for; the rows replace the hold below.
-        const tensors = readInJob(opened.tensors, ctx, (done, total) =>
-          ctx.progress({ fraction: 0.1 + (0.85 * (i + (total > 0 ? done / total : 1))) / files.length, stage: `importing ${i + 1}/${files.length}` }));
-        const blob = await storeCheckpoint(blobs, tensors, opened.metadata, (sha256) => holdBlob(db, sha256, ctx.jobId));
-        if (blob.created) createdBlobs.push(blob.sha256);
-        return {
-          id: newId('checkpoint'),
-          zooId: zoo.id,
-          source: file,
-          sha256: blob.sha256,
-          format: opened.format,
-          layout: opened.layout,
-          signature,
-          permutationState: params.permutationStates?.[i] ?? firstState + i,
-          condition: params.condition ?? null,
-          metrics: metricsFromMetadata(opened.metadata),
-          metadata: opened.metadata,
-        } satisfies NewCheckpoint;
-      }, ctx.signal);
+      const row = await withCheckpoint(
+        file,
+        async (opened) => {
+          const signature = signatureOf(opened.tensors);
+          // The file could have changed since it was checked.
+          const difference = firstDifference(expected!, signature, expectedFrom, file);
+          if (difference) throw new SignatureMismatchError(zoo.name, difference, file);
+          // Streamed tensor by tensor (a slice at a time), so a checkpoint may be larger than memory;
+          // held (committed) before the blob is looked for; the rows replace the hold below.
+          const tensors = readInJob(opened.tensors, ctx, (done, total) =>
+            ctx.progress({ fraction: 0.1 + (0.85 * (i + (total > 0 ? done / total : 1))) / files.length, stage: `importing ${i + 1}/${files.length}` }),
+          );
+          const blob = await storeCheckpoint(blobs, tensors, opened.metadata, (sha256) => holdBlob(db, sha256, ctx.jobId));
+          if (blob.created) createdBlobs.push(blob.sha256);
+          return {
+            id: newId('checkpoint'),
+            zooId: zoo.id,
+            source: file,
+            sha256: blob.sha256,
+            format: opened.format,
+            layout: opened.layout,
+            signature,
+            permutationState: params.permutationStates?.[i] ?? firstState + i,
+            condition: params.condition ?? null,
+            metrics: metricsFromMetadata(opened.metadata),
+            metadata: opened.metadata,
+          } satisfies NewCheckpoint;
+        },
+        ctx.signal,
+      );
       rows.push(row);
     }
     ctx.throwIfCancelled();

@@ -57,7 +57,6 @@ function tokenDistance(a: Float32Array, b: Float32Array, mask: Float32Array): nu
   return Math.sqrt(sum);
 }
 
-
 export interface QualityCheckInput {
   blobs: BlobStore;
   /** the zoo's built-in task, or null for imported zoos */
@@ -116,9 +115,13 @@ export class QualityCheck {
       }
       onProgress?.(i + 1, input.checkpoints.length);
     }
-    const ranges = [...perTensor].map(([name, { means, stds }]): TensorRange => ({
-      name, mean: widen([Math.min(...means), Math.max(...means)]), std: widen([Math.min(...stds), Math.max(...stds)]),
-    }));
+    const ranges = [...perTensor].map(
+      ([name, { means, stds }]): TensorRange => ({
+        name,
+        mean: widen([Math.min(...means), Math.max(...means)]),
+        std: widen([Math.min(...stds), Math.max(...stds)]),
+      }),
+    );
     let spacing: number | null = null;
     if (!task && input.checkpoints.length > 1) {
       const all = await Promise.all(input.checkpoints.map((_, i) => input.tokens(i)));
@@ -128,7 +131,11 @@ export class QualityCheck {
     const trainedStates = [...new Set(input.checkpoints.map((c) => c.permutationState))].sort((a, b) => a - b);
     const seeds = Array.from({ length: input.config.checkModels }, (_, i) => i + 1);
     return new QualityCheck(
-      input, task, accuracies, ranges, spacing,
+      input,
+      task,
+      accuracies,
+      ranges,
+      spacing,
       seeds.map((_, i) => (distinct.length > 0 ? distinct[i % distinct.length]! : null)),
       seeds.map((seed) => permutationStateForSeed(trainedStates, seed)),
     );
@@ -165,15 +172,21 @@ export class QualityCheck {
       const detokenizer = new Detokenizer(layout, skipped);
       const tensors: TensorData[] = [];
       const tokens = new Float32Array(layout.tokenCount * layout.tokenSize);
-      await generateModels(generator, {
-        count: 1, seeds: [i + 1], permutationStates: [this.permutationStates[i]!],
-        ...(condition ? { task: Float32Array.from(condition) } : {}),
-        ...(signal ? { signal } : {}),
-      }, (chunk) => {
-        tokens.set(chunk.tokens, chunk.firstToken * layout.tokenSize);
-        tensors.push(...detokenizer.push(chunk.tokens));
-        if (chunk.last) tensors.push(...detokenizer.finish());
-      });
+      await generateModels(
+        generator,
+        {
+          count: 1,
+          seeds: [i + 1],
+          permutationStates: [this.permutationStates[i]!],
+          ...(condition ? { task: Float32Array.from(condition) } : {}),
+          ...(signal ? { signal } : {}),
+        },
+        (chunk) => {
+          tokens.set(chunk.tokens, chunk.firstToken * layout.tokenSize);
+          tensors.push(...detokenizer.push(chunk.tokens));
+          if (chunk.last) tensors.push(...detokenizer.finish());
+        },
+      );
       models.push({ tensors, tokens, condition });
     }
     return models;

@@ -28,15 +28,17 @@ export function readInJob(entries: readonly TensorEntry[], ctx: Pick<JobContext,
         ctx.throwIfCancelled();
         return counted(await entry.read());
       },
-      ...(readSlices ? {
-        readSlices: async function* (maxBytes: number) {
-          ctx.throwIfCancelled();
-          for await (const slice of readSlices.call(entry, maxBytes)) {
-            ctx.throwIfCancelled();
-            yield counted(slice);
+      ...(readSlices
+        ? {
+            readSlices: async function* (maxBytes: number) {
+              ctx.throwIfCancelled();
+              for await (const slice of readSlices.call(entry, maxBytes)) {
+                ctx.throwIfCancelled();
+                yield counted(slice);
+              }
+            },
           }
-        },
-      } : {}),
+        : {}),
     };
   });
 }

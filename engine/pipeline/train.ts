@@ -65,20 +65,29 @@ function permutationStateCount(states: number[]): number {
 
 /** The quality check of a run, or null when its config turns checks off. */
 async function prepareQualityCheck(
-  catalog: Catalog, blobs: BlobStore,
+  catalog: Catalog,
+  blobs: BlobStore,
   run: { zoo: ZooRow; checkpoints: CheckpointRecord[]; layout: TokenLayout; config: RpgConfig; mask: Float32Array; source: ZooTokenSource },
   ctx: JobContext,
 ): Promise<QualityCheck | null> {
   if (run.config.checkEvery === 0) return null;
   const first = firstCheckpoint(catalog.db, run.zoo.id)!;
-  return QualityCheck.prepare({
-    blobs, taskId: run.zoo.task, checkpoints: run.checkpoints, layout: run.layout, config: run.config, mask: run.mask,
-    skipped: await skippedTensorsOf(blobs, run.layout, first),
-    tokens: (index) => run.source.tokens(index),
-  }, (done, of) => {
-    ctx.throwIfCancelled();
-    ctx.progress({ stage: run.zoo.task ? `scoring the originals on the check split ${done}/${of}` : `measuring the originals' weights ${done}/${of}` });
-  });
+  return QualityCheck.prepare(
+    {
+      blobs,
+      taskId: run.zoo.task,
+      checkpoints: run.checkpoints,
+      layout: run.layout,
+      config: run.config,
+      mask: run.mask,
+      skipped: await skippedTensorsOf(blobs, run.layout, first),
+      tokens: (index) => run.source.tokens(index),
+    },
+    (done, of) => {
+      ctx.throwIfCancelled();
+      ctx.progress({ stage: run.zoo.task ? `scoring the originals on the check split ${done}/${of}` : `measuring the originals' weights ${done}/${of}` });
+    },
+  );
 }
 
 function checkMetrics(check: RunCheck): Record<string, number> {
@@ -153,8 +162,9 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
   const startStep = params.resume ? getRun(db, runId).step : 0;
   const estimate = estimateTraining(db, backend.name, config, { tokenCount: layout.tokenCount, checkpoints: checkpoints.length }, startStep);
   ctx.progress({
-    stage: `run ${runId}: ${layout.tokenCount} tokens of ${config.tokenSize} per checkpoint, ${checkpoints.length} checkpoints; `
-      + `${estimate.steps} steps expected to take ${roughDuration(estimate.seconds)} (${estimate.secondsPerStep.toFixed(2)} s/step, from ${estimate.basis})`,
+    stage:
+      `run ${runId}: ${layout.tokenCount} tokens of ${config.tokenSize} per checkpoint, ${checkpoints.length} checkpoints; ` +
+      `${estimate.steps} steps expected to take ${roughDuration(estimate.seconds)} (${estimate.secondsPerStep.toFixed(2)} s/step, from ${estimate.basis})`,
     metrics: { expectedSeconds: estimate.seconds },
   });
   const quality = await prepareQualityCheck(catalog, blobs, { zoo, checkpoints, layout, config, mask, source }, ctx);
@@ -177,20 +187,25 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
         signal: ctx.signal,
         ...(resumeFrom ? { resumeFrom } : {}),
         ...(params.resume && params.steps !== undefined ? { steps: params.steps } : {}),
-        onProgress: (p) => (lastLoss = p.loss, ctx.progress({
-          fraction: p.step / p.steps,
-          stage: `training run ${runId}: step ${p.step}/${p.steps}, loss ${p.loss.toFixed(4)}, lr ${p.lr.toExponential(1)}, ${Math.round(p.tokensPerSecond)} tokens/s`,
-          metrics: { step: p.step, loss: p.loss, lr: p.lr, tokensPerSecond: p.tokensPerSecond, etaSeconds: p.etaSeconds },
-        })),
-        ...(quality ? {
-          onCheck: async (generator, step) => {
-            ctx.progress({ stage: `training run ${runId}: step ${step}, checking ${config.checkModels} generated models` });
-            lastCheck = await quality.run(generator, step, lastLoss, ctx.signal);
-            saveRunCheck(db, runId, lastCheck);
-            ctx.progress({ stage: `training run ${runId}: step ${step}, ${describeCheck(lastCheck)}`, metrics: checkMetrics(lastCheck) });
-            return config.stopEarly && lastCheck.withinBar === true;
-          },
-        } : {}),
+        onProgress: (p) => {
+          lastLoss = p.loss;
+          ctx.progress({
+            fraction: p.step / p.steps,
+            stage: `training run ${runId}: step ${p.step}/${p.steps}, loss ${p.loss.toFixed(4)}, lr ${p.lr.toExponential(1)}, ${Math.round(p.tokensPerSecond)} tokens/s`,
+            metrics: { step: p.step, loss: p.loss, lr: p.lr, tokensPerSecond: p.tokensPerSecond, etaSeconds: p.etaSeconds },
+          });
+        },
+        ...(quality
+          ? {
+              onCheck: async (generator, step) => {
+                ctx.progress({ stage: `training run ${runId}: step ${step}, checking ${config.checkModels} generated models` });
+                lastCheck = await quality.run(generator, step, lastLoss, ctx.signal);
+                saveRunCheck(db, runId, lastCheck);
+                ctx.progress({ stage: `training run ${runId}: step ${step}, ${describeCheck(lastCheck)}`, metrics: checkMetrics(lastCheck) });
+                return config.stopEarly && lastCheck.withinBar === true;
+              },
+            }
+          : {}),
         onCheckpoint: async (state, step) => {
           // held until the run's row references it (the run's previous state becomes an orphan for gc)
           const sha256 = await saveGeneratorBlob(blobs, state, stats, blobHolder(db, ctx.jobId));
@@ -210,5 +225,16 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
   result.generator.dispose();
   setRunStatus(db, runId, 'succeeded');
   if (result.steps > startStep) recordRunSpeed(db, runId, { secondsPerStep: result.secondsPerStep, stepFlops: estimate.stepFlops });
-  return { run: runId, zoo: zoo.name, steps: result.steps, stoppedEarly: result.stoppedEarly, lastCheck, estimate, finalLoss: result.finalLoss, secondsPerStep: result.secondsPerStep, config: result.config as unknown as Record<string, unknown>, backend: backend.name };
+  return {
+    run: runId,
+    zoo: zoo.name,
+    steps: result.steps,
+    stoppedEarly: result.stoppedEarly,
+    lastCheck,
+    estimate,
+    finalLoss: result.finalLoss,
+    secondsPerStep: result.secondsPerStep,
+    config: result.config as unknown as Record<string, unknown>,
+    backend: backend.name,
+  };
 }

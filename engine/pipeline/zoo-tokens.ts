@@ -15,12 +15,7 @@ function readForTokens(blobs: BlobStore, signature: readonly TensorSignature[], 
   return tokenizerInput(signature, blobTensors(blobs, checkpoint.sha256), `checkpoint ${checkpoint.id} (${checkpoint.source})`);
 }
 
-export async function computeStatsFromBlobs(
-  blobs: BlobStore,
-  signature: TensorSignature[],
-  checkpoints: CheckpointRecord[],
-  onCheckpoint?: (done: number) => void,
-): Promise<ZooStats> {
+export async function computeStatsFromBlobs(blobs: BlobStore, signature: TensorSignature[], checkpoints: CheckpointRecord[], onCheckpoint?: (done: number) => void): Promise<ZooStats> {
   const accumulator = new ZooStatsAccumulator(signature);
   for (const [i, checkpoint] of checkpoints.entries()) {
     const { generated } = await readForTokens(blobs, signature, checkpoint);
@@ -39,7 +34,11 @@ export class ZooTokenSource {
   private readonly cache = new Map<number, Float32Array>();
   private readonly cacheAll: boolean;
 
-  constructor(private readonly blobs: BlobStore, private readonly layout: TokenLayout, private readonly checkpoints: CheckpointRecord[]) {
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly layout: TokenLayout,
+    private readonly checkpoints: CheckpointRecord[],
+  ) {
     this.cacheAll = checkpoints.length * layout.tokenCount * layout.tokenSize * 4 <= TOKEN_CACHE_BYTES;
   }
 

@@ -5,8 +5,10 @@ import type { RunCheck } from '../protocol.js';
 export function describeCheck(check: RunCheck): string {
   if (check.accuracies && check.originals) {
     const avg = check.accuracies.reduce((a, b) => a + b, 0) / check.accuracies.length;
-    return `check: ${check.models} generated models avg ${avg.toFixed(2)} min ${Math.min(...check.accuracies).toFixed(2)} `
-      + `vs originals avg ${check.originals.avg.toFixed(2)} min ${check.originals.min.toFixed(2)} (check split)${check.withinBar ? ' — within the bar' : ''}`;
+    return (
+      `check: ${check.models} generated models avg ${avg.toFixed(2)} min ${Math.min(...check.accuracies).toFixed(2)} ` +
+      `vs originals avg ${check.originals.avg.toFixed(2)} min ${check.originals.min.toFixed(2)} (check split)${check.withinBar ? ' — within the bar' : ''}`
+    );
   }
   const w = check.weights!;
   return `check: ${w.outOfRange} of ${w.tensors * check.models} generated tensors outside the originals' range`;

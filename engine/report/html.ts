@@ -25,14 +25,12 @@ function chartJs(): string {
   return chartSource;
 }
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** JSON that is safe inside a <script> element. */
 const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');
 
-const fmt = (value: number | null | undefined, digits = 2): string =>
-  value === null || value === undefined ? '—' : value.toFixed(digits);
+const fmt = (value: number | null | undefined, digits = 2): string => (value === null || value === undefined ? '—' : value.toFixed(digits));
 
 function summaryRows(zoos: readonly ZooEvaluation[]): string {
   return zoos
@@ -41,7 +39,11 @@ function summaryRows(zoos: readonly ZooEvaluation[]): string {
 <td>${fmt(z.originals.best)}</td><td>${fmt(z.originals.avg)}</td><td>${fmt(z.originals.min)}</td>
 <td>${fmt(z.generated.best)}</td><td>${fmt(z.generated.avg)}</td><td>${fmt(z.generated.min)}</td>
 <td>${fmt(z.nearestIoU.generated, 3)}</td><td>${fmt(z.nearestIoU.noised, 3)}</td>
-<td>${escapeHtml(Object.entries(z.seconds).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', '))}</td></tr>`,
+<td>${escapeHtml(
+        Object.entries(z.seconds)
+          .map(([k, s]) => `${k} ${s.toFixed(1)} s`)
+          .join(', '),
+      )}</td></tr>`,
     )
     .join('\n');
 }
@@ -55,7 +57,7 @@ export function renderReport(input: ReportInput): string {
 <div class="charts">
   <figure><canvas id="acc-${i}"></canvas><figcaption>Accuracy (%) of the originals and the generated models</figcaption></figure>
   <figure><canvas id="iou-${i}"></canvas><figcaption>Accuracy vs similarity to the nearest original (IoU of misclassified test samples), with originals plus Gaussian noise as the baseline</figcaption></figure>
-  <figure><canvas id="loss-${i}"></canvas><figcaption>Generator training loss${(input.checks?.[z.zoo] ?? []).some((c) => c.accuracies) ? ', and the accuracy of the models generated at each quality check (check split: training images, never the test split) against the originals\' on the same images' : ''}</figcaption></figure>
+  <figure><canvas id="loss-${i}"></canvas><figcaption>Generator training loss${(input.checks?.[z.zoo] ?? []).some((c) => c.accuracies) ? ", and the accuracy of the models generated at each quality check (check split: training images, never the test split) against the originals' on the same images" : ''}</figcaption></figure>
 </div>
 <details><summary>Generator config</summary><pre>${escapeHtml(JSON.stringify(input.configs[z.zoo] ?? null, null, 2))}</pre></details>
 </section>`,

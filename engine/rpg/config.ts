@@ -141,8 +141,21 @@ export function refuseIgnoredSamplerSettings(sampler: SamplerKind, given: object
   if (ignored) throw new SamplerSettingError(ignored, sampler);
 }
 
-const POSITIVE_INTEGERS = ['tokenSize', 'recurrentWidth', 'recurrentLayers', 'dState', 'kernelSize', 'timeFeatures', 'timesteps',
-  'diffusionBatch', 'batch', 'steps', 'saveEvery', 'samplerSteps', 'chunkTokens'] as const;
+const POSITIVE_INTEGERS = [
+  'tokenSize',
+  'recurrentWidth',
+  'recurrentLayers',
+  'dState',
+  'kernelSize',
+  'timeFeatures',
+  'timesteps',
+  'diffusionBatch',
+  'batch',
+  'steps',
+  'saveEvery',
+  'samplerSteps',
+  'chunkTokens',
+] as const;
 const NON_NEGATIVE_INTEGERS = ['timeHidden', 'conditionRank', 'warmupSteps', 'seed', 'checkEvery'] as const;
 /** Quality checks generate this many models at most: each costs a whole generation. */
 export const MAX_CHECK_MODELS = 20;

@@ -23,9 +23,7 @@ export function denoiserTokenFlops(config: RpgConfig): number {
   for (let i = 1; i < chain.length; i++) convs += 2 * config.tokenSize * config.kernelSize * chain[i - 1]! * chain[i]!;
   const timeHidden = config.timeHidden === 0 ? config.tokenSize : config.timeHidden;
   const time = 2 * (config.timeFeatures * timeHidden + timeHidden * config.tokenSize);
-  const condition = config.conditionRank === 0
-    ? 2 * config.recurrentWidth * config.tokenSize
-    : 2 * config.conditionRank * (config.recurrentWidth + config.tokenSize);
+  const condition = config.conditionRank === 0 ? 2 * config.recurrentWidth * config.tokenSize : 2 * config.conditionRank * (config.recurrentWidth + config.tokenSize);
   return convs + time + condition;
 }
 

@@ -78,9 +78,15 @@ export class Denoiser {
   /** batch statistics of the last training forward, per normed layer, applied by commitBatchStatistics */
   private pendingStatistics: { layer: ConvLayer; mean: tf.Tensor; variance: tf.Tensor; count: number }[] = [];
 
-  constructor(readonly config: DenoiserConfig, rng: Rng) {
+  constructor(
+    readonly config: DenoiserConfig,
+    rng: Rng,
+  ) {
     const { tokenSize, prototypeWidth, channels, kernelSize, timeFeatures, timeHidden, conditionRank } = config;
-    const add = (name: string, v: tf.Variable) => (this.params.set(name, v), v);
+    const add = (name: string, v: tf.Variable) => {
+      this.params.set(name, v);
+      return v;
+    };
     const hidden = timeHidden > 0 ? timeHidden : tokenSize;
     add('time.w1', uniformVariable(rng, [timeFeatures, hidden], timeFeatures));
     add('time.b1', uniformVariable(rng, [hidden], timeFeatures));
@@ -160,9 +166,7 @@ export class Denoiser {
       const preAct = tf.add(tf.matMul(time, p.get('time.w1')!), p.get('time.b1')!);
       const silu = tf.mul(preAct, tf.sigmoid(preAct)); // SiLU
       const timeScale = tf.reshape(tf.add(tf.matMul(silu, p.get('time.w2')!), p.get('time.b2')!), [n, size, 1]);
-      const condLinear = this.config.conditionRank > 0
-        ? tf.matMul(tf.matMul(prototypes, p.get('cond.w1')!), p.get('cond.w2')!)
-        : tf.matMul(prototypes, p.get('cond.w')!);
+      const condLinear = this.config.conditionRank > 0 ? tf.matMul(tf.matMul(prototypes, p.get('cond.w1')!), p.get('cond.w2')!) : tf.matMul(prototypes, p.get('cond.w')!);
       const cond = tf.reshape(tf.add(condLinear, p.get('cond.b')!), [n, size, 1]);
 
       let h: tf.Tensor3D = tf.reshape(xt, [n, size, 1]);

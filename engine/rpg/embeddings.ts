@@ -122,8 +122,10 @@ export class ConditionEmbedding {
     for (let i = 0; i < states.length; i++) {
       const s = states[i]!;
       if (!Number.isInteger(s) || s < 0 || s >= this.cfg.permutationStates) {
-        throw new ConditionError(`permutation state ${s} does not exist: this generator knows states 0…${this.cfg.permutationStates - 1}`,
-          `pick a permutation state between 0 and ${this.cfg.permutationStates - 1}`);
+        throw new ConditionError(
+          `permutation state ${s} does not exist: this generator knows states 0…${this.cfg.permutationStates - 1}`,
+          `pick a permutation state between 0 and ${this.cfg.permutationStates - 1}`,
+        );
       }
     }
   }

@@ -59,11 +59,7 @@ function tokenRng(seed: number, token: number): Rng {
   return new Rng((Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(token + 1, 0x85ebca6b)) >>> 0);
 }
 
-export async function generateModels(
-  generator: RpgGenerator,
-  options: GenerateOptions,
-  onTokens: (chunk: TokenChunk) => void | Promise<void>,
-): Promise<GeneratedModelInfo[]> {
+export async function generateModels(generator: RpgGenerator, options: GenerateOptions, onTokens: (chunk: TokenChunk) => void | Promise<void>): Promise<GeneratedModelInfo[]> {
   const config = generator.config;
   const { tokenCount, permutationStates: stateCount, taskBits } = generator.shape;
   const sampler = options.sampler ?? config.sampler;
@@ -89,8 +85,7 @@ export async function generateModels(
       throw new GenerateError('permutationStates', `has ${permutationState}; this generator knows states 0…${stateCount - 1}`);
     }
     // Prototypes once per model, [L, D].
-    const prototypes = tf.tidy(() => tf.reshape(
-      generator.prototypes(Int32Array.of(permutationState), taskBits > 0 ? options.task! : null), [tokenCount, config.recurrentWidth]) as tf.Tensor2D);
+    const prototypes = tf.tidy(() => tf.reshape(generator.prototypes(Int32Array.of(permutationState), taskBits > 0 ? options.task! : null), [tokenCount, config.recurrentWidth]) as tf.Tensor2D);
     try {
       for (let first = 0; first < tokenCount; first += chunk) {
         if (options.signal?.aborted) throw new CancelledError('generation');

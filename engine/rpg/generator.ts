@@ -66,20 +66,33 @@ export class RpgGenerator {
   /** largest |value| of the (normalised) training tokens seen so far; 0 = unknown */
   valueRange = 0;
 
-  constructor(readonly config: RpgConfig, readonly shape: GeneratorShape, parts: GeneratorParts = {}) {
+  constructor(
+    readonly config: RpgConfig,
+    readonly shape: GeneratorShape,
+    parts: GeneratorParts = {},
+  ) {
     const { tokenCount, tensorIndexOfToken, indexInTensorOfToken, permutationStates, taskBits } = shape;
     if (tensorIndexOfToken.length !== tokenCount || indexInTensorOfToken.length !== tokenCount) {
       throw new GeneratorStateError(`token positions cover ${tensorIndexOfToken.length} tokens, the layout has ${tokenCount}`);
     }
-    this.condition = parts.condition ?? new ConditionEmbedding(
-      { width: config.recurrentWidth, tokenCount, tensorIndexOfToken, indexInTensorOfToken, permutationStates, taskBits },
-      config.seed * 4 + 1);
-    this.recurrent = parts.recurrent ?? createRecurrent(config.recurrent,
-      { width: config.recurrentWidth, layers: config.recurrentLayers, dState: config.dState, lstmResidual: config.lstmResidual }, config.seed * 4 + 2);
-    this.denoiser = new Denoiser({
-      tokenSize: config.tokenSize, prototypeWidth: config.recurrentWidth, channels: config.denoiserChannels,
-      kernelSize: config.kernelSize, timeFeatures: config.timeFeatures, timeHidden: config.timeHidden, conditionRank: config.conditionRank, norm: config.denoiserNorm,
-    }, new Rng(config.seed * 4 + 3));
+    this.condition =
+      parts.condition ?? new ConditionEmbedding({ width: config.recurrentWidth, tokenCount, tensorIndexOfToken, indexInTensorOfToken, permutationStates, taskBits }, config.seed * 4 + 1);
+    this.recurrent =
+      parts.recurrent ??
+      createRecurrent(config.recurrent, { width: config.recurrentWidth, layers: config.recurrentLayers, dState: config.dState, lstmResidual: config.lstmResidual }, config.seed * 4 + 2);
+    this.denoiser = new Denoiser(
+      {
+        tokenSize: config.tokenSize,
+        prototypeWidth: config.recurrentWidth,
+        channels: config.denoiserChannels,
+        kernelSize: config.kernelSize,
+        timeFeatures: config.timeFeatures,
+        timeHidden: config.timeHidden,
+        conditionRank: config.conditionRank,
+        norm: config.denoiserNorm,
+      },
+      new Rng(config.seed * 4 + 3),
+    );
   }
 
   /** Every trainable variable with a stable name, in save order. */
@@ -150,13 +163,9 @@ function readInt32(tensor: TensorData): Int32Array {
 }
 
 /** The generator's variables + `extra` tensors, with the metadata JSON. */
-export function saveGeneratorState(
-  generator: RpgGenerator,
-  training: { step: number; rng: number[]; optimizerIterations: number; extraTensors: TensorData[] },
-): GeneratorState {
+export function saveGeneratorState(generator: RpgGenerator, training: { step: number; rng: number[]; optimizerIterations: number; extraTensors: TensorData[] }): GeneratorState {
   const named = generator.namedVariables();
-  const tensors: TensorData[] = [...named, ...generator.namedBuffers()]
-    .map(([name, v]) => float32Data(`generator.${name}`, v.dataSync() as Float32Array, v.shape.slice()));
+  const tensors: TensorData[] = [...named, ...generator.namedBuffers()].map(([name, v]) => float32Data(`generator.${name}`, v.dataSync() as Float32Array, v.shape.slice()));
   tensors.push(int32Data('layout.tensor_index_of_token', generator.shape.tensorIndexOfToken));
   tensors.push(int32Data('layout.index_in_tensor_of_token', generator.shape.indexInTensorOfToken));
   tensors.push(...training.extraTensors);
@@ -198,15 +207,21 @@ export function loadGeneratorState(state: GeneratorState, parts: GeneratorParts 
   const positionsA = byName.get('layout.tensor_index_of_token');
   const positionsB = byName.get('layout.index_in_tensor_of_token');
   if (!positionsA || !positionsB) throw new GeneratorStateError('token positions are missing');
-  const generator = new RpgGenerator(config, {
-    ...meta.shape, tensorIndexOfToken: readInt32(positionsA), indexInTensorOfToken: readInt32(positionsB),
-  }, parts);
+  const generator = new RpgGenerator(
+    config,
+    {
+      ...meta.shape,
+      tensorIndexOfToken: readInt32(positionsA),
+      indexInTensorOfToken: readInt32(positionsB),
+    },
+    parts,
+  );
   try {
     const named = generator.namedVariables();
     if (named.length !== meta.variableCount) throw new GeneratorStateError(`${meta.variableCount} variables saved, this build has ${named.length}`);
     for (const [name, variable] of [...named, ...generator.namedBuffers()]) {
       const saved = byName.get(`generator.${name}`);
-      if (!saved || saved.dtype !== 'F32' || !tf.util.arraysEqual(saved.shape, variable.shape)) {
+      if (saved?.dtype !== 'F32' || !tf.util.arraysEqual(saved.shape, variable.shape)) {
         throw new GeneratorStateError(`variable '${name}' [${variable.shape.join(', ')}] is missing or has another shape`);
       }
       tf.tidy(() => variable.assign(tf.tensor(readFloat32(saved), variable.shape)));

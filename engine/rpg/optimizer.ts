@@ -30,7 +30,10 @@ export class AdamW {
   private readonly m: tf.Variable[];
   private readonly v: tf.Variable[];
 
-  constructor(private readonly params: readonly tf.Variable[], options: AdamWOptions) {
+  constructor(
+    private readonly params: readonly tf.Variable[],
+    options: AdamWOptions,
+  ) {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
@@ -72,7 +75,10 @@ export class AdamW {
   /** Moments as named float32 tensors (`<prefix>m.<i>`, `<prefix>v.<i>`) for a saved state. */
   stateTensors(prefix = 'optimizer.'): TensorData[] {
     const out: TensorData[] = [];
-    for (const [kind, list] of [['m', this.m], ['v', this.v]] as const) {
+    for (const [kind, list] of [
+      ['m', this.m],
+      ['v', this.v],
+    ] as const) {
       list.forEach((variable, i) => {
         const values = variable.dataSync() as Float32Array;
         out.push({ name: `${prefix}${kind}.${i}`, dtype: 'F32', shape: variable.shape.slice(), data: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) });
@@ -83,7 +89,10 @@ export class AdamW {
 
   /** Restores moments saved by stateTensors; `find` returns the tensor of a name or undefined. */
   loadState(find: (name: string) => Float32Array | undefined, iterations: number, prefix = 'optimizer.'): void {
-    for (const [kind, list] of [['m', this.m], ['v', this.v]] as const) {
+    for (const [kind, list] of [
+      ['m', this.m],
+      ['v', this.v],
+    ] as const) {
       list.forEach((variable, i) => {
         const values = find(`${prefix}${kind}.${i}`);
         if (!values || values.length !== variable.size) throw new Error(`saved optimizer state lacks ${prefix}${kind}.${i} of ${variable.size} values`);

@@ -117,8 +117,10 @@ function checkTensor(name: string, numel: number, values: Float32Array | undefin
 function checkFinite(name: string, values: Float32Array, where: string): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) {
-      throw new TokenizerError(`${where}: tensor '${name}' holds a non-finite value (${values[i]}) at index ${i}`,
-        'a checkpoint with NaN or infinite weights cannot be learned from; remove it from the zoo');
+      throw new TokenizerError(
+        `${where}: tensor '${name}' holds a non-finite value (${values[i]}) at index ${i}`,
+        'a checkpoint with NaN or infinite weights cannot be learned from; remove it from the zoo',
+      );
     }
   }
 }
@@ -201,10 +203,7 @@ function usableStd(std: number): number {
 }
 
 /** Statistics over a zoo streamed checkpoint by checkpoint. */
-export async function computeZooStats(
-  signature: TensorSignature[],
-  checkpoints: AsyncIterable<Map<string, Float32Array>> | Iterable<Map<string, Float32Array>>,
-): Promise<ZooStats> {
+export async function computeZooStats(signature: TensorSignature[], checkpoints: AsyncIterable<Map<string, Float32Array>> | Iterable<Map<string, Float32Array>>): Promise<ZooStats> {
   const acc = new ZooStatsAccumulator(signature);
   for await (const tensors of checkpoints) acc.add(tensors);
   return acc.result();
@@ -228,8 +227,7 @@ export function buildLayout(signature: TensorSignature[], stats: ZooStats, token
     }
     const st = stats.tensors[s.name];
     if (st === undefined || !Number.isFinite(st.mean) || !(st.std > 0)) {
-      throw new TokenizerError(`the zoo statistics have no usable mean/std for tensor '${s.name}'`,
-        'recompute the statistics from the zoo (they must come from the same signature)');
+      throw new TokenizerError(`the zoo statistics have no usable mean/std for tensor '${s.name}'`, 'recompute the statistics from the zoo (they must come from the same signature)');
     }
     const count = Math.ceil(numel / tokenSize);
     const entry: TokenTensor = { ...base, tokenCount: count, generated: true, transform: st.p === undefined ? 'none' : 'logvar', mean: st.mean, std: st.std };
@@ -238,8 +236,10 @@ export function buildLayout(signature: TensorSignature[], stats: ZooStats, token
     tokenCount += count;
   }
   if (tokenCount * tokenSize > MAX_TOKEN_VALUES) {
-    throw new TokenizerError(`${tokenCount} tokens of ${tokenSize} values exceed the 2^31 values a token sequence can hold`,
-      'use fewer parameters per zoo (e.g. generate LoRA/DoRA adapters) or a smaller model');
+    throw new TokenizerError(
+      `${tokenCount} tokens of ${tokenSize} values exceed the 2^31 values a token sequence can hold`,
+      'use fewer parameters per zoo (e.g. generate LoRA/DoRA adapters) or a smaller model',
+    );
   }
   return { tokenSize, tensors, tokenCount };
 }
@@ -291,8 +291,10 @@ export function tokenize(layout: TokenLayout, tensors: Map<string, Float32Array>
     for (let i = 0; i < t.numel; i++) {
       const z = normalise(t, values[i]!);
       if (!Number.isFinite(z)) {
-        throw new TokenizerError(`${label}: tensor '${t.name}' value ${values[i]} at index ${i} cannot be normalised${t.transform === 'logvar' ? ' (a BN running variance must not be negative)' : ''}`,
-          'a checkpoint with NaN, infinite or negative-variance values cannot be learned from; remove it from the zoo');
+        throw new TokenizerError(
+          `${label}: tensor '${t.name}' value ${values[i]} at index ${i} cannot be normalised${t.transform === 'logvar' ? ' (a BN running variance must not be negative)' : ''}`,
+          'a checkpoint with NaN, infinite or negative-variance values cannot be learned from; remove it from the zoo',
+        );
       }
       tokens[offset + i] = z;
     }
@@ -351,7 +353,10 @@ export class Detokenizer {
   private pendingTokens = 0;
   private received = 0;
 
-  constructor(private readonly layout: TokenLayout, private readonly skipped: Map<string, TensorData>) {
+  constructor(
+    private readonly layout: TokenLayout,
+    private readonly skipped: Map<string, TensorData>,
+  ) {
     for (const t of layout.tensors) if (!t.generated) checkSkipped(t, skipped);
   }
 

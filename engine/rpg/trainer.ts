@@ -6,10 +6,7 @@
 import { tf } from '../tf.js';
 import { CancelledError, EngineError } from '../errors.js';
 import type { RpgConfig } from './config.js';
-import {
-  RpgGenerator, float32Data, loadGeneratorState, saveGeneratorState,
-  type GeneratorParts, type GeneratorShape, type GeneratorState,
-} from './generator.js';
+import { RpgGenerator, float32Data, loadGeneratorState, saveGeneratorState, type GeneratorParts, type GeneratorShape, type GeneratorState } from './generator.js';
 import { AdamW, cosineLearningRate } from './optimizer.js';
 import { Rng } from './random.js';
 import { addNoise, linearSchedule, maskedMse } from './schedule.js';
@@ -167,10 +164,13 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
   let endStep = config.steps;
   /** time spent in quality checks, left out of secondsPerStep */
   let checkSeconds = 0;
-  const makeState = (step: number) => saveGeneratorState(generator, {
-    step, rng: rng.state(), optimizerIterations: optimizer.iterations,
-    extraTensors: [...optimizer.stateTensors(), float32Data('train.loss_curve', Float32Array.from(lossCurve), [lossCurve.length])],
-  });
+  const makeState = (step: number) =>
+    saveGeneratorState(generator, {
+      step,
+      rng: rng.state(),
+      optimizerIterations: optimizer.iterations,
+      extraTensors: [...optimizer.stateTensors(), float32Data('train.loss_curve', Float32Array.from(lossCurve), [lossCurve.length])],
+    });
 
   try {
     for (let step = startStep; step < config.steps; step++) {
@@ -208,7 +208,7 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
       let tasks: Float32Array | null = null;
       if (input.shape.taskBits > 0 && input.tasks) {
         tasks = new Float32Array(batch * input.shape.taskBits);
-        picks.forEach((index, b) => tasks!.set(input.tasks![index]!, b * input.shape.taskBits));
+        for (const [b, index] of picks.entries()) tasks.set(input.tasks[index]!, b * input.shape.taskBits);
       }
 
       const lr = cosineLearningRate(step, config.steps, config.lr, config.warmupSteps);
@@ -238,8 +238,12 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
       if (hooks.onProgress && (now - lastProgress >= PROGRESS_INTERVAL_MS || done === config.steps)) {
         lastProgress = now;
         hooks.onProgress({
-          step: done, steps: config.steps, loss, lr,
-          tokensPerSecond: n / Math.max(stepSecondsAverage, 1e-9), etaSeconds: (config.steps - done) * stepSecondsAverage,
+          step: done,
+          steps: config.steps,
+          loss,
+          lr,
+          tokensPerSecond: n / Math.max(stepSecondsAverage, 1e-9),
+          etaSeconds: (config.steps - done) * stepSecondsAverage,
         });
       }
       const saved = done % config.saveEvery === 0 || done === config.steps;
@@ -263,7 +267,11 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
   optimizer.dispose();
   const ran = endStep - startStep;
   return {
-    generator, state, config, steps: endStep, stoppedEarly: endStep < config.steps,
+    generator,
+    state,
+    config,
+    steps: endStep,
+    stoppedEarly: endStep < config.steps,
     finalLoss: lossCurve[lossCurve.length - 1] ?? Number.NaN,
     lossCurve: Float32Array.from(lossCurve),
     secondsPerStep: ran > 0 ? ((performance.now() - started) / 1000 - checkSeconds) / ran : 0,

@@ -123,7 +123,10 @@ function planRuns(settings: CollectOptions, conditioned: boolean): Run[] {
     checkInteger('tasks', settings.tasks, 1, seen.length);
     // A seeded pick of distinct seen vectors, kept in mask order.
     const rng = createRng(deriveSeed(settings.seed, 0x7a5c));
-    const picked = seen.map((v) => ({ v, key: rng() })).sort((a, b) => a.key - b.key).slice(0, settings.tasks as number);
+    const picked = seen
+      .map((v) => ({ v, key: rng() }))
+      .sort((a, b) => a.key - b.key)
+      .slice(0, settings.tasks as number);
     vectors = picked.map((p) => p.v).sort((a, b) => taskMask(a) - taskMask(b));
   }
   for (const condition of vectors) {

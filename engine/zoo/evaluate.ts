@@ -74,7 +74,10 @@ export function addNoise(weights: WeightsInput, task: BuiltinTask, level: number
     }
     const std = Math.sqrt(variance / values.length) || Math.sqrt(square / values.length);
     const normal = createNormal(deriveSeed(seed, index));
-    noised.set(spec.name, Float32Array.from(values, (v) => v + level * std * normal()));
+    noised.set(
+      spec.name,
+      Float32Array.from(values, (v) => v + level * std * normal()),
+    );
   });
   return arraysToTensors(noised, signature);
 }
@@ -210,7 +213,10 @@ export async function evaluateZoo(input: EvaluateZooInput): Promise<ZooEvaluatio
   }
   const nearest = (misclassified: Int32Array, condition: number[] | null | undefined) => {
     const group = byCondition.get(keyOf(condition)) ?? [];
-    const found = nearestIoU(misclassified, group.map((g) => g.misclassified));
+    const found = nearestIoU(
+      misclassified,
+      group.map((g) => g.misclassified),
+    );
     return found ? { iou: found.iou, id: group[found.index]!.id } : null;
   };
   const toResult = ({ model, evaluation }: { model: ModelInput; evaluation: Evaluation }, withNearest: boolean): ModelResult => {

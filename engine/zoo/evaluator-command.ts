@@ -58,9 +58,10 @@ export class EvaluatorCommandError extends EngineError {
       `evaluator command '${input.command}' on checkpoint ${input.checkpoint} (${input.path}): ${input.detail}${stderrTail ? `; its stderr ends with:\n${stderrTail}` : '; it wrote nothing to stderr'}`,
       {
         file: input.path,
-        hint: input.reason === 'timeout'
-          ? "give the zoo's evaluator a longer 'timeoutSeconds', or make the command faster"
-          : `the command must exit with code 0 and print the accuracy as the last number of its last line; export the checkpoint and run the command on it by hand to see what it needs`,
+        hint:
+          input.reason === 'timeout'
+            ? "give the zoo's evaluator a longer 'timeoutSeconds', or make the command faster"
+            : `the command must exit with code 0 and print the accuracy as the last number of its last line; export the checkpoint and run the command on it by hand to see what it needs`,
       },
     );
     this.command = input.command;
@@ -141,7 +142,10 @@ const NUMBER = /[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(\s*%)?/g;
  * it has none. Accuracies outside 0…100 % are refused rather than guessed at.
  */
 export function parseAccuracy(stdout: string): { accuracy: number } | { error: string } {
-  const lines = stdout.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);
+  const lines = stdout
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
   const last = lines[lines.length - 1];
   if (last === undefined) return { error: 'it printed nothing on stdout' };
   const numbers = [...last.matchAll(NUMBER)];
@@ -229,9 +233,7 @@ export function runEvaluator(input: RunEvaluatorInput): Promise<number> {
 
     child.on('error', (error: NodeJS.ErrnoException) => {
       finish();
-      const detail = error.code === 'ENOENT'
-        ? `the program '${argv[0]}' was not found (run in ${evaluator.cwd})`
-        : `the program '${argv[0]}' could not be started: ${error.message}`;
+      const detail = error.code === 'ENOENT' ? `the program '${argv[0]}' was not found (run in ${evaluator.cwd})` : `the program '${argv[0]}' could not be started: ${error.message}`;
       reject(fail('start', detail));
     });
     // 'close': the process exited and its output is all read.

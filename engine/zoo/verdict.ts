@@ -35,23 +35,37 @@ export function evaluationVerdict(input: VerdictInput): EvaluationVerdict {
   const { originals, generated, nearestIoU } = input;
   const known = originals.avg !== null && originals.min !== null && generated.avg !== null && generated.min !== null;
   const meetsBar = known ? generated.avg! >= originals.avg! - BAR_AVG_POINTS && generated.min! >= originals.min! - BAR_MIN_POINTS : null;
-  const belowOriginals = originals.min === null ? [] : input.generatedModels
-    .map((m, i) => ({ name: m.id ?? `#${i + 1}`, accuracy: m.accuracy }))
-    .filter((m) => m.accuracy < originals.min!)
-    .map((m) => m.name);
+  const belowOriginals =
+    originals.min === null
+      ? []
+      : input.generatedModels
+          .map((m, i) => ({ name: m.id ?? `#${i + 1}`, accuracy: m.accuracy }))
+          .filter((m) => m.accuracy < originals.min!)
+          .map((m) => m.name);
   // Similarity is compared at equal accuracy: models that miss the bar are not yet comparable with
   // noised originals (a broken model shares few mistakes with anything), so no novelty is claimed.
-  const novelty: Novelty = nearestIoU.generated === null || nearestIoU.noised === null || meetsBar !== true
-    ? 'unknown'
-    : nearestIoU.generated < nearestIoU.noised - NOVELTY_MARGIN ? 'new' : 'near-copies';
+  const novelty: Novelty =
+    nearestIoU.generated === null || nearestIoU.noised === null || meetsBar !== true ? 'unknown' : nearestIoU.generated < nearestIoU.noised - NOVELTY_MARGIN ? 'new' : 'near-copies';
 
   const sentences: string[] = [];
   if (meetsBar === null) sentences.push('Nothing to compare yet.');
-  else if (meetsBar) sentences.push(`Generated models are as good as the originals (avg ${generated.avg!.toFixed(2)} vs ${originals.avg!.toFixed(2)}, min ${generated.min!.toFixed(2)} vs ${originals.min!.toFixed(2)}).`);
-  else sentences.push(`Generated models fall short of the originals (avg ${generated.avg!.toFixed(2)} vs ${originals.avg!.toFixed(2)}, min ${generated.min!.toFixed(2)} vs ${originals.min!.toFixed(2)}): the generator needs more training before its models are used.`);
+  else if (meetsBar)
+    sentences.push(
+      `Generated models are as good as the originals (avg ${generated.avg!.toFixed(2)} vs ${originals.avg!.toFixed(2)}, min ${generated.min!.toFixed(2)} vs ${originals.min!.toFixed(2)}).`,
+    );
+  else
+    sentences.push(
+      `Generated models fall short of the originals (avg ${generated.avg!.toFixed(2)} vs ${originals.avg!.toFixed(2)}, min ${generated.min!.toFixed(2)} vs ${originals.min!.toFixed(2)}): the generator needs more training before its models are used.`,
+    );
   if (belowOriginals.length > 0) sentences.push(`${belowOriginals.length} of ${input.generatedModels.length} are below the worst original.`);
-  if (meetsBar === false) sentences.push('Whether they are new models or near-copies is judged once they reach the originals\' accuracy.');
-  if (novelty === 'new') sentences.push(`They are new models: they share fewer mistakes with their nearest original (IoU ${nearestIoU.generated!.toFixed(3)}) than noised copies of the originals at equal accuracy (${nearestIoU.noised!.toFixed(3)}).`);
-  else if (novelty === 'near-copies') sentences.push(`They are near-copies: they share as many mistakes with their nearest original (IoU ${nearestIoU.generated!.toFixed(3)}) as noised copies of the originals at equal accuracy (${nearestIoU.noised!.toFixed(3)}).`);
+  if (meetsBar === false) sentences.push("Whether they are new models or near-copies is judged once they reach the originals' accuracy.");
+  if (novelty === 'new')
+    sentences.push(
+      `They are new models: they share fewer mistakes with their nearest original (IoU ${nearestIoU.generated!.toFixed(3)}) than noised copies of the originals at equal accuracy (${nearestIoU.noised!.toFixed(3)}).`,
+    );
+  else if (novelty === 'near-copies')
+    sentences.push(
+      `They are near-copies: they share as many mistakes with their nearest original (IoU ${nearestIoU.generated!.toFixed(3)}) as noised copies of the originals at equal accuracy (${nearestIoU.noised!.toFixed(3)}).`,
+    );
   return { meetsBar, belowOriginals, novelty, summary: sentences.join(' ') };
 }

@@ -28,8 +28,16 @@ export function expectedFixtures(): { good: Record<string, ExpectedFixture>; bad
 
 /** torch dtype names (expected.json) → the safetensors names ParamZoo reports. */
 export const TORCH_TO_DTYPE: Record<string, DType> = {
-  float64: 'F64', float32: 'F32', float16: 'F16', bfloat16: 'BF16',
-  int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+  float64: 'F64',
+  float32: 'F32',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int64: 'I64',
+  int32: 'I32',
+  int16: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
 };
 
 /** |actual − expected| within 1e-6 relative (and 1e-9 absolute, for values at zero). */

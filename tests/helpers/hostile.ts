@@ -58,13 +58,27 @@ export class PickleBuilder {
     return this.op(0x6a).u32(index);
   }
 
-  mark(): this { return this.op(0x28); }
-  tuple(): this { return this.op(0x74); }
-  emptyDict(): this { return this.op(0x7d); }
-  emptyTuple(): this { return this.op(0x29); }
-  reduce(): this { return this.op(0x52); }
-  setitems(): this { return this.op(0x75); }
-  stop(): this { return this.op(0x2e); }
+  mark(): this {
+    return this.op(0x28);
+  }
+  tuple(): this {
+    return this.op(0x74);
+  }
+  emptyDict(): this {
+    return this.op(0x7d);
+  }
+  emptyTuple(): this {
+    return this.op(0x29);
+  }
+  reduce(): this {
+    return this.op(0x52);
+  }
+  setitems(): this {
+    return this.op(0x75);
+  }
+  stop(): this {
+    return this.op(0x2e);
+  }
 
   /** `_rebuild_tensor_v2(persistent ('storage', torch.<storageClass>, key, 'cpu', numel), offset, shape, stride, False, OrderedDict())` */
   tensor(storageClass: string, key: string, numel: number, offset: number, shape: number[], stride: number[]): this {
@@ -72,8 +86,12 @@ export class PickleBuilder {
     this.mark();
     this.mark().str('storage').global('torch', storageClass).str(key).str('cpu').int(numel).tuple().op(0x51);
     this.int(offset);
-    this.mark(); for (const d of shape) this.int(d); this.tuple();
-    this.mark(); for (const s of stride) this.int(s); this.tuple();
+    this.mark();
+    for (const d of shape) this.int(d);
+    this.tuple();
+    this.mark();
+    for (const s of stride) this.int(s);
+    this.tuple();
     this.op(0x89);
     this.global('collections', 'OrderedDict').emptyTuple().reduce();
     return this.tuple().reduce();
@@ -119,9 +137,13 @@ export function buildZip(entries: ZipInput[]): Uint8Array {
     let size = entry.data.length;
     let crc = crc32(entry.data) >>> 0;
     if (entry.compressed) {
-      body = entry.compressed.bytes; method = 8; size = entry.compressed.size; crc = entry.compressed.crc;
+      body = entry.compressed.bytes;
+      method = 8;
+      size = entry.compressed.size;
+      crc = entry.compressed.crc;
     } else if (entry.deflate) {
-      body = deflateRawSync(entry.data, { level: 9 }); method = 8;
+      body = deflateRawSync(entry.data, { level: 9 });
+      method = 8;
     } else body = entry.data;
     if (entry.claimedSize !== undefined) size = entry.claimedSize;
     const local = Buffer.alloc(30);

@@ -7,34 +7,40 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 /** engine files by folder (or top-level file); everything else at the top of engine/ is the service level. */
-export type Group =
-  | 'protocol' | 'errors' | 'tensors' | 'util' | 'blobs' | 'backend'
-  | 'formats' | 'catalog' | 'rpg' | 'zoo' | 'report' | 'jobs' | 'pipeline' | 'service' | 'hosts' | 'cli';
+export type Group = 'protocol' | 'errors' | 'tensors' | 'util' | 'blobs' | 'backend' | 'formats' | 'catalog' | 'rpg' | 'zoo' | 'report' | 'jobs' | 'pipeline' | 'service' | 'hosts' | 'cli';
 
 export function groupOf(file: string): Group {
   const [first, second] = file.split('/');
   if (second !== undefined) {
     if (first === 'backend') return 'backend';
-    if (first === 'formats' || first === 'catalog' || first === 'rpg' || first === 'zoo' || first === 'report'
-      || first === 'pipeline' || first === 'hosts' || first === 'cli') return first;
+    if (first === 'formats' || first === 'catalog' || first === 'rpg' || first === 'zoo' || first === 'report' || first === 'pipeline' || first === 'hosts' || first === 'cli') return first;
     throw new Error(`engine/${file}: a folder the layering rules do not know; add it to tests/helpers/layering.ts`);
   }
   switch (first) {
-    case 'protocol.ts': return 'protocol';
-    case 'errors.ts': return 'errors';
-    case 'tensors.ts': return 'tensors';
-    case 'fsutil.ts': case 'timing.ts': return 'util';
-    case 'blobs.ts': return 'blobs';
-    case 'backend.ts': case 'tf.ts': return 'backend';
-    case 'jobs.ts': return 'jobs';
-    case 'cli.ts': return 'cli';
-    default: return 'service';
+    case 'protocol.ts':
+      return 'protocol';
+    case 'errors.ts':
+      return 'errors';
+    case 'tensors.ts':
+      return 'tensors';
+    case 'fsutil.ts':
+    case 'timing.ts':
+      return 'util';
+    case 'blobs.ts':
+      return 'blobs';
+    case 'backend.ts':
+    case 'tf.ts':
+      return 'backend';
+    case 'jobs.ts':
+      return 'jobs';
+    case 'cli.ts':
+      return 'cli';
+    default:
+      return 'service';
   }
 }
 
-const ALL_BELOW_SERVICE: readonly Group[] = [
-  'protocol', 'errors', 'tensors', 'util', 'blobs', 'backend', 'formats', 'catalog', 'rpg', 'zoo', 'report', 'jobs', 'pipeline',
-];
+const ALL_BELOW_SERVICE: readonly Group[] = ['protocol', 'errors', 'tensors', 'util', 'blobs', 'backend', 'formats', 'catalog', 'rpg', 'zoo', 'report', 'jobs', 'pipeline'];
 
 /**
  * What each group may import besides itself, lowest layer first. The layers: the contract and

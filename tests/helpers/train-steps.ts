@@ -37,4 +37,4 @@ const hash = createHash('sha256');
 for (const v of result.generator.variables) hash.update(new Uint8Array((v.dataSync() as Float32Array).slice().buffer));
 const weights = hash.digest('hex');
 // Exit once the line is written: the threaded build's idle workers are unref'd, but a pipe may still be draining.
-process.stdout.write(JSON.stringify({ backend: info, losses: Array.from(result.lossCurve), weights }) + '\n', () => process.exit(0));
+process.stdout.write(`${JSON.stringify({ backend: info, losses: Array.from(result.lossCurve), weights })}\n`, () => process.exit(0));

@@ -45,9 +45,12 @@ With --json: {"zoo", "heldOutZoo", "task", "checkpoints", "heldOutCheckpoints", 
     set('trainSubset', numberOption(ctx, 'subset'));
     set('tasks', numberOption(ctx, 'tasks'));
     const result = (await ctx.runJob('collect', params)) as CollectJobResult;
-    ctx.print(result, () =>
-      `collected ${result.checkpoints} checkpoints of ${result.task} into zoo '${result.zoo}'` +
-      `${result.heldOutZoo ? ` (+${result.heldOutCheckpoints} held-out task models in '${result.heldOutZoo}')` : ''} in ${result.seconds.toFixed(1)} s on ${result.backend}\n` +
-      `accuracy best ${pct(result.accuracy.best)}, avg ${pct(result.accuracy.avg)}, min ${pct(result.accuracy.min)}`);
+    ctx.print(
+      result,
+      () =>
+        `collected ${result.checkpoints} checkpoints of ${result.task} into zoo '${result.zoo}'` +
+        `${result.heldOutZoo ? ` (+${result.heldOutCheckpoints} held-out task models in '${result.heldOutZoo}')` : ''} in ${result.seconds.toFixed(1)} s on ${result.backend}\n` +
+        `accuracy best ${pct(result.accuracy.best)}, avg ${pct(result.accuracy.avg)}, min ${pct(result.accuracy.min)}`,
+    );
   },
 };

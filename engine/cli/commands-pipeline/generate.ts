@@ -48,7 +48,10 @@ With --json: {"models": [{"id", "seed", "sha256", "seconds"}]}. Export with 'par
     if (condition !== undefined) params.condition = parseCondition(condition);
     const result = (await ctx.runJob('generate', params)) as GenerateJobResult;
     ctx.print({ models: result.models }, () =>
-      [`generated ${result.models.length} model${result.models.length === 1 ? '' : 's'} with run ${result.run} on ${result.backend}:`,
-        ...result.models.map((m) => `  ${m.id}  seed ${m.seed}  permutation state ${m.permutationState}  ${m.seconds.toFixed(1)} s  sha256 ${m.sha256}`)].join('\n'));
+      [
+        `generated ${result.models.length} model${result.models.length === 1 ? '' : 's'} with run ${result.run} on ${result.backend}:`,
+        ...result.models.map((m) => `  ${m.id}  seed ${m.seed}  permutation state ${m.permutationState}  ${m.seconds.toFixed(1)} s  sha256 ${m.sha256}`),
+      ].join('\n'),
+    );
   },
 };

@@ -7,7 +7,9 @@ export function numberOption(ctx: CommandContext, name: string, kind: 'whole' | 
   if (text === undefined) return undefined;
   const value = Number(text);
   if (typeof text !== 'string' || text.trim() === '' || !Number.isFinite(value) || (kind === 'whole' && (!Number.isInteger(value) || value < 0))) {
-    throw new EngineError('bad_option', `--${name} must be ${kind === 'whole' ? 'a whole number ≥ 0' : 'a number'}, not '${String(text)}'`, { hint: `e.g. --${name} ${kind === 'whole' ? '10' : '0.001'}` });
+    throw new EngineError('bad_option', `--${name} must be ${kind === 'whole' ? 'a whole number ≥ 0' : 'a number'}, not '${String(text)}'`, {
+      hint: `e.g. --${name} ${kind === 'whole' ? '10' : '0.001'}`,
+    });
   }
   return value;
 }

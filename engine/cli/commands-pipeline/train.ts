@@ -6,7 +6,7 @@ import { backendParam, numberOption, parseSettings, stringOption } from './optio
 export const trainCommand: Command = {
   name: 'train',
   args: 'NAME',
-  summary: "train a generator (RPG) on a zoo → run id",
+  summary: 'train a generator (RPG) on a zoo → run id',
   help: `NAME: the zoo. The generator config is a preset (chosen from the zoo's size unless --preset)
 plus overrides; it is printed with the result and stored with the run. The generator's state is
 saved every saveEvery steps and at the end. Every checkEvery steps (and at the end) a few models
@@ -36,10 +36,13 @@ With --json: {"run", "steps", "stoppedEarly", "lastCheck", "finalLoss", "seconds
     const resume = stringOption(ctx, 'resume');
     if (resume) params.resume = resume;
     const result = (await ctx.runJob('train', params)) as TrainJobResult;
-    ctx.print(result, () =>
-      `run ${result.run} on zoo '${result.zoo}': ${result.steps} steps${result.stoppedEarly ? ` (stopped early: the check at step ${result.steps} is within the bar)` : ''}, ` +
-      `final loss ${result.finalLoss.toFixed(4)}, ${result.secondsPerStep.toFixed(3)} s/step on ${result.backend}` +
-      (result.lastCheck ? `\nlast ${describeCheck(result.lastCheck)}` : '') +
-      `\nconfig ${JSON.stringify(result.config)}`);
+    ctx.print(
+      result,
+      () =>
+        `run ${result.run} on zoo '${result.zoo}': ${result.steps} steps${result.stoppedEarly ? ` (stopped early: the check at step ${result.steps} is within the bar)` : ''}, ` +
+        `final loss ${result.finalLoss.toFixed(4)}, ${result.secondsPerStep.toFixed(3)} s/step on ${result.backend}` +
+        (result.lastCheck ? `\nlast ${describeCheck(result.lastCheck)}` : '') +
+        `\nconfig ${JSON.stringify(result.config)}`,
+    );
   },
 };

@@ -53,15 +53,18 @@ export function createRecurrent(kind: RecurrentKind, cfg: RecurrentConfig, seed:
       return new CausalTransformer(width, layers, divides(positiveInteger(cfg.heads ?? Math.max(1, Math.floor(width / 64)), 'transformer heads'), width, 'transformer'), seed);
     case 'mamba': {
       const expand = positiveInteger(cfg.expand ?? 2, 'Mamba expand');
-      return new MambaStack({
-        width,
-        layers,
-        expand,
-        dState: positiveInteger(cfg.dState ?? 32, 'Mamba dState'),
-        heads: divides(positiveInteger(cfg.heads ?? Math.max(1, Math.floor((expand * width) / 64)), 'Mamba heads'), expand * width, 'Mamba inner'),
-        dConv: positiveInteger(cfg.dConv ?? 4, 'Mamba dConv'),
-        chunk: positiveInteger(cfg.chunk ?? 64, 'Mamba chunk'),
-      }, seed);
+      return new MambaStack(
+        {
+          width,
+          layers,
+          expand,
+          dState: positiveInteger(cfg.dState ?? 32, 'Mamba dState'),
+          heads: divides(positiveInteger(cfg.heads ?? Math.max(1, Math.floor((expand * width) / 64)), 'Mamba heads'), expand * width, 'Mamba inner'),
+          dConv: positiveInteger(cfg.dConv ?? 4, 'Mamba dConv'),
+          chunk: positiveInteger(cfg.chunk ?? 64, 'Mamba chunk'),
+        },
+        seed,
+      );
     }
     default:
       throw new RecurrentConfigError(`unknown recurrent model '${String(kind)}': use lstm, mamba or transformer`);

@@ -16,7 +16,10 @@ export class ParameterFactory {
   readonly variables: tf.Variable[] = [];
   private readonly prefix: string;
 
-  constructor(readonly rng: Rng, kind: string) {
+  constructor(
+    readonly rng: Rng,
+    kind: string,
+  ) {
     this.prefix = `${kind}${modelCount++}`;
   }
 

@@ -64,12 +64,17 @@ function recurrenceWithGradient(projected: tf.Tensor3D, wh: tf.Tensor2D, save: t
       // Everything that does not depend on the incoming gradient, vectorised over all steps:
       // dc_t = dh_t·o·(1 − tanh²c) + dc_{t+1};  d(pre-activation) = [dc, dc, dc, dh] ⊙ weights_t
       const dcFromDh = tf.unstack(tf.mul(o!, tf.sub(1, tf.square(tanhC)))) as tf.Tensor2D[];
-      const weights = tf.unstack(tf.concat([
-        tf.mul(g!, tf.mul(i!, tf.sub(1, i!))), // di = dc·g, through σ'
-        tf.mul(cPrev, tf.mul(f!, tf.sub(1, f!))), // df = dc·c_{t−1}
-        tf.mul(i!, tf.sub(1, tf.square(g!))), // dg = dc·i, through tanh'
-        tf.mul(tanhC, tf.mul(o!, tf.sub(1, o!))), // do = dh·tanh c
-      ], 2)) as tf.Tensor2D[];
+      const weights = tf.unstack(
+        tf.concat(
+          [
+            tf.mul(g!, tf.mul(i!, tf.sub(1, i!))), // di = dc·g, through σ'
+            tf.mul(cPrev, tf.mul(f!, tf.sub(1, f!))), // df = dc·c_{t−1}
+            tf.mul(i!, tf.sub(1, tf.square(g!))), // dg = dc·i, through tanh'
+            tf.mul(tanhC, tf.mul(o!, tf.sub(1, o!))), // do = dh·tanh c
+          ],
+          2,
+        ),
+      ) as tf.Tensor2D[];
       const forget = tf.unstack(f!) as tf.Tensor2D[];
       const dys = tf.unstack(dy) as tf.Tensor2D[];
       const whT = tf.transpose(whSaved); // once, not once per step
@@ -105,7 +110,12 @@ export class LstmStack implements RecurrentModel {
   private readonly layers: LstmLayer[] = [];
   private readonly finalNorm: Norm | null;
 
-  constructor(readonly width: number, layerCount: number, seed: number, readonly residual = false) {
+  constructor(
+    readonly width: number,
+    layerCount: number,
+    seed: number,
+    readonly residual = false,
+  ) {
     const params = new ParameterFactory(new Rng(seed), 'lstm');
     const bound = 1 / Math.sqrt(width);
     for (let l = 0; l < layerCount; l++) {

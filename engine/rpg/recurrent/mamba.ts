@@ -39,7 +39,10 @@ export class MambaStack implements RecurrentModel {
   private readonly inner: number;
   private readonly headDim: number;
 
-  constructor(readonly cfg: MambaConfig, seed: number) {
+  constructor(
+    readonly cfg: MambaConfig,
+    seed: number,
+  ) {
     const { width, dState, expand, heads, dConv } = cfg;
     this.inner = expand * width;
     if (this.inner % heads !== 0) throw new RangeError(`Mamba inner width ${this.inner} is not divisible by ${heads} heads`);
@@ -107,7 +110,11 @@ function causalDepthwiseConv(x: tf.Tensor3D, weight: tf.Variable, bias: tf.Varia
   const [batch, length, channels] = x.shape;
   const kernel = weight.shape[0]!;
   // Shifted copies and products: wasm has no gradient kernel for depthwise convolutions.
-  const padded = tf.pad(x, [[0, 0], [kernel - 1, 0], [0, 0]]);
+  const padded = tf.pad(x, [
+    [0, 0],
+    [kernel - 1, 0],
+    [0, 0],
+  ]);
   const taps = tf.unstack(weight);
   let out: tf.Tensor = bias;
   for (let k = 0; k < kernel; k++) {

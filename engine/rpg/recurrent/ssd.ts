@@ -41,10 +41,27 @@ export function ssdChunked(x: tf.Tensor4D, dt: tf.Tensor3D, a: tf.Tensor1D, b: t
     const padded = chunks * chunk;
     if (padded > length) {
       const tail = padded - length;
-      x = tf.pad(x, [[0, 0], [0, tail], [0, 0], [0, 0]]);
-      dt = tf.pad(dt, [[0, 0], [0, tail], [0, 0]]);
-      b = tf.pad(b, [[0, 0], [0, tail], [0, 0]]);
-      c = tf.pad(c, [[0, 0], [0, tail], [0, 0]]);
+      x = tf.pad(x, [
+        [0, 0],
+        [0, tail],
+        [0, 0],
+        [0, 0],
+      ]);
+      dt = tf.pad(dt, [
+        [0, 0],
+        [0, tail],
+        [0, 0],
+      ]);
+      b = tf.pad(b, [
+        [0, 0],
+        [0, tail],
+        [0, 0],
+      ]);
+      c = tf.pad(c, [
+        [0, 0],
+        [0, tail],
+        [0, 0],
+      ]);
     }
     const xdt = tf.mul(x, tf.expandDims(dt, 3)); // [B, Lp, H, P]
     // log-decays, head-major so the cumsum runs over the last axis: [B, H, nC, Q]
@@ -96,7 +113,11 @@ export function ssdChunked(x: tf.Tensor4D, dt: tf.Tensor3D, a: tf.Tensor1D, b: t
 
 /** The same recurrence as a plain loop over time in float64: the reference the chunked form is tested against. */
 export function ssdSequential(
-  x: Float32Array, dt: Float32Array, a: Float32Array, b: Float32Array, c: Float32Array,
+  x: Float32Array,
+  dt: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
   shape: { batch: number; length: number; heads: number; headDim: number; state: number },
 ): Float64Array {
   const { batch, length, heads, headDim, state } = shape;

@@ -31,7 +31,12 @@ export class CausalTransformer implements RecurrentModel {
   private readonly finalNorm: Norm;
   private readonly heads: number;
 
-  constructor(readonly width: number, layerCount: number, heads: number, seed: number) {
+  constructor(
+    readonly width: number,
+    layerCount: number,
+    heads: number,
+    seed: number,
+  ) {
     if (width % heads !== 0) throw new RangeError(`transformer width ${width} is not divisible by ${heads} heads`);
     this.heads = heads;
     const params = new ParameterFactory(new Rng(seed), 'transformer');

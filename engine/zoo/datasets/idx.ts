@@ -8,8 +8,7 @@ export interface IdxArray {
 }
 
 export function parseIdx(bytes: Uint8Array, file: string, expectedDims: number): IdxArray {
-  const fail = (what: string) =>
-    new DatasetError(`${file} is not a valid IDX file: ${what}`, { file, hint: 'reinstall the dataset package' });
+  const fail = (what: string) => new DatasetError(`${file} is not a valid IDX file: ${what}`, { file, hint: 'reinstall the dataset package' });
   if (bytes.byteLength < 4) throw fail('shorter than its 4-byte header');
   if (bytes[0] !== 0 || bytes[1] !== 0) throw fail('bad magic number');
   if (bytes[2] !== 0x08) throw fail(`element type 0x${bytes[2]!.toString(16)} is not unsigned byte (0x08)`);

@@ -91,8 +91,7 @@ function rowsOf(features: Float32Array, indices: ArrayLike<number>): Float32Arra
   return out;
 }
 
-const logitsOf = (x: tf.Tensor2D, weights: Weights): tf.Tensor1D =>
-  tf.reshape(linear(tf.relu(linear(x, weights, 'head.0')), weights, 'head.2'), [x.shape[0]]);
+const logitsOf = (x: tf.Tensor2D, weights: Weights): tf.Tensor1D => tf.reshape(linear(tf.relu(linear(x, weights, 'head.0')), weights, 'head.2'), [x.shape[0]]);
 
 /**
  * A head plus the frozen trunk it runs on: a complete PyTorch state_dict (fc1.* then head.*) for
@@ -137,7 +136,12 @@ export function digitsBinaryTask(): BuiltinTask {
       const arrays = weightsToArrays(weights, HEAD_SIGNATURE, 'digits-binary');
       const check = options.split === 'check' ? checkSplitIndices(data.train.count) : null;
       const features = check ? rowsOf(trunk.trainFeatures, check) : trunk.testFeatures;
-      const labels = check ? binaryLabels(Uint8Array.from(check, (i) => data.train.labels[i]!), mask) : binaryLabels(data.test.labels, mask);
+      const labels = check
+        ? binaryLabels(
+            Uint8Array.from(check, (i) => data.train.labels[i]!),
+            mask,
+          )
+        : binaryLabels(data.test.labels, mask);
       const [logits, losses] = tf.tidy(() => {
         const w: Weights = new Map(HEAD_SIGNATURE.map((s) => [s.name, tf.tensor(arrays.get(s.name) as Float32Array, s.shape)]));
         const z = logitsOf(tf.tensor2d(features, [labels.length, TRUNK_WIDTH]), w);
@@ -147,7 +151,11 @@ export function digitsBinaryTask(): BuiltinTask {
       const lossSum = (await losses.data())[0]!;
       logits.dispose();
       losses.dispose();
-      return scorePredictions(Int32Array.from(z, (v) => (v > 0 ? 1 : 0)), Int32Array.from(labels), lossSum);
+      return scorePredictions(
+        Int32Array.from(z, (v) => (v > 0 ? 1 : 0)),
+        Int32Array.from(labels),
+        lossSum,
+      );
     },
   };
 }

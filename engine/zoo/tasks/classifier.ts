@@ -24,8 +24,7 @@ export interface Architecture {
 const EVAL_BATCH = 1000;
 
 export function validateTrainOptions(taskId: string, options: TrainOptions, trainCount: number): void {
-  const bad = (setting: string, why: string) =>
-    new TaskError('bad_setting', `${setting} = ${String((options as unknown as Record<string, unknown>)[setting])} for task '${taskId}': ${why}`);
+  const bad = (setting: string, why: string) => new TaskError('bad_setting', `${setting} = ${String((options as unknown as Record<string, unknown>)[setting])} for task '${taskId}': ${why}`);
   if (!(options.lr > 0 && options.lr < 10)) throw bad('lr', 'the learning rate must be in (0, 10)');
   if (!Number.isInteger(options.batchSize) || options.batchSize < 2) throw bad('batchSize', 'must be an integer ≥ 2');
   if (options.trainSubset !== undefined && (!Number.isInteger(options.trainSubset) || options.trainSubset < options.batchSize || options.trainSubset > trainCount)) {
@@ -196,7 +195,7 @@ export function classifierTask(arch: Architecture): BuiltinTask {
             const y = tf.oneHot(tf.tensor1d(labels.subarray(from, to), 'int32'), 10);
             return [tf.argMax(logits, 1), tf.sum(tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.NONE))];
           });
-          predicted.set(await argmax.data() as Int32Array, from);
+          predicted.set((await argmax.data()) as Int32Array, from);
           lossSum += (await losses.data())[0]!;
           argmax.dispose();
           losses.dispose();

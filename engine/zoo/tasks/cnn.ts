@@ -6,22 +6,10 @@ import type { Architecture } from './classifier.js';
 import { batchNorm, conv2d, flattenLikeTorch, linear, sig } from './layers.js';
 import type { CollectDefaults } from './types.js';
 
-export function cnnArchitecture(
-  id: string,
-  dataset: DatasetName,
-  size: number,
-  channels: [number, number],
-  defaults: CollectDefaults,
-): Architecture {
+export function cnnArchitecture(id: string, dataset: DatasetName, size: number, channels: [number, number], defaults: CollectDefaults): Architecture {
   const [c1, c2] = channels;
   const pooled = Math.floor(size / 4);
-  const signature = [
-    ...sig.conv2d('conv1', 1, c1, 3),
-    ...sig.batchNorm('bn1', c1),
-    ...sig.conv2d('conv2', c1, c2, 3),
-    ...sig.batchNorm('bn2', c2),
-    ...sig.linear('fc', c2 * pooled * pooled, 10),
-  ];
+  const signature = [...sig.conv2d('conv1', 1, c1, 3), ...sig.batchNorm('bn1', c1), ...sig.conv2d('conv2', c1, c2, 3), ...sig.batchNorm('bn2', c2), ...sig.linear('fc', c2 * pooled * pooled, 10)];
   const parameters = signature.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
   return {
     id,

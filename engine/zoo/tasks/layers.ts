@@ -78,9 +78,7 @@ export const sig = {
     { name: `${layer}.weight`, dtype: 'F32', shape: [outFeatures, inFeatures] },
     { name: `${layer}.bias`, dtype: 'F32', shape: [outFeatures] },
   ],
-  conv2d: (layer: string, inChannels: number, outChannels: number, kernel: number): TensorSignature[] => [
-    { name: `${layer}.weight`, dtype: 'F32', shape: [outChannels, inChannels, kernel, kernel] },
-  ],
+  conv2d: (layer: string, inChannels: number, outChannels: number, kernel: number): TensorSignature[] => [{ name: `${layer}.weight`, dtype: 'F32', shape: [outChannels, inChannels, kernel, kernel] }],
   batchNorm: (layer: string, channels: number): TensorSignature[] => [
     { name: `${layer}.weight`, dtype: 'F32', shape: [channels] },
     { name: `${layer}.bias`, dtype: 'F32', shape: [channels] },

@@ -7,16 +7,11 @@ import type { BuiltinTask } from './types.js';
 
 // Defaults are small but honest settings for a 2-core machine (see bench/zoo-collect.ts).
 const builders: Record<string, () => BuiltinTask> = {
-  'digits-mlp': () =>
-    classifierTask(mlpArchitecture('digits-mlp', 'digits', 64, 64, { seeds: 3, checkpointsPerSeed: 10, epochs: 30, batchSize: 32, lr: 3e-3 })),
-  'mnist-mlp': () =>
-    classifierTask(mlpArchitecture('mnist-mlp', 'mnist', 784, 32, { seeds: 3, checkpointsPerSeed: 10, epochs: 4, batchSize: 64, lr: 1e-3 })),
-  'digits-cnn': () =>
-    classifierTask(cnnArchitecture('digits-cnn', 'digits', 8, [8, 16], { seeds: 3, checkpointsPerSeed: 10, epochs: 20, batchSize: 32, lr: 3e-3 })),
-  'mnist-cnn': () =>
-    classifierTask(cnnArchitecture('mnist-cnn', 'mnist', 28, [8, 16], { seeds: 3, checkpointsPerSeed: 10, epochs: 1, batchSize: 64, lr: 3e-3 })),
-  'fashion-cnn': () =>
-    classifierTask(cnnArchitecture('fashion-cnn', 'fashion-mnist', 28, [8, 16], { seeds: 3, checkpointsPerSeed: 10, epochs: 1, batchSize: 64, lr: 3e-3 })),
+  'digits-mlp': () => classifierTask(mlpArchitecture('digits-mlp', 'digits', 64, 64, { seeds: 3, checkpointsPerSeed: 10, epochs: 30, batchSize: 32, lr: 3e-3 })),
+  'mnist-mlp': () => classifierTask(mlpArchitecture('mnist-mlp', 'mnist', 784, 32, { seeds: 3, checkpointsPerSeed: 10, epochs: 4, batchSize: 64, lr: 1e-3 })),
+  'digits-cnn': () => classifierTask(cnnArchitecture('digits-cnn', 'digits', 8, [8, 16], { seeds: 3, checkpointsPerSeed: 10, epochs: 20, batchSize: 32, lr: 3e-3 })),
+  'mnist-cnn': () => classifierTask(cnnArchitecture('mnist-cnn', 'mnist', 28, [8, 16], { seeds: 3, checkpointsPerSeed: 10, epochs: 1, batchSize: 64, lr: 3e-3 })),
+  'fashion-cnn': () => classifierTask(cnnArchitecture('fashion-cnn', 'fashion-mnist', 28, [8, 16], { seeds: 3, checkpointsPerSeed: 10, epochs: 1, batchSize: 64, lr: 3e-3 })),
   'digits-binary': digitsBinaryTask,
 };
 

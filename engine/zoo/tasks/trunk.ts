@@ -35,7 +35,7 @@ function hidden(w1: Float64Array, b1: Float64Array, x: Float32Array, row: number
   for (let h = 0; h < TRUNK_WIDTH; h++) {
     let s = b1[h]!;
     for (let i = 0; i < INPUTS; i++) s += w1[h * INPUTS + i]! * x[row * INPUTS + i]!;
-    out[h] = s > 0 ? s : 0;
+    out[h] = Math.max(s, 0);
   }
 }
 
@@ -123,10 +123,7 @@ export function digitsTrunk(): Trunk {
     if (best === data.test.labels[n]) right++;
   }
   cached = {
-    weights: [
-      float32Tensor('fc1.weight', [TRUNK_WIDTH, INPUTS], Float32Array.from(w1)),
-      float32Tensor('fc1.bias', [TRUNK_WIDTH], Float32Array.from(b1)),
-    ],
+    weights: [float32Tensor('fc1.weight', [TRUNK_WIDTH, INPUTS], Float32Array.from(w1)), float32Tensor('fc1.bias', [TRUNK_WIDTH], Float32Array.from(b1))],
     trainFeatures: features(w1, b1, xTrain, data.train.count),
     testFeatures: features(w1, b1, xTest, data.test.count),
     trunkAccuracy: (100 * right) / data.test.count,

@@ -67,7 +67,8 @@ function onEvent(event: EngineEvent): void {
     upsertJob(event.job);
     const m = event.job.progress.metrics;
     if (event.job.kind === 'train' && typeof m.step === 'number' && typeof m.loss === 'number') {
-      const points = (app.loss[event.job.id] ??= []);
+      app.loss[event.job.id] ??= [];
+      const points = app.loss[event.job.id]!;
       if (points.length === 0 || points[points.length - 1]![0] !== m.step) points.push([m.step, m.loss]);
     }
   } else if (event.type === 'job.finished') {
@@ -98,7 +99,10 @@ export function start(): void {
       void engine.request('engine.info', {}).then((info) => {
         app.info = info;
         // The backend is chosen when the first computing job starts; choose it now to show it.
-        if (!info.backend) void engine.request('engine.backend', {}).then((backend) => app.info && (app.info = { ...app.info, backend }), showError);
+        if (!info.backend)
+          void engine.request('engine.backend', {}).then((backend) => {
+            if (app.info) app.info = { ...app.info, backend };
+          }, showError);
       }, showError);
       void refreshZoos();
       void refreshRuns();
@@ -133,7 +137,7 @@ export async function uploadAndImport(zoo: string, files: { file: File; path: st
 }
 
 /** Starts a job request and records the job at once (its events follow). */
-export async function startJob<P>(run: () => Promise<{ job: JobInfo }>): Promise<JobInfo | null> {
+export async function startJob(run: () => Promise<{ job: JobInfo }>): Promise<JobInfo | null> {
   try {
     const { job } = await run();
     upsertJob(job);

@@ -87,7 +87,13 @@ function electronEngine(api: PreloadApi): Engine {
         return (await api.request(method, params)) as never;
       } catch (error) {
         const e = error as Partial<EngineErrorInfo> & { message: string };
-        throw new EngineRequestError({ code: e.code ?? 'error', message: e.message, ...(e.hint ? { hint: e.hint } : {}), ...(e.file ? { file: e.file } : {}), ...(e.fields ? { fields: e.fields } : {}) });
+        throw new EngineRequestError({
+          code: e.code ?? 'error',
+          message: e.message,
+          ...(e.hint ? { hint: e.hint } : {}),
+          ...(e.file ? { file: e.file } : {}),
+          ...(e.fields ? { fields: e.fields } : {}),
+        });
       }
     },
     subscribe: (listener) => api.subscribe(listener),
@@ -110,7 +116,6 @@ function websocketEngine(token: string | null): Engine {
   const listeners = new Set<(event: EngineEvent) => void>();
   const stateListeners = new Set<(state: ConnectionState) => void>();
   let state: ConnectionState = 'connecting';
-  let socket: WebSocket | null = null;
   let opened: Promise<WebSocket> | null = null;
   let nextId = 1;
   let everOpened = false;
@@ -133,7 +138,6 @@ function websocketEngine(token: string | null): Engine {
       const ws = new WebSocket(url.href, ['paramzoo', `token.${token}`]);
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => {
-        socket = ws;
         everOpened = true;
         setState('open');
         resolve(ws);
@@ -151,13 +155,19 @@ function websocketEngine(token: string | null): Engine {
         else waiter.reject(new EngineRequestError(data.error));
       };
       ws.onclose = () => {
-        socket = null;
         opened = null;
-        for (const [, waiter] of pending) waiter.reject(new EngineRequestError({ code: 'disconnected', message: 'the connection to the engine closed', hint: 'check that paramzoo serve is still running, then reload' }));
+        for (const [, waiter] of pending)
+          waiter.reject(new EngineRequestError({ code: 'disconnected', message: 'the connection to the engine closed', hint: 'check that paramzoo serve is still running, then reload' }));
         pending.clear();
         // A handshake refused by the server never opened: the token or origin was wrong.
         setState(everOpened ? 'closed' : 'refused');
-        reject(new EngineRequestError({ code: everOpened ? 'disconnected' : 'refused', message: everOpened ? 'the connection to the engine closed' : 'the engine refused this page', hint: 'open the address paramzoo serve printed' }));
+        reject(
+          new EngineRequestError({
+            code: everOpened ? 'disconnected' : 'refused',
+            message: everOpened ? 'the connection to the engine closed' : 'the engine refused this page',
+            hint: 'open the address paramzoo serve printed',
+          }),
+        );
         if (everOpened) setTimeout(() => void open().catch(() => undefined), 1500);
       };
     });
