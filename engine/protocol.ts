@@ -113,6 +113,10 @@ export interface JobInfo {
   finishedAt: string | null;
   error: EngineErrorInfo | null;
   createdAt?: string;
+  /** the process that runs (or ran) the job; null for rows from before owners were recorded */
+  ownerPid: number | null;
+  /** true when that is not this engine's process: a job the CLI (or another engine) started on the same data folder */
+  otherProcess: boolean;
   /** the job's result once it succeeded (ImportResult, ExportResult, …) */
   result?: unknown;
 }

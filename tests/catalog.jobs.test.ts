@@ -53,6 +53,7 @@ test('a silent job still reports progress at least every second, then its result
     assert.deepEqual(stored.result, { answer: 42 });
     assert.equal(stored.progress.fraction, 1);
     assert.ok(stored.startedAt && stored.finishedAt);
+    assert.deepEqual([stored.ownerPid, stored.otherProcess], [process.pid, false], 'run by this process');
   } finally {
     catalog.close();
   }

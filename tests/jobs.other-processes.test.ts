@@ -36,6 +36,9 @@ test("a collect the CLI runs shows its progress in the app's service, and a canc
     );
     const { id } = running.job;
     assert.ok(service.jobs.laneOfJob(id) === null, 'not a job of this service');
+    const listed = (await service.request('job.list', {})).find((job) => job.id === id)!;
+    assert.equal(listed.otherProcess, true, 'listed as started by another process');
+    assert.ok(listed.ownerPid !== null && listed.ownerPid !== process.pid, `owner pid ${listed.ownerPid}`);
 
     const asked = await service.request('job.cancel', { id });
     assert.equal(asked.status, 'running', 'its own process ends it');

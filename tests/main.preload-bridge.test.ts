@@ -37,6 +37,8 @@ const job = (status: JobInfo['status']): JobInfo => ({
   startedAt: null,
   finishedAt: null,
   error: null,
+  ownerPid: 4242,
+  otherProcess: false,
 });
 
 test('requests are answered; failures arrive as plain objects with code, hint, file and fields', async () => {

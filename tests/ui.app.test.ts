@@ -4,52 +4,17 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
-import { PROJECT_ROOT, runCli } from './helpers/cli.js';
+import { runCli } from './helpers/cli.js';
+import { accessibilityViolations, launchChromium, SHOTS, type Served, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
 
-const CHROMIUM = process.env.PARAMZOO_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(PROJECT_ROOT, 'test-output', 'ui');
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set PARAMZOO_CHROMIUM)`;
-
-interface Served {
-  child: ChildProcess;
-  url: URL;
-  token: string;
-}
-
-function startServe(dataDir: string): Promise<Served> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'paramzoo.js'), 'serve', '--port', '0', '--json', '--data', dataDir], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`paramzoo serve printed nothing in 30 s:\n${stderr}`)), 30_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      try {
-        const printed = JSON.parse(stdout) as { url: string };
-        clearTimeout(timer);
-        const url = new URL(printed.url);
-        resolve({ child, url, token: url.searchParams.get('token')! });
-      } catch {
-        // not the whole document yet
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`paramzoo serve exited ${code}:\n${stderr}`)));
-  });
-}
+const skip = skipWithoutChromium;
 
 let served: Served;
 let browser: Browser;
@@ -65,20 +30,12 @@ afterEach(async (t) => {
     await page.screenshot({ path: join(SHOTS, `failed-${t.name.slice(0, 40).replace(/[^A-Za-z0-9]+/g, '-')}.png`), fullPage: true }).catch(() => undefined);
 });
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 /** Serious and critical accessibility violations (axe-core) per screenshot, checked by the last test. */
 const accessibility: { view: string; id: string; impact: string; help: string; nodes: string[] }[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ content: AXE });
-  const found = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } })
-      .axe;
-    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  });
-  for (const v of found) if (v.impact === 'serious' || v.impact === 'critical') accessibility.push({ view: name, ...v });
+  for (const v of await accessibilityViolations(page)) if (v.impact === 'serious' || v.impact === 'critical') accessibility.push({ view: name, ...v });
 }
 
 async function view(hash: string, heading: RegExp): Promise<void> {
@@ -111,10 +68,7 @@ before(async () => {
   if (skip) return;
   mkdirSync(SHOTS, { recursive: true });
   served = await startServe(dataDir);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   // bypassCSP: the page's CSP allows no inline script, and the accessibility scan injects axe-core.
   context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, bypassCSP: true, reducedMotion: 'reduce' });
   page = await context.newPage();
@@ -124,10 +78,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (served && served.child.exitCode === null) {
-    served.child.kill('SIGTERM');
-    await new Promise((resolve) => served.child.once('exit', resolve));
-  }
+  await stopServe(served);
 });
 
 test('the page opened with the token connects, then takes the token out of the address bar', { skip }, async () => {

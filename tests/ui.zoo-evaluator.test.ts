@@ -4,69 +4,34 @@
 // CLI on the same data folder. Screenshots go to test-output/ui/. Skipped where no Chromium is installed.
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import type { ZooDetail } from '../engine/protocol.js';
 import { PROJECT_ROOT, runCliJson } from './helpers/cli.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
+import { accessibilityViolations, launchChromium, SHOTS, type Served, serious, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
 
-const CHROMIUM = process.env.PARAMZOO_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(PROJECT_ROOT, 'test-output', 'ui');
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set PARAMZOO_CHROMIUM)`;
+const skip = skipWithoutChromium;
 
 const dataDir = tempDir('paramzoo-ui-evaluator-');
-let serve: ChildProcess;
+let served: Served;
 let address: URL;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-function startServe(): Promise<URL> {
-  serve = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'paramzoo.js'), 'serve', '--port', '0', '--json', '--data', dataDir], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  serve.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`paramzoo serve printed nothing in 30 s:\n${stderr}`)), 30_000);
-    serve.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      try {
-        const printed = JSON.parse(stdout) as { url: string };
-        clearTimeout(timer);
-        resolve(new URL(printed.url));
-      } catch {
-        // not the whole document yet
-      }
-    });
-    serve.on('exit', (code) => reject(new Error(`paramzoo serve exited ${code}:\n${stderr}`)));
-  });
-}
 
 /** The zoo as stored in the catalog, read by the CLI (a separate process) on the same data folder. */
 const stored = (zoo: string) => runCliJson<ZooDetail>(['zoo', 'show', zoo, '--data', dataDir]);
 
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
 /** A screenshot, and the serious or critical accessibility violations (axe-core) on the page. */
 async function shot(name: string): Promise<string[]> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ content: AXE });
-  return page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(context: unknown): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    const result = await axe.run((globalThis as unknown as { document: unknown }).document);
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
+  return serious(await accessibilityViolations(page));
 }
 
 before(async () => {
@@ -76,11 +41,9 @@ before(async () => {
   await runCliJson(['zoo', 'create', 'imported-cnn', '--data', dataDir]);
   await runCliJson(['import', 'imported-cnn', join(FIXTURES, 'tiny_cnn.pth'), '--data', dataDir]);
   await runCliJson(['zoo', 'create', 'digits', '--task', 'digits-mlp', '--data', dataDir]);
-  address = await startServe();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  served = await startServe(dataDir);
+  address = served.url;
+  browser = await launchChromium();
   // bypassCSP: the page's CSP allows no inline script, and the accessibility scan injects axe-core.
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, bypassCSP: true, reducedMotion: 'reduce' });
   page = await context.newPage();
@@ -93,10 +56,7 @@ afterEach(async (t) => {
 
 after(async () => {
   await browser?.close();
-  if (serve && serve.exitCode === null) {
-    serve.kill('SIGTERM');
-    await new Promise((resolve) => serve.once('exit', resolve));
-  }
+  await stopServe(served);
 });
 
 test('Zoo view: set an evaluator command (refused, then saved), see it stored, clear it', { skip }, async () => {

@@ -28,6 +28,8 @@ function toJobInfo(row: JobRow): JobInfo {
     finishedAt: row.finished_at,
     error: row.error === null ? null : (JSON.parse(row.error) as EngineErrorInfo),
     createdAt: row.created_at,
+    ownerPid: row.owner_pid,
+    otherProcess: row.owner_pid !== null && row.owner_pid !== process.pid,
   };
   if (row.result !== null) info.result = JSON.parse(row.result);
   return info;

@@ -1,0 +1,89 @@
+// What the browser UI tests share: a real `paramzoo serve` child process on a data folder, Debian's
+// Chromium through playwright-core, and the axe-core accessibility scan.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { PROJECT_ROOT } from './cli.js';
+
+export const CHROMIUM = process.env.PARAMZOO_CHROMIUM ?? '/usr/bin/chromium';
+/** Where UI tests save screenshots (git-ignored). */
+export const SHOTS = join(PROJECT_ROOT, 'test-output', 'ui');
+/** node:test's `skip` for UI tests: false, or why they cannot run here. */
+export const skipWithoutChromium: string | false = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set PARAMZOO_CHROMIUM)`;
+
+export interface Served {
+  child: ChildProcess;
+  /** the address serve printed, with its token */
+  url: URL;
+  token: string;
+}
+
+/** Starts `paramzoo serve --port 0` on `dataDir`; resolves with the address it prints. */
+export function startServe(dataDir: string): Promise<Served> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'paramzoo.js'), 'serve', '--port', '0', '--json', '--data', dataDir], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`paramzoo serve printed nothing in 30 s:\n${stderr}`)), 30_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      try {
+        const printed = JSON.parse(stdout) as { url: string };
+        clearTimeout(timer);
+        const url = new URL(printed.url);
+        resolve({ child, url, token: url.searchParams.get('token')! });
+      } catch {
+        // not the whole document yet
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`paramzoo serve exited ${code}:\n${stderr}`)));
+  });
+}
+
+/** Stops a serve started by startServe and waits for it to exit. */
+export async function stopServe(served: Served | undefined): Promise<void> {
+  if (!served || served.child.exitCode !== null) return;
+  served.child.kill('SIGTERM');
+  await new Promise((resolve) => served.child.once('exit', resolve));
+}
+
+/** Headless Chromium as every UI test runs it. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+export interface Violation {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: string[];
+}
+
+/** The page's accessibility violations (axe-core, injected once per page; needs a context with bypassCSP). */
+export async function accessibilityViolations(page: Page): Promise<Violation[]> {
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ content: AXE });
+  return page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } })
+      .axe;
+    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+}
+
+/** Only the serious and critical ones, as "id: nodes". */
+export function serious(violations: readonly Violation[]): string[] {
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.join(', ')}`);
+}
