@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { openCatalog, type Catalog } from '../engine/catalog/db.js';
 import { getJob } from '../engine/catalog/jobs.js';
 import { JobRunner, type JobEvent } from '../engine/jobs.js';
 import { CancelledError, EngineError } from '../engine/errors.js';
+import { startHangingJob } from './helpers/hanging-job-process.js';
 import { tempDir } from './helpers/tmp.js';
 
 function runnerOn(catalog: Catalog): { jobs: JobRunner; events: (JobEvent & { at: number })[] } {
@@ -114,17 +113,7 @@ test('a job that throws an EngineError fails with its message; a bug fails too a
 
 test('a job whose process is killed is marked interrupted when the catalog is next opened', async () => {
   const dataDir = tempDir();
-  const script = fileURLToPath(new URL('./helpers/hanging-job.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const jobId = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const running = /running (job_\w+)/.exec(out);
-      if (running) resolve(running[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`the job process exited early (${code})`)));
-  });
+  const { child, id: jobId } = await startHangingJob(dataDir);
   // While its process lives, opening the catalog elsewhere (the CLI beside the app) leaves it alone.
   const beside = openCatalog(dataDir);
   assert.equal(getJob(beside.db, jobId)!.status, 'running');

@@ -3,11 +3,10 @@
 // end as its own events, and cancelling one asks its process to cancel it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { EngineEvent, JobInfo } from '../engine/protocol.js';
 import { createEngineService } from '../engine/service.js';
 import { runCli } from './helpers/cli.js';
+import { startHangingJob } from './helpers/hanging-job-process.js';
 import { tempDir } from './helpers/tmp.js';
 
 async function until<T>(find: () => T | undefined, what: string, timeoutMs = 120_000): Promise<T> {
@@ -61,17 +60,7 @@ test('a job whose process was killed is reported interrupted; cancelling it asks
   service.subscribe((event) => events.push(event));
   service.jobs.followOtherProcesses(100);
   try {
-    const script = fileURLToPath(new URL('./helpers/hanging-job.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const id = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        out += chunk;
-        const found = /running (job_\w+)/.exec(out);
-        if (found) resolve(found[1]!);
-      });
-      child.on('exit', (code) => reject(new Error(`the job process exited early (${code})`)));
-    });
+    const { child, id } = await startHangingJob(dataDir);
     await until(() => events.find((e) => e.type === 'job.progress' && e.job.id === id), 'the hanging job followed');
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -87,17 +76,8 @@ test('a live process picks up a cancel request for its job within a heartbeat', 
   const dataDir = tempDir();
   const service = createEngineService({ dataDir });
   try {
-    const script = fileURLToPath(new URL('./helpers/hanging-job.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const { child, id } = await startHangingJob(dataDir);
     try {
-      const id = await new Promise<string>((resolve) => {
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-          out += chunk;
-          const found = /running (job_\w+)/.exec(out);
-          if (found) resolve(found[1]!);
-        });
-      });
       await service.request('job.cancel', { id });
       const job = await until(
         () => {

@@ -9,28 +9,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunCheck } from '../engine/protocol.js';
 import { runCli, runCliJson } from './helpers/cli.js';
+import { smallGeneratorOptions } from './helpers/small-generator.js';
 import { tempDir } from './helpers/tmp.js';
 
 const data = tempDir('paramzoo-quality-check-');
-// A small generator: well under a second per step on wasm.
-const SMALL = [
-  '--set',
-  'tokenSize=64',
-  '--set',
-  'recurrentWidth=32',
-  '--set',
-  'recurrentLayers=1',
-  '--set',
-  'denoiserChannels=8,16,8',
-  '--set',
-  'timeFeatures=32',
-  '--set',
-  'diffusionBatch=32',
-  '--set',
-  'saveEvery=10',
-  '--set',
-  'samplerSteps=10',
-];
+const SMALL = smallGeneratorOptions({ samplerSteps: '10' });
 
 interface TrainJson {
   run: string;

@@ -7,29 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { PROJECT_ROOT, runCli, runCliJson } from './helpers/cli.js';
+import { smallGeneratorOptions } from './helpers/small-generator.js';
 import { tempDir } from './helpers/tmp.js';
 
 const BIN = fileURLToPath(new URL('../bin/paramzoo.js', import.meta.url));
 const data = tempDir('paramzoo-resume-');
-// A small generator: ~0.1 s per step on wasm (2-core dev machine).
-const SMALL = [
-  '--set',
-  'tokenSize=64',
-  '--set',
-  'recurrentWidth=32',
-  '--set',
-  'recurrentLayers=1',
-  '--set',
-  'denoiserChannels=8,16,8',
-  '--set',
-  'timeFeatures=32',
-  '--set',
-  'diffusionBatch=32',
-  '--set',
-  'saveEvery=10',
-  '--steps',
-  '60',
-];
+const SMALL = [...smallGeneratorOptions(), '--steps', '60'];
 
 interface TrainJson {
   run: string;

@@ -3,11 +3,11 @@
 // running job in the same catalog. Screenshot in test-output/ui/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { startHangingJob } from './helpers/hanging-job-process.js';
 import { tempDir } from './helpers/tmp.js';
 import { accessibilityViolations, launchChromium, SHOTS, type Served, serious, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
 
@@ -17,22 +17,6 @@ let served: Served;
 let browser: Browser;
 let page: Page;
 let other: ChildProcess | undefined;
-
-/** A process that runs a job (kind 'demo') on the data folder until it is killed; resolves with the job's id. */
-function startOtherProcessJob(): Promise<string> {
-  const script = fileURLToPath(new URL('./helpers/hanging-job.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  other = child;
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const found = /running (job_\w+)/.exec(out);
-      if (found) resolve(found[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`the job process exited early (${code})`)));
-  });
-}
 
 before(async () => {
   if (skip) return;
@@ -49,7 +33,9 @@ after(async () => {
 });
 
 test("Jobs view: a job another process runs is marked with its pid; the app's own jobs are not", { skip }, async () => {
-  const id = await startOtherProcessJob();
+  const started = await startHangingJob(dataDir);
+  other = started.child;
+  const { id } = started;
   await page.goto(served.url.href);
   await page.getByTestId('data-dir').waitFor();
   // a job of the app's own engine, started from the Collect view and left to finish
