@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs every tests/**/*.test.ts with node's own test runner (through tsx).
-// Usage: npm test [-- PATTERN...]  (a pattern keeps the files whose path contains it)
+// Runs tests/**/*.test.ts with node's own test runner (through tsx): `npm test` every file but the
+// end-to-end runs in tests/e2e/ (minutes each), `npm run test:e2e` (--e2e) those. CI runs both.
+// Usage: npm test [-- PATTERN...]  (patterns keep the files, e2e ones too, whose path contains one)
 // The browser UI (renderer/dist) is built first when it is missing or older than its sources,
 // so a fresh clone's `npm test` drives the UI it just built.
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -41,8 +42,10 @@ function buildUiIfStale() {
   }
 }
 
-const patterns = process.argv.slice(2);
-const files = findTests('tests').filter((f) => patterns.length === 0 || patterns.some((p) => f.includes(p)));
+const E2E = join('tests', 'e2e');
+const e2e = process.argv.includes('--e2e');
+const patterns = process.argv.slice(2).filter((arg) => arg !== '--e2e');
+const files = findTests('tests').filter((f) => (patterns.length > 0 ? patterns.some((p) => f.includes(p)) : f.startsWith(E2E) === e2e));
 if (files.length === 0) {
   console.error(`no test file matches ${patterns.join(' ')}`);
   process.exit(1);

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ExportResult, InspectResult, ZooDetail } from '../engine/protocol.js';
-import { runCli, runCliJson } from './helpers/cli.js';
-import { tempDir } from './helpers/tmp.js';
+import type { ExportResult, InspectResult, ZooDetail } from '../../engine/protocol.js';
+import { runCli, runCliJson } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 interface Summary {
   best: number;
