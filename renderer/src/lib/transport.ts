@@ -1,8 +1,10 @@
-// How the renderer reaches the engine, picked once at start: Electron's preload (`window.paramzoo`)
-// when present, else a WebSocket to the `paramzoo serve` that served this page. Both give the same
-// typed object; the views never know which one they use.
+// How the renderer reaches the engine, picked once at start (engine-choice.ts): Electron's preload
+// (`window.paramzoo`) when present, unless the user chose a remote engine there; else a WebSocket to
+// the `paramzoo serve` that served this page. All give the same typed object; the views never know
+// which one they use, only what it can do (capabilities).
 import type { ClientMessage, EngineErrorInfo, EngineEvent, ParamsOf, RequestName, ResultOf, ServerMessage, UploadChunkHeader } from '../../../engine/protocol';
-import { capabilitiesOf, type Capabilities, type PreloadLike } from './host';
+import { checkRemoteAddress, chooseEngine } from './engine-choice';
+import type { Capabilities, PreloadLike } from './host';
 
 export type { Capabilities } from './host';
 
@@ -26,6 +28,21 @@ export interface Engine {
   /** present when capabilities.droppedPaths: a dropped file's (or folder's) path, '' when it has none */
   pathForFile?(file: File): string;
   capabilities: Capabilities;
+  /** which engine this is, for the status bar */
+  source: EngineSource;
+  /** where one-time download links (download.ticket's url) are resolved */
+  httpBase: string;
+}
+
+export interface EngineSource {
+  /** this computer's engine in the desktop app, the page's own server, or a remote engine through a tunnel */
+  kind: 'app' | 'served' | 'remote';
+  /** the remote engine's HOST:PORT */
+  label?: string;
+  /** in the desktop app, where the user may switch between this computer's engine and a remote one */
+  switchable: boolean;
+  /** a stored remote address refused at start (this computer's engine is used instead), and why */
+  refusedRemote?: string;
 }
 
 export type ConnectionState = 'connecting' | 'open' | 'closed' | 'refused';
@@ -73,14 +90,36 @@ export function takeToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
+/** The remote engine the desktop app uses instead of its own (checkRemoteAddress's address), per app install. */
+const REMOTE_KEY = 'paramzoo.remoteEngine';
+
 export function connect(): Engine {
   const preload = (window as unknown as { paramzoo?: PreloadApi }).paramzoo;
-  if (preload) return electronEngine(preload);
-  return websocketEngine(takeToken());
+  const choice = chooseEngine({ preload, storedRemote: preload ? localStorage.getItem(REMOTE_KEY) : null, pageUrl: window.location.href, pageToken: takeToken });
+  if (choice.kind === 'app') return electronEngine(preload!, choice.capabilities, choice.refusedRemote);
+  if (choice.kind === 'remote') {
+    const { remote } = choice;
+    return websocketEngine(remote.socketUrl, remote.token, remote.httpBase, choice.capabilities, { kind: 'remote', label: remote.label, switchable: true });
+  }
+  return websocketEngine(choice.socketUrl, choice.token, choice.httpBase, choice.capabilities, { kind: 'served', switchable: false });
 }
 
-function electronEngine(api: PreloadApi): Engine {
-  const capabilities = capabilitiesOf(api);
+/** Stores a remote engine's address and reconnects (the page reloads); the reason when the address is refused. */
+export function useRemoteEngine(address: string): string | null {
+  const checked = checkRemoteAddress(address);
+  if (!checked.ok) return checked.reason;
+  localStorage.setItem(REMOTE_KEY, checked.remote.address);
+  window.location.reload();
+  return null;
+}
+
+/** Back to this computer's engine (the page reloads). */
+export function useThisComputersEngine(): void {
+  localStorage.removeItem(REMOTE_KEY);
+  window.location.reload();
+}
+
+function electronEngine(api: PreloadApi, capabilities: Capabilities, refusedRemote: string | undefined): Engine {
   const engine: Engine = {
     async request(method, params) {
       try {
@@ -103,6 +142,8 @@ function electronEngine(api: PreloadApi): Engine {
     },
     sendBinary: () => Promise.reject(new Error('the desktop app passes paths, not uploads')),
     capabilities,
+    source: { kind: 'app', switchable: true, ...(refusedRemote ? { refusedRemote } : {}) },
+    httpBase: window.location.href,
   };
   // Only what the preload offers; the views check capabilities before calling these.
   if (capabilities.nativePaths) engine.choosePaths = (request) => api.choosePaths!(request);
@@ -111,7 +152,11 @@ function electronEngine(api: PreloadApi): Engine {
   return engine;
 }
 
-function websocketEngine(token: string | null): Engine {
+function websocketEngine(socketUrl: string, token: string | null, httpBase: string, capabilities: Capabilities, source: EngineSource): Engine {
+  const remote = source.kind === 'remote';
+  const refusedHint = remote
+    ? `check the SSH tunnel (ssh -L) and that paramzoo serve still runs on the remote machine; if it restarted, paste its new address`
+    : 'open the address paramzoo serve printed';
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   const listeners = new Set<(event: EngineEvent) => void>();
   const stateListeners = new Set<(state: ConnectionState) => void>();
@@ -133,9 +178,7 @@ function websocketEngine(token: string | null): Engine {
         reject(new EngineRequestError({ code: 'no_token', message: 'this page was opened without the engine token', hint: 'open the address paramzoo serve printed (with ?token=…)' }));
         return;
       }
-      const url = new URL('ws', window.location.href);
-      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-      const ws = new WebSocket(url.href, ['paramzoo', `token.${token}`]);
+      const ws = new WebSocket(socketUrl, ['paramzoo', `token.${token}`]);
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => {
         everOpened = true;
@@ -157,15 +200,21 @@ function websocketEngine(token: string | null): Engine {
       ws.onclose = () => {
         opened = null;
         for (const [, waiter] of pending)
-          waiter.reject(new EngineRequestError({ code: 'disconnected', message: 'the connection to the engine closed', hint: 'check that paramzoo serve is still running, then reload' }));
+          waiter.reject(
+            new EngineRequestError({
+              code: 'disconnected',
+              message: 'the connection to the engine closed',
+              hint: remote ? 'check the SSH tunnel and that paramzoo serve still runs on the remote machine' : 'check that paramzoo serve is still running, then reload',
+            }),
+          );
         pending.clear();
         // A handshake refused by the server never opened: the token or origin was wrong.
         setState(everOpened ? 'closed' : 'refused');
         reject(
           new EngineRequestError({
             code: everOpened ? 'disconnected' : 'refused',
-            message: everOpened ? 'the connection to the engine closed' : 'the engine refused this page',
-            hint: 'open the address paramzoo serve printed',
+            message: everOpened ? 'the connection to the engine closed' : remote ? `the remote engine at ${source.label} refused the app or could not be reached` : 'the engine refused this page',
+            hint: refusedHint,
           }),
         );
         if (everOpened) setTimeout(() => void open().catch(() => undefined), 1500);
@@ -199,7 +248,9 @@ function websocketEngine(token: string | null): Engine {
       while (ws.bufferedAmount > 4 * 1024 * 1024) await new Promise((r) => setTimeout(r, 10));
       ws.send(frame);
     },
-    capabilities: capabilitiesOf(undefined),
+    capabilities,
+    source,
+    httpBase,
   };
 }
 
