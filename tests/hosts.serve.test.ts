@@ -201,6 +201,9 @@ test('the token is accepted only in Sec-WebSocket-Protocol: wrong, missing or in
   assert.equal(await handshake(`${base}?token=${token}`), 401, 'the token in the URL is not enough');
   assert.equal(await handshake(`${base}?token=${token}`, ['paramzoo']), 401, 'the engine protocol without the token');
   assert.equal(await handshake(base, [`token.${token}`]), 401, 'the token without the engine protocol');
+  // The desktop app reaching a remote engine through a tunnel (Origin app://paramzoo) needs the token too.
+  assert.equal(await handshake(base, ['paramzoo'], {}, 'app://paramzoo'), 401, "the desktop app's origin without the token");
+  assert.equal(await handshake(base, websocketProtocols(`${token.slice(0, -1)}x`), {}, 'app://paramzoo'), 401, "the desktop app's origin with a wrong token");
   assert.equal(await handshake(`ws://${served.url.host}/`, websocketProtocols(token)), 404);
   assert.equal(await handshake(base, websocketProtocols(token)), 'open');
   assert.equal((await rawGet(Number(served.url.port), '/ws')).status, 426);

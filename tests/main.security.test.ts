@@ -78,6 +78,11 @@ test("the CSP allows the app's own scripts and nothing from anywhere else", () =
   for (const [name, sources] of directives) {
     for (const source of sources) assert.ok(!/^(\*|https?:|wss?:|'unsafe-eval')$/.test(source), `${name} allows ${source}`);
   }
+  // A remote engine is reached through an SSH tunnel only: WebSockets to a loopback name, any port, and nothing else.
+  assert.deepEqual(directives.get('connect-src'), ["'self'", 'ws://127.0.0.1:*', 'ws://localhost:*']);
+  for (const [name, sources] of directives) {
+    if (name !== 'connect-src') for (const source of sources) assert.ok(!/^(https?|wss?):/.test(source), `${name} allows ${source}`);
+  }
   assert.equal(securityHeaders('text/html')['Content-Security-Policy'], CONTENT_SECURITY_POLICY);
   assert.equal(securityHeaders('text/html')['X-Content-Type-Options'], 'nosniff');
 });
