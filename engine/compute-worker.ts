@@ -4,6 +4,7 @@
 // jobs table (status, progress, heartbeat); this thread only computes and writes what the job
 // itself writes (runs, checkpoints, generated models, blobs).
 import { parentPort, workerData } from 'node:worker_threads';
+import { constants, setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { BackendInfo, Id } from './protocol.js';
 import { CancelledError } from './errors.js';
@@ -16,6 +17,15 @@ import { sendError, type FromWorker, type ToWorker } from './compute-messages.js
 const port = parentPort;
 if (!port) throw new Error('engine/compute-worker.ts runs only as a worker thread (engine/compute.ts starts it)');
 const { dataDir } = workerData as { dataDir: string };
+
+// Compute runs below normal priority, so a training job on a small machine yields to the app's window
+// and to whatever else the user runs; alone on the machine it loses nothing. On Linux this sets this
+// thread's nice value, which the wasm threads it starts inherit; elsewhere it lowers the process.
+try {
+  setPriority(constants.priority.PRIORITY_BELOW_NORMAL);
+} catch {
+  // not permitted here: compute at the priority it was given
+}
 
 const blobs = new BlobStore(join(dataDir, 'blobs'));
 let opened: Catalog | null = null;

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { EngineError } from '../engine/errors.js';
 import { CancelledError } from '../engine/errors.js';
 import type { TrainJobResult } from '../engine/protocol.js';
@@ -73,6 +74,40 @@ test('requests are answered while a training step computes: many answers per ste
     }
     assert.ok(perStep.length >= 1, `step events: ${timeline.filter((e) => e.type === 'step').length}`);
     assert.ok(Math.max(...perStep) >= 10, `answers per step between step events: ${perStep.map((x) => x.toFixed(1)).join(', ')}`);
+  });
+});
+
+/** Each thread's nice value in this process (Linux /proc), by thread id. */
+function threadNiceness(): Map<number, number> {
+  const nice = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    // after "(comm)" the fields are: state ppid … ; nice is field 19 of the whole line
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    nice.set(Number(tid), Number(fields[16]));
+  }
+  return nice;
+}
+
+test("compute runs below normal priority, and the engine's thread does not (the app's window and requests come first)", {
+  skip: process.platform === 'linux' ? false : 'reads thread priorities from /proc (Linux)',
+}, async () => {
+  const before = threadNiceness();
+  await withZoo('worker', async (service) => {
+    const read: { threads?: Map<number, number> } = {};
+    await runJob(service, 'train', { zoo: 'small', steps: 3, set: SMALL, threads: 2, backend: 'wasm' }, (progress) => {
+      if (typeof progress.metrics.step === 'number') read.threads ??= threadNiceness();
+    });
+    const seen = read.threads;
+    assert.ok(seen, 'threads read while training');
+    const niced = [...seen].filter(([tid, nice]) => !before.has(tid) && nice > 0);
+    // the compute worker's thread and the wasm threads it started
+    assert.ok(niced.length >= 2, `threads below normal priority while training: ${niced.length}`);
+    assert.ok(
+      niced.every(([, nice]) => nice === 10),
+      JSON.stringify(niced),
+    );
+    assert.equal(seen.get(process.pid), before.get(process.pid), "the engine's own thread keeps its priority");
   });
 });
 
