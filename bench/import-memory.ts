@@ -13,6 +13,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { encodeHeader } from '../engine/formats/safetensors.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,22 +32,6 @@ const REPORT_PEAK = `data:text/javascript,${encodeURIComponent(
   "import { writeFileSync } from 'node:fs'; process.on('exit', () => writeFileSync(process.env.PEAK_RSS_FILE, String(process.resourceUsage().maxRSS * 1024)));",
 )}`;
 
-/** The safetensors header as engine/formats/safetensors.ts lays it out (so an unchanged round trip keeps the sha). */
-function header(names: string[], shape: number[]): Uint8Array {
-  let offset = 0;
-  const parts = names.map((name) => {
-    const entry = `${JSON.stringify(name)}:${JSON.stringify({ dtype: 'F32', shape, data_offsets: [offset, offset + TENSOR_BYTES] })}`;
-    offset += TENSOR_BYTES;
-    return entry;
-  });
-  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
-  const padded = Math.ceil(json.length / 8) * 8;
-  const bytes = new Uint8Array(8 + padded).fill(0x20, 8);
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
-  bytes.set(json, 8);
-  return bytes;
-}
-
 /** Writes the checkpoint chunk by chunk; returns the sha256 of its bytes. */
 async function writeCheckpoint(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -62,7 +47,8 @@ async function writeCheckpoint(path: string): Promise<string> {
       position += bytes.byteLength;
     };
     const names = Array.from({ length: TENSORS }, (_, i) => `blocks.${i}.weight`);
-    await put(header(names, [TENSOR_BYTES / 4 / 1024, 1024]));
+    // the engine's own header layout, so an unchanged round trip keeps the sha256
+    await put(encodeHeader(names.map((name) => ({ name, dtype: 'F32', shape: [TENSOR_BYTES / 4 / 1024, 1024], byteLength: TENSOR_BYTES })), {}));
     const chunk = new Float32Array(CHUNK_BYTES / 4);
     for (let t = 0; t < TENSORS; t++) {
       for (let c = 0; c < TENSOR_BYTES / CHUNK_BYTES; c++) {
