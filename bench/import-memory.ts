@@ -48,7 +48,13 @@ async function writeCheckpoint(path: string): Promise<string> {
     };
     const names = Array.from({ length: TENSORS }, (_, i) => `blocks.${i}.weight`);
     // the engine's own header layout, so an unchanged round trip keeps the sha256
-    await put(encodeHeader(names.map((name) => ({ name, dtype: 'F32', shape: [TENSOR_BYTES / 4 / 1024, 1024], byteLength: TENSOR_BYTES })), {}));
+    const shape = [TENSOR_BYTES / 4 / 1024, 1024];
+    await put(
+      encodeHeader(
+        names.map((name) => ({ name, dtype: 'F32', shape, byteLength: TENSOR_BYTES })),
+        {},
+      ),
+    );
     const chunk = new Float32Array(CHUNK_BYTES / 4);
     for (let t = 0; t < TENSORS; t++) {
       for (let c = 0; c < TENSOR_BYTES / CHUNK_BYTES; c++) {
