@@ -23,15 +23,16 @@
 // --profile: the page's CPU profile of the busy window (Chromium's profiler, which slows the page a
 // little) saved as busy.cpuprofile in the temp folder (see --keep); the functions with the most self
 // time go into the JSON line (the bundle is minified: object methods such as chart.js's keep their names).
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { PROJECT_ROOT, runCliJson } from '../tests/helpers/cli.js';
+import { CHROMIUM, fillTrainForm, launchChromium, type Served, startServe, stopServe } from '../tests/helpers/ui.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +45,6 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
   },
 });
-const CHROMIUM = process.env.PARAMZOO_CHROMIUM ?? '/usr/bin/chromium';
 const starts = Number(values.starts);
 const idleSeconds = Number(values['idle-seconds']);
 const busySeconds = Number(values['busy-seconds']);
@@ -103,49 +103,21 @@ function bundleSizes(): { kind: string; files: number; bytes: number; gzip: numb
   return [...rows, rows.reduce((t, r) => ({ kind: 'total', files: t.files + r.files, bytes: t.bytes + r.bytes, gzip: t.gzip + r.gzip }), { kind: 'total', files: 0, bytes: 0, gzip: 0 })];
 }
 
-// ---- paramzoo serve, as tests/ui.app.test.ts starts it ----
-
-interface Served {
-  child: ChildProcess;
-  url: URL;
-  spawnedAt: number;
-  printedAt: number;
-}
+// ---- paramzoo serve, as the UI tests start it (tests/helpers/ui.ts), timed ----
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with a page's performance.timeOrigin. */
 const wallNow = () => performance.timeOrigin + performance.now();
 
-function startServe(): Promise<Served> {
-  const spawnedAt = wallNow();
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'paramzoo.js'), 'serve', '--port', '0', '--json', '--data', dataDir], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...(values.source ? { PARAMZOO_FROM_SOURCE: '1' } : {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`paramzoo serve printed nothing in 60 s:\n${stderr}`)), 60_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      try {
-        const printed = JSON.parse(stdout) as { url: string };
-        clearTimeout(timer);
-        resolve({ child, url: new URL(printed.url), spawnedAt, printedAt: wallNow() });
-      } catch {
-        // not the whole document yet
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`paramzoo serve exited ${code}:\n${stderr}`)));
-  });
+interface TimedServe {
+  served: Served;
+  spawnedAt: number;
+  printedAt: number;
 }
 
-async function stopServe(served: Served): Promise<void> {
-  if (served.child.exitCode !== null || served.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => served.child.once('exit', resolve));
-  served.child.kill('SIGTERM');
-  await exited;
+async function startTimedServe(): Promise<TimedServe> {
+  const spawnedAt = wallNow();
+  const served = await startServe(dataDir, values.source ? { PARAMZOO_FROM_SOURCE: '1' } : {});
+  return { served, spawnedAt, printedAt: wallNow() };
 }
 
 // ---- in the page (this project's TypeScript has no DOM types: what the page offers is typed by shape) ----
@@ -193,7 +165,7 @@ interface StartFigures {
 async function measureStart(browser: Browser): Promise<StartFigures> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
-  const served = await startServe();
+  const { served, spawnedAt, printedAt } = await startTimedServe();
   try {
     await page.goto(served.url.href);
     // The app has connected when the status bar shows the engine's data folder; polled every frame.
@@ -214,12 +186,12 @@ async function measureStart(browser: Browser): Promise<StartFigures> {
       return { timeOrigin: g.performance.timeOrigin, fcp: fcp?.startTime ?? NaN };
     });
     return {
-      spawnToUrl: served.printedAt - served.spawnedAt,
-      urlToNavigation: paint.timeOrigin - served.printedAt,
+      spawnToUrl: printedAt - spawnedAt,
+      urlToNavigation: paint.timeOrigin - printedAt,
       navigationToFcp: paint.fcp,
-      spawnToFcp: paint.timeOrigin + paint.fcp - served.spawnedAt,
+      spawnToFcp: paint.timeOrigin + paint.fcp - spawnedAt,
       navigationToConnected: connected,
-      spawnToConnected: paint.timeOrigin + connected - served.spawnedAt,
+      spawnToConnected: paint.timeOrigin + connected - spawnedAt,
     };
   } finally {
     await context.close();
@@ -404,10 +376,7 @@ try {
     dataDir,
   ]);
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 
   // 1. start to first paint
   const startRuns: StartFigures[] = [];
@@ -417,7 +386,7 @@ try {
   }
 
   // 2. Generate: click → progress on screen
-  served = await startServe();
+  served = (await startTimedServe()).served;
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   // tsx compiles this file keeping function names through an __name helper, which the page functions below then call.
   await context.addInitScript({ content: 'globalThis.__name = (f) => f;' });
@@ -455,17 +424,7 @@ try {
 
   // 4. frames: idle on the Train view, then while a training job started there streams progress
   await view(page, served.url, 'train', /Train a generator/);
-  await page.locator('select[name="zoo"]').selectOption('digits');
-  await page.locator('select[name="preset"]').selectOption('tiny-slim');
-  await page.locator('input[name="steps"]').fill(String(trainSteps));
-  await page
-    .locator('details')
-    .first()
-    .evaluate((details) => {
-      (details as unknown as { open: boolean }).open = true;
-    });
-  for (const [name, value] of SMALL_GENERATOR) await page.locator(`input[name="${name}"]`).fill(value);
-  await page.getByText(new RegExp(`preset tiny-slim · ${trainSteps} steps`)).waitFor();
+  await fillTrainForm(page, { zoo: 'digits', preset: 'tiny-slim', steps: trainSteps, settings: SMALL_GENERATOR });
   log(`idle: ${idleSeconds} s of frames on the Train view, no job…`);
   const idle = await measureFrames(page, idleSeconds);
   await page.getByRole('button', { name: 'Start training' }).click();

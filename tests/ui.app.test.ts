@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { runCli } from './helpers/cli.js';
-import { accessibilityViolations, launchChromium, SHOTS, type Served, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
+import { accessibilityViolations, fillTrainForm, launchChromium, SHOTS, type Served, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -229,27 +229,16 @@ test('Collect: a tiny digits-mlp zoo with progress', { skip }, async () => {
 
 async function startTraining(steps: number): Promise<void> {
   await view('train', /Train a generator/);
-  await page.locator('select[name="zoo"]').selectOption('digits');
-  await page.locator('select[name="preset"]').selectOption('tiny-slim');
-  await page.locator('input[name="steps"]').fill(String(steps));
-  await page
-    .locator('details')
-    .first()
-    .evaluate((details) => {
-      (details as unknown as { open: boolean }).open = true;
-    });
   // Small enough for a 2-core machine: ~0.1 s a step.
-  for (const [name, value] of [
+  const settings = [
     ['denoiserChannels', '8, 8'],
     ['recurrentWidth', '32'],
     ['diffusionBatch', '8'],
     ['timeFeatures', '32'],
     ['saveEvery', '5'],
     ['checkEvery', '10'],
-  ]) {
-    await page.locator(`input[name="${name}"]`).fill(value!);
-  }
-  await page.getByText(/preset tiny-slim · \d+ steps/).waitFor();
+  ] as const;
+  await fillTrainForm(page, { zoo: 'digits', preset: 'tiny-slim', steps, settings });
   await page.getByRole('button', { name: 'Start training' }).click();
 }
 

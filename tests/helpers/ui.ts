@@ -20,10 +20,11 @@ export interface Served {
   token: string;
 }
 
-/** Starts `paramzoo serve --port 0` on `dataDir`; resolves with the address it prints. */
-export function startServe(dataDir: string): Promise<Served> {
+/** Starts `paramzoo serve --port 0` on `dataDir` (with `env` added to this process's); resolves with the address it prints. */
+export function startServe(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<Served> {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'paramzoo.js'), 'serve', '--port', '0', '--json', '--data', dataDir], {
     cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -50,7 +51,7 @@ export function startServe(dataDir: string): Promise<Served> {
 
 /** Stops a serve started by startServe and waits for it to exit. */
 export async function stopServe(served: Served | undefined): Promise<void> {
-  if (!served || served.child.exitCode !== null) return;
+  if (!served || served.child.exitCode !== null || served.child.signalCode !== null) return;
   served.child.kill('SIGTERM');
   await new Promise((resolve) => served.child.once('exit', resolve));
 }
@@ -86,4 +87,23 @@ export async function accessibilityViolations(page: Page): Promise<Violation[]> 
 /** Only the serious and critical ones, as "id: nodes". */
 export function serious(violations: readonly Violation[]): string[] {
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.join(', ')}`);
+}
+
+/**
+ * Fills the Train view's form as a user would: zoo, preset, steps, then each named generator setting
+ * (the "All generator settings" section opened), and waits for the summary line to say the preset.
+ * The Train view must be open.
+ */
+export async function fillTrainForm(page: Page, form: { zoo: string; preset: string; steps: number; settings: readonly (readonly [string, string])[] }): Promise<void> {
+  await page.locator('select[name="zoo"]').selectOption(form.zoo);
+  await page.locator('select[name="preset"]').selectOption(form.preset);
+  await page.locator('input[name="steps"]').fill(String(form.steps));
+  await page
+    .locator('details')
+    .first()
+    .evaluate((details) => {
+      (details as unknown as { open: boolean }).open = true;
+    });
+  for (const [name, value] of form.settings) await page.locator(`input[name="${name}"]`).fill(value);
+  await page.getByText(new RegExp(`preset ${form.preset} · ${form.steps} steps`)).waitFor();
 }
