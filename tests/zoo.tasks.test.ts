@@ -90,7 +90,7 @@ test('the digits CNN trains on wasm to well above chance', async () => {
   const task = getTask('digits-cnn');
   const run = task.startTraining(task.init(3), { lr: 3e-3, batchSize: 32, seed: 3 });
   for (let epoch = 0; epoch < 3; epoch++) await task.trainEpoch(run);
-  const weights = run.weights();
+  const weights = await run.weights();
   run.dispose();
   const evaluation = await task.evaluate(weights);
   assert.ok(evaluation.accuracy > 80, `accuracy ${evaluation.accuracy}`);
@@ -152,10 +152,10 @@ test('PyTorch loads the digits CNN as is: same test accuracy, same mistakes, sam
   const task = getTask('digits-cnn');
   const options = { lr: 3e-3, batchSize: 32, seed: 11 };
   const run = task.startTraining(task.init(11), options);
-  for (let i = 0; i < 20; i++) run.step();
-  const trained = run.weights();
-  run.step(); // one more training-mode batch: batch 21 of the first epoch
-  const afterStep = new Map(run.weights().map((t) => [t.name, values(t)]));
+  for (let i = 0; i < 20; i++) await run.step();
+  const trained = await run.weights();
+  await run.step(); // one more training-mode batch: batch 21 of the first epoch
+  const afterStep = new Map((await run.weights()).map((t) => [t.name, values(t)]));
   run.dispose();
   const trainBatch = Array.from(shuffledIndices(1347, deriveSeed(options.seed, 0)).subarray(20 * 32, 21 * 32));
   const ours = await task.evaluate(trained);
@@ -211,7 +211,7 @@ test('a binary head on the frozen trunk learns its task (binary accuracy)', asyn
   const condition = [1, 0, 1, 0, 1, 0, 1, 0, 1, 0]; // even digits positive
   const run = task.startTraining(task.init(0), { lr: 1e-2, batchSize: 32, seed: 0, condition });
   for (let epoch = 0; epoch < 5; epoch++) await run.trainEpoch();
-  const weights = run.weights();
+  const weights = await run.weights();
   run.dispose();
   assert.deepEqual(
     weights.map((t) => [t.name, t.shape]),
@@ -237,8 +237,8 @@ test('training and evaluation leave no tensors behind', async () => {
     await task.evaluate(task.init(0), condition); // first use loads data and warms kernels
     const before = tf.memory().numTensors;
     const run = task.startTraining(task.init(1), { lr: 1e-2, batchSize: 32, seed: 1, ...condition });
-    for (let i = 0; i < 5; i++) run.step();
-    const weights = run.weights();
+    for (let i = 0; i < 5; i++) await run.step();
+    const weights = await run.weights();
     run.dispose();
     await task.evaluate(weights, condition);
     assert.equal(tf.memory().numTensors, before, id);

@@ -94,12 +94,7 @@ export async function generateModels(generator: RpgGenerator, options: GenerateO
         const chunkPrototypes = tf.slice(prototypes, [first, 0], [count, config.recurrentWidth]);
         let tokens: Float32Array;
         try {
-          tokens = sampleTokens(schedule, { sampler, steps, eta, clipX0 }, rngs, size, (xt, t) => {
-            const eps = generator.predictNoise(xt, new Array<number>(count).fill(t), chunkPrototypes);
-            const values = eps.dataSync() as Float32Array;
-            eps.dispose();
-            return values;
-          });
+          tokens = await sampleTokens(schedule, { sampler, steps, eta, clipX0 }, rngs, size, (xt, t) => generator.predictNoise(xt, new Array<number>(count).fill(t), chunkPrototypes));
         } finally {
           chunkPrototypes.dispose();
         }

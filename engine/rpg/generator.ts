@@ -163,9 +163,10 @@ function readInt32(tensor: TensorData): Int32Array {
 }
 
 /** The generator's variables + `extra` tensors, with the metadata JSON. */
-export function saveGeneratorState(generator: RpgGenerator, training: { step: number; rng: number[]; optimizerIterations: number; extraTensors: TensorData[] }): GeneratorState {
+export async function saveGeneratorState(generator: RpgGenerator, training: { step: number; rng: number[]; optimizerIterations: number; extraTensors: TensorData[] }): Promise<GeneratorState> {
   const named = generator.namedVariables();
-  const tensors: TensorData[] = [...named, ...generator.namedBuffers()].map(([name, v]) => float32Data(`generator.${name}`, v.dataSync() as Float32Array, v.shape.slice()));
+  const tensors: TensorData[] = [];
+  for (const [name, v] of [...named, ...generator.namedBuffers()]) tensors.push(float32Data(`generator.${name}`, (await v.data()) as Float32Array, v.shape.slice()));
   tensors.push(int32Data('layout.tensor_index_of_token', generator.shape.tensorIndexOfToken));
   tensors.push(int32Data('layout.index_in_tensor_of_token', generator.shape.indexInTensorOfToken));
   tensors.push(...training.extraTensors);

@@ -73,16 +73,16 @@ export class AdamW {
   }
 
   /** Moments as named float32 tensors (`<prefix>m.<i>`, `<prefix>v.<i>`) for a saved state. */
-  stateTensors(prefix = 'optimizer.'): TensorData[] {
+  async stateTensors(prefix = 'optimizer.'): Promise<TensorData[]> {
     const out: TensorData[] = [];
     for (const [kind, list] of [
       ['m', this.m],
       ['v', this.v],
     ] as const) {
-      list.forEach((variable, i) => {
-        const values = variable.dataSync() as Float32Array;
+      for (const [i, variable] of list.entries()) {
+        const values = (await variable.data()) as Float32Array;
         out.push({ name: `${prefix}${kind}.${i}`, dtype: 'F32', shape: variable.shape.slice(), data: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) });
-      });
+      }
     }
     return out;
   }

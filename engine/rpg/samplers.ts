@@ -20,8 +20,8 @@ export interface SamplerOptions {
   clipX0?: number;
 }
 
-/** ε̂ for xt [count, size] at one integer time t; returns count·size values. */
-export type NoisePredictor = (xt: tf.Tensor2D, t: number) => Float32Array;
+/** ε̂ for xt [count, size] at one integer time t, as a tensor of count·size values (read back asynchronously: WebGPU cannot read synchronously in Node). */
+export type NoisePredictor = (xt: tf.Tensor2D, t: number) => tf.Tensor;
 
 /** The DDIM times, descending from T−1 to 0, evenly spaced. */
 export function ddimTimesteps(timesteps: number, steps: number): number[] {
@@ -40,7 +40,7 @@ function drawNoise(rngs: readonly Rng[], size: number, out: Float32Array): void 
 }
 
 /** Denoises rngs.length tokens of `size` values from pure noise; returns [count·size]. */
-export function sampleTokens(schedule: NoiseSchedule, options: SamplerOptions, rngs: readonly Rng[], size: number, predict: NoisePredictor): Float32Array {
+export async function sampleTokens(schedule: NoiseSchedule, options: SamplerOptions, rngs: readonly Rng[], size: number, predict: NoisePredictor): Promise<Float32Array> {
   const count = rngs.length;
   const x = new Float32Array(count * size);
   drawNoise(rngs, size, x);
@@ -50,7 +50,9 @@ export function sampleTokens(schedule: NoiseSchedule, options: SamplerOptions, r
   const times = options.sampler === 'ddpm' ? [...Array(schedule.timesteps).keys()].reverse() : ddimTimesteps(schedule.timesteps, options.steps);
   for (let k = 0; k < times.length; k++) {
     const t = times[k]!;
-    const eps = tf.tidy(() => predict(tf.tensor2d(x, [count, size]), t));
+    const epsTensor = tf.tidy(() => predict(tf.tensor2d(x, [count, size]), t));
+    const eps = (await epsTensor.data()) as Float32Array;
+    epsTensor.dispose();
     const abT = alphaBars[t]!;
     if (options.sampler === 'ddpm') {
       // x_{t−1} = (x_t − β_t/√(1−ᾱ_t)·ε̂)/√α_t + σ_t·z, σ_t² = β̃_t = (1−ᾱ_{t−1})/(1−ᾱ_t)·β_t

@@ -164,12 +164,12 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
   let endStep = config.steps;
   /** time spent in quality checks, left out of secondsPerStep */
   let checkSeconds = 0;
-  const makeState = (step: number) =>
+  const makeState = async (step: number) =>
     saveGeneratorState(generator, {
       step,
       rng: rng.state(),
       optimizerIterations: optimizer.iterations,
-      extraTensors: [...optimizer.stateTensors(), float32Data('train.loss_curve', Float32Array.from(lossCurve), [lossCurve.length])],
+      extraTensors: [...(await optimizer.stateTensors()), float32Data('train.loss_curve', Float32Array.from(lossCurve), [lossCurve.length])],
     });
 
   try {
@@ -212,7 +212,7 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
       }
 
       const lr = cosineLearningRate(step, config.steps, config.lr, config.warmupSteps);
-      const loss = tf.tidy(() => {
+      const lossTensor = tf.tidy(() => {
         const xtT = tf.tensor2d(xt, [n, size]);
         const noiseT = tf.tensor2d(noise, [n, size]);
         const maskT = tf.tensor2d(mask, [n, size]);
@@ -226,8 +226,10 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
         const ordered = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
         optimizer.step(ordered, lr).dispose();
         generator.denoiser.commitBatchStatistics();
-        return value.dataSync()[0]!;
+        return value;
       });
+      const loss = (await lossTensor.data())[0]!;
+      lossTensor.dispose();
       if (!Number.isFinite(loss)) throw new EngineError('training_diverged', `the generator's loss became ${loss} at step ${step + 1}`, { hint: 'lower lr (e.g. halve it) and train again' });
       lossCurve.push(loss);
 
@@ -247,13 +249,13 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
         });
       }
       const saved = done % config.saveEvery === 0 || done === config.steps;
-      if (hooks.onCheckpoint && saved) await hooks.onCheckpoint(makeState(done), done);
+      if (hooks.onCheckpoint && saved) await hooks.onCheckpoint(await makeState(done), done);
       if (hooks.onCheck && config.checkEvery > 0 && (done % config.checkEvery === 0 || done === config.steps)) {
         const checkStarted = performance.now();
         const stop = await hooks.onCheck(generator, done);
         checkSeconds += (performance.now() - checkStarted) / 1000;
         if (stop && done < config.steps) {
-          if (hooks.onCheckpoint && !saved) await hooks.onCheckpoint(makeState(done), done);
+          if (hooks.onCheckpoint && !saved) await hooks.onCheckpoint(await makeState(done), done);
           endStep = done;
           break;
         }
@@ -263,7 +265,7 @@ export async function trainGenerator(input: TrainingInput, requestedConfig: RpgC
     cleanup();
     throw error;
   }
-  const state = makeState(endStep);
+  const state = await makeState(endStep);
   optimizer.dispose();
   const ran = endStep - startStep;
   return {

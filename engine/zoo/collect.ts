@@ -206,13 +206,13 @@ export async function collectZoo(taskId: string, options: Partial<CollectOptions
         const stage = `checkpoints of ${what}: ${k + 1}/${settings.checkpointsPerSeed}`;
         while (step < target) {
           checkCancel();
-          latest.loss = training.step();
+          latest.loss = await training.step();
           step += 1;
           stepsDone += 1;
           report(stage);
           if (step % 8 === 0) await yieldToEventLoop();
         }
-        const tensors = training.weights();
+        const tensors = await training.weights();
         const evaluation = await task.evaluate(tensors, run.condition ? { condition: run.condition } : {});
         const metrics = { accuracy: evaluation.accuracy, loss: evaluation.loss, epoch: settings.epochs + step / steps, step };
         latest.accuracy = evaluation.accuracy;

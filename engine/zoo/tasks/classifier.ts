@@ -72,7 +72,7 @@ export class VariableTrainingRun implements TrainingRun {
     this.order = shuffledIndices(sampleCount, deriveSeed(options.seed, 0));
   }
 
-  step(): number {
+  async step(): Promise<number> {
     if (this.disposed) throw new Error('bug: training run used after dispose');
     if (this.stepInEpoch === this.stepsPerEpoch) {
       this.epoch += 1;
@@ -86,7 +86,7 @@ export class VariableTrainingRun implements TrainingRun {
     const weights: Weights = new Map(this.variables);
     const trainable = [...this.variables.values()].filter((v) => v.trainable);
     const cost = this.optimizer.minimize(() => this.batchLoss(indices, weights, ctx), true, trainable);
-    const loss = cost!.dataSync()[0]!;
+    const loss = (await cost!.data())[0]!;
     cost!.dispose();
     for (const stat of ctx.batchStats) {
       const mean = this.variables.get(`${stat.layer}.running_mean`)!;
@@ -107,7 +107,7 @@ export class VariableTrainingRun implements TrainingRun {
     let total = 0;
     for (let i = 0; i < this.stepsPerEpoch; i++) {
       if (hooks.signal?.aborted) throw new CancelledError('training');
-      const loss = this.step();
+      const loss = await this.step();
       total += loss;
       hooks.onStep?.(i, loss);
       if (i % 8 === 7) await yieldToEventLoop();
@@ -115,9 +115,9 @@ export class VariableTrainingRun implements TrainingRun {
     return { loss: total / Math.max(this.stepsPerEpoch, 1) };
   }
 
-  weights(): TensorData[] {
+  async weights(): Promise<TensorData[]> {
     const arrays = new Map<string, WeightArray>();
-    for (const [name, variable] of this.variables) arrays.set(name, variable.dataSync() as Float32Array);
+    for (const [name, variable] of this.variables) arrays.set(name, (await variable.data()) as Float32Array);
     for (const [name, counter] of this.counters) arrays.set(name, counter.slice());
     return arraysToTensors(arrays, this.signature);
   }

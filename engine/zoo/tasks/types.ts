@@ -20,11 +20,11 @@ export interface TrainingRun {
   /** full batches per epoch (the last, incomplete batch is dropped) */
   readonly stepsPerEpoch: number;
   /** trains one batch; returns its loss */
-  step(): number;
+  step(): Promise<number>;
   /** trains one epoch; yields to the event loop between batches so a job can report and cancel */
   trainEpoch(hooks?: { signal?: AbortSignal; onStep?(step: number, loss: number): void }): Promise<{ loss: number }>;
   /** the current weights, in signature order, PyTorch names and layouts */
-  weights(): TensorData[];
+  weights(): Promise<TensorData[]>;
   dispose(): void;
 }
 
