@@ -1,12 +1,14 @@
 // TensorFlow.js backend choice. Best first: tensorflow (tfjs-node-gpu / tfjs-node, when they
-// load), wasm (the embedded default: offline, everywhere), cpu (reference for tests).
+// load), webgpu (Dawn, when it finds a hardware adapter: a software one is used only when asked
+// for), wasm (the embedded default: offline, everywhere), cpu (reference for tests).
 // Shims for wasm's missing kernels and slow paths are registered from ./backend/shims.ts.
 // TensorFlow.js itself comes from ./tf.ts: initBackend loads it; importing this module does not.
 import { createRequire } from 'node:module';
 import { loadTf, tf } from './tf.js';
-import type { BackendInfo, BackendName } from './protocol.js';
+import type { BackendInfo, BackendName, GpuAdapterInfo } from './protocol.js';
 import { EngineError } from './errors.js';
 import { registerWasmShims } from './backend/shims.js';
+import { installWebgpu, probeWebgpu, probeWebgpuIfDone, registerWebgpuShims, releaseGpuMemory, type WebgpuProbe } from './backend/webgpu.js';
 import { defaultWasmThreads, MAX_WASM_THREADS, prepareThreadedWasm, threadedWasmProblem, wasmThreadsInUse } from './backend/wasm-threads.js';
 
 export type { BackendName } from './protocol.js';
@@ -24,6 +26,27 @@ async function tryTensorflow(notes: string[]): Promise<boolean> {
     }
   }
   return false;
+}
+
+/** WebGPU on Dawn's adapter; unasked (`forced` false) only on a hardware one. Returns the adapter found, if any. */
+async function tryWebgpu(notes: string[], forced: boolean): Promise<{ ok: boolean; adapter?: GpuAdapterInfo }> {
+  const { adapter, problem } = await probeWebgpu();
+  if (!adapter) {
+    notes.push(`webgpu: ${problem}`);
+    return { ok: false };
+  }
+  if (adapter.software && !forced) {
+    notes.push(`webgpu: the adapter is a software renderer (${adapter.description || adapter.device}), slower than wasm; it is used only when the webgpu backend is asked for`);
+    return { ok: false, adapter };
+  }
+  try {
+    await installWebgpu();
+    if (await tf.setBackend('webgpu')) return { ok: true, adapter };
+    notes.push('webgpu: the backend did not initialise on its adapter');
+  } catch (error) {
+    notes.push(`webgpu: @tensorflow/tfjs-backend-webgpu is not usable (${firstLine(error)})`);
+  }
+  return { ok: false, adapter };
 }
 
 async function tryWasm(notes: string[], threads: number): Promise<boolean> {
@@ -79,17 +102,34 @@ function firstLine(error: unknown): string {
  * tfjs-node, then wasm; a package that is not installed fails its import at once).
  * Asking for one that cannot load is a user error.
  */
-export async function initBackend(preferred?: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
+export function initBackend(preferred?: BackendName, options: BackendOptions = {}): Promise<BackendInfo> {
+  // One choice at a time: two at once (a restarted compute worker re-applying its backend while a
+  // request asks for it) would initialise a backend twice, and a WebGPU adapter gives one device.
+  const chosen = choosing.then(() => chooseBackend(preferred, options));
+  choosing = chosen.catch(() => undefined);
+  return chosen;
+}
+
+let choosing: Promise<unknown> = Promise.resolve();
+
+async function chooseBackend(preferred: BackendName | undefined, options: BackendOptions): Promise<BackendInfo> {
   if (current && (preferred === undefined || current.name === preferred)) return current;
   await loadTf();
   const notes: string[] = [];
   const threads = wantedThreads(options, notes);
   let ok = false;
+  let adapter: GpuAdapterInfo | undefined;
+  const webgpu = async (forced: boolean): Promise<boolean> => {
+    const tried = await tryWebgpu(notes, forced);
+    adapter = tried.adapter;
+    return tried.ok;
+  };
   if (preferred === 'tensorflow') ok = await tryTensorflow(notes);
+  else if (preferred === 'webgpu') ok = await webgpu(true);
   else if (preferred === 'wasm') ok = await tryWasm(notes, threads);
   else if (preferred === 'cpu') ok = await tf.setBackend('cpu');
   else {
-    ok = (await tryTensorflow(notes)) || (await tryWasm(notes, threads));
+    ok = (await tryTensorflow(notes)) || (await webgpu(false)) || (await tryWasm(notes, threads));
     if (!ok) ok = await tf.setBackend('cpu');
   }
   if (!ok) {
@@ -99,12 +139,18 @@ export async function initBackend(preferred?: BackendName, options: BackendOptio
   }
   await tf.ready();
   if (tf.getBackend() === 'wasm') registerWasmShims();
-  current = { name: tf.getBackend(), notes, ...(tf.getBackend() === 'wasm' ? { threads: await wasmThreadsInUse() } : {}) };
+  if (tf.getBackend() === 'webgpu') registerWebgpuShims();
+  current = { name: tf.getBackend(), notes, ...(tf.getBackend() === 'wasm' ? { threads: await wasmThreadsInUse() } : {}), ...(adapter ? { adapter } : {}) };
   return current;
 }
 
 export function backendInfo(): BackendInfo | null {
   return current;
+}
+
+/** After a job ended (done, failed or cancelled): gives back the memory the backend pooled for it (WebGPU's buffers). */
+export function releaseJobMemory(): void {
+  if (current?.name === 'webgpu') releaseGpuMemory();
 }
 
 const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
@@ -121,10 +167,11 @@ function installed(pkg: string): boolean {
 /**
  * The backend initBackend would choose with no preference, found without loading TensorFlow.js
  * (engine.info answers with it before any job ran): tensorflow when a tfjs-node package is
- * installed, else wasm on the threads it would use, else cpu. `planned: true` marks the forecast;
- * a tfjs-node package that is installed but fails to load makes the real choice fall back to wasm.
+ * installed, webgpu when `webgpu` (the adapter Dawn found, from probeWebgpu) is a hardware one,
+ * else wasm on the threads it would use, else cpu. `planned: true` marks the forecast; a package
+ * that is installed but fails to load makes the real choice fall back to the next.
  */
-export function planBackend(options: BackendOptions = {}): BackendInfo {
+export function planBackend(options: BackendOptions = {}, webgpu?: WebgpuProbe): BackendInfo {
   const notes: string[] = [];
   let threads: number;
   try {
@@ -133,16 +180,32 @@ export function planBackend(options: BackendOptions = {}): BackendInfo {
     notes.push(firstLine(error));
     threads = defaultWasmThreads();
   }
+  const adapter = webgpu?.adapter ? { adapter: webgpu.adapter } : {};
   const node = TENSORFLOW_PACKAGES.find(installed);
-  if (node) return { name: 'tensorflow', notes, planned: true };
+  if (node) return { name: 'tensorflow', notes, planned: true, ...adapter };
   for (const pkg of TENSORFLOW_PACKAGES) notes.push(`${pkg} is not installed`);
+  if (webgpu?.adapter && !webgpu.adapter.software && installed('@tensorflow/tfjs-backend-webgpu')) return { name: 'webgpu', notes, planned: true, ...adapter };
+  if (!webgpu && installed('webgpu')) notes.push('webgpu: looking for a GPU adapter (Dawn); asked again, the answer includes it');
+  if (webgpu?.problem) notes.push(`webgpu: ${webgpu.problem}`);
+  else if (webgpu?.adapter?.software)
+    notes.push(`webgpu: the adapter is a software renderer (${webgpu.adapter.description || webgpu.adapter.device}), slower than wasm; it is used only when the webgpu backend is asked for`);
   if (!installed('@tensorflow/tfjs-backend-wasm')) {
     notes.push('@tensorflow/tfjs-backend-wasm is not installed');
-    return { name: 'cpu', notes, planned: true };
+    return { name: 'cpu', notes, planned: true, ...adapter };
   }
   const problem = threads > 1 ? threadedWasmProblem() : null;
   if (problem) notes.push(`wasm runs on one thread: ${problem}`);
-  return { name: 'wasm', notes, threads: problem ? 1 : threads, planned: true };
+  return { name: 'wasm', notes, threads: problem ? 1 : threads, planned: true, ...adapter };
+}
+
+/** planBackend with the WebGPU adapter looked for first (Dawn only: TensorFlow.js stays unloaded). */
+export async function planBackendProbed(options: BackendOptions = {}): Promise<BackendInfo> {
+  return planBackend(options, await probeWebgpu());
+}
+
+/** planBackend with the WebGPU adapter if it was found already; starts looking for it otherwise, never waits (engine.info answers at once). */
+export function planBackendNow(options: BackendOptions = {}): BackendInfo {
+  return planBackend(options, probeWebgpuIfDone());
 }
 
 export { tf };

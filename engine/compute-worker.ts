@@ -51,17 +51,21 @@ async function run(id: Id, kind: ComputeKind, params: unknown): Promise<void> {
       if (signal.aborted) throw signal.reason instanceof CancelledError ? signal.reason : new CancelledError(`job ${id}`);
     },
   };
+  let outcome: FromWorker;
   try {
     const result = await runComputeJob(kind, catalog(), blobs, params as never, ctx);
     ctx.throwIfCancelled();
-    post({ type: 'done', id, result, backend: await loadedBackend() });
+    outcome = { type: 'done', id, result, backend: await loadedBackend() };
   } catch (error) {
     // The same rule as the runner's: an abort may surface as the signal's reason or a platform AbortError.
     const cancelled = error instanceof CancelledError || (signal.aborted && (error === signal.reason || (error as Error)?.name === 'AbortError'));
-    post({ type: 'failed', id, error: sendError(cancelled ? new CancelledError(`job ${id}`) : error), backend: await loadedBackend().catch(() => null) });
+    outcome = { type: 'failed', id, error: sendError(cancelled ? new CancelledError(`job ${id}`) : error), backend: await loadedBackend().catch(() => null) };
   } finally {
     running.delete(id);
   }
+  // Pooled GPU memory goes back before the job is reported ended, so whoever waits on it sees it freed.
+  if (running.size === 0) (await import('./backend.js')).releaseJobMemory();
+  post(outcome);
 }
 
 async function answerBackend(message: Extract<ToWorker, { type: 'backend' }>): Promise<void> {

@@ -52,6 +52,7 @@ class InlineCompute implements Compute {
       return await runComputeJob(kind, this.catalog(), this.blobs, params as never, ctx);
     } finally {
       this.known = (await backendHere(false)) ?? this.known;
+      (await import('./backend.js')).releaseJobMemory();
     }
   }
 

@@ -83,6 +83,7 @@ const stringOrNull = schema<string | null>('a non-empty string or null', (v, p) 
 export const PARAMS = {
   'engine.info': none,
   'engine.backend': none,
+  'engine.gpu': none,
   inspect: s.object({ path: s.nonEmpty }),
   'zoo.create': s.object({ name: s.nonEmpty, task: s.optional(s.string) }),
   'zoo.list': none,

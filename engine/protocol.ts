@@ -249,8 +249,21 @@ export interface ExportResult {
 }
 
 /** The backends a request's 'backend' (and the CLI's --backend) may name. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+/** The WebGPU adapter Dawn offers (the GPU, or a software renderer standing in for one). */
+export interface GpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** a software renderer (lavapipe, SwiftShader, WARP): computes on the CPU, so never chosen unasked */
+  software: boolean;
+  /** the adapter's largest buffer and largest storage binding, requested for the device */
+  maxBufferBytes: number;
+  maxBindingBytes: number;
+}
 
 export interface BackendInfo {
   /** the TensorFlow.js backend in use: tensorflow, webgpu, wasm or cpu */
@@ -261,6 +274,8 @@ export interface BackendInfo {
   threads?: number;
   /** true while no job has chosen the backend yet: the choice one will make, found without loading TensorFlow.js */
   planned?: boolean;
+  /** the WebGPU adapter found (whether or not it was chosen), when one was looked for */
+  adapter?: GpuAdapterInfo;
 }
 
 /** Request name → params and result. A request whose result is `{ job: JobInfo }` started a job. */
@@ -294,7 +309,7 @@ export interface Requests {
 // ---- The pipeline: collect → train → generate → evaluate (→ demo report) ----
 
 /**
- * `backend`: the TensorFlow.js backend the job should use (tensorflow, wasm, cpu); default: the best
+ * `backend`: the TensorFlow.js backend the job should use (tensorflow, webgpu, wasm, cpu); default: the best
  * that loads. `threads`: how many threads it computes on (1…64); default: the backend's choice.
  */
 export interface CollectParams {
@@ -637,6 +652,8 @@ export interface Requests {
   'zoo.stats': { params: { name: string }; result: { zoo: string; checkpoints: number; tensors: TensorStats[] } };
   /** the backend compute jobs use, chosen (and TensorFlow.js loaded) now if no job chose it yet */
   'engine.backend': { params: Record<string, never>; result: BackendInfo };
+  /** the WebGPU adapter Dawn finds (looked for once per engine, without loading TensorFlow.js), or why there is none */
+  'engine.gpu': { params: Record<string, never>; result: { adapter: GpuAdapterInfo | null; problem: string | null } };
   'task.list': { params: Record<string, never>; result: TaskInfo[] };
   /** renames a zoo; its checkpoints, runs and models follow */
   'zoo.rename': { params: { name: string; to: string }; result: ZooSummary };

@@ -17,6 +17,7 @@ import { countCheckpoints, listCheckpoints, setCheckpointSource, zooBlobs } from
 import { estimateTraining } from './pipeline/estimate.js';
 import { tokenCountFor } from './rpg/cost.js';
 import { planBackend } from './backend.js';
+import { probeWebgpu } from './backend/webgpu.js';
 import { readBlobTensors } from './pipeline/stored.js';
 import { collectGarbage } from './catalog/gc.js';
 import { toFloat64Array } from './tensors.js';
@@ -274,6 +275,7 @@ export function installApp(service: EngineService): void {
 
   // Chosen where the compute jobs run (the compute worker), so the answer is the backend they use.
   service.handle('engine.backend', async () => (await service.compute.backend(true))!);
+  service.handle('engine.gpu', () => probeWebgpu());
   service.handle('zoo.usage', () => {
     const usage: Record<string, ZooUsage> = {};
     for (const [zoo, { shas, formats }] of zooBlobs(db())) {

@@ -9,7 +9,7 @@ import { CancelledError, EngineError } from './errors.js';
 import { BlobStore } from './blobs.js';
 import { JobRunner } from './jobs.js';
 import { createCompute, type ComputePlace } from './compute.js';
-import { planBackend } from './backend.js';
+import { planBackendNow } from './backend.js';
 import { openCatalog, type Catalog } from './catalog/db.js';
 import { getJob, listJobs } from './catalog/jobs.js';
 import { looksLikeId } from './catalog/ids.js';
@@ -118,8 +118,9 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
 function installFoundation(service: EngineService): void {
   const db = () => service.catalog().db;
 
-  // The backend the compute jobs chose, else the one the first will choose (planBackend: TensorFlow.js is not loaded).
-  service.handle('engine.info', () => ({ version: VERSION, dataDir: service.dataDir, backend: service.compute.knownBackend() ?? planBackend() }));
+  // The backend the compute jobs chose, else the one the first will choose (planBackendNow: TensorFlow.js is not loaded; the
+  // WebGPU adapter is included once found, looked for in the background so that this answers at once).
+  service.handle('engine.info', () => ({ version: VERSION, dataDir: service.dataDir, backend: service.compute.knownBackend() ?? planBackendNow() }));
 
   service.handle('inspect', async ({ path }) => {
     requireString(path, 'path');

@@ -8,8 +8,8 @@
 // export and `paramzoo serve` start without TensorFlow.js (0.6 s or more and about 60 MiB here).
 // Order matters for backends that register themselves when imported: this module loads the core
 // and its bundled backends (cpu, webgl); ./backend.ts then imports a backend package (wasm,
-// tfjs-node). Whatever a backend needs before TensorFlow.js itself (WebGPU's navigator.gpu and its
-// globals) is set up in loadTf, before the import below.
+// tfjs-node, webgpu). What a backend package needs before it is imported (WebGPU's navigator.gpu
+// and its globals) is set up just before that import (./backend/webgpu.ts).
 import type * as TF from '@tensorflow/tfjs';
 
 type Tf = typeof TF;

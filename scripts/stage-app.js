@@ -134,7 +134,12 @@ function resolvePackage(name, from) {
 const NOT_AT_RUN_TIME = {
   'better-sqlite3': ['prebuild-install'],
   '@tensorflow/tfjs': ['argparse', 'chalk', 'core-js', 'regenerator-runtime', 'yargs'],
+  '@tensorflow/tfjs-core': ['@webgpu/types'], // a /// <reference types> in its typings only
+  webgpu: ['@webgpu/types', 'debug'], // typings, and its postinstall script's logger
 };
+
+/** Dawn's binding ships one dawn.node per platform (≈ 20 MB each); the app takes the one it is staged for. */
+const DAWN_PLATFORM = `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
 
 /** Every package folder the named packages need at run time (dependencies, and optional ones that installed). */
 function packageClosure(names) {
@@ -168,6 +173,10 @@ function shipped(packageDir, file) {
   if (inside[0] === 'node_modules') return false; // nested packages are copied on their own
   if (/\.(map|d\.ts|d\.mts|d\.cts|tsbuildinfo|md|markdown)$/i.test(name) && !/^licen[cs]e/i.test(name)) return false;
   if (/\.ts$/.test(name) || /^(\.|tsconfig|rollup\.config|jest\.config|karma\.conf)/.test(name)) return false;
+  if (relative(ROOT, packageDir) === join('node_modules', 'webgpu')) {
+    if (inside.length === 1) return name === 'index.js' || name === 'package.json' || /^licen[cs]e/i.test(name);
+    return inside[0] === 'dist' && inside[1] === DAWN_PLATFORM;
+  }
   if (relative(ROOT, packageDir).split(sep).includes('@tensorflow')) {
     if (inside.length === 1) return name === 'package.json' || /^licen[cs]e/i.test(name);
     if (inside[0] !== 'dist') return /^(deps|lib|build|scripts)$/.test(inside[0]) && !packageDir.endsWith('tfjs'); // tfjs-node-gpu's native parts

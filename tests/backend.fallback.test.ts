@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { backendInfo, initBackend } from '../engine/backend.js';
 import { EngineError } from '../engine/errors.js';
+import { webgpuAdapter } from './helpers/backends.js';
 
 const require = createRequire(import.meta.url);
 const installed = (pkg: string): boolean => {
@@ -31,10 +32,13 @@ test("asking for 'tensorflow' without tfjs-node is EngineError backend_unavailab
   assert.equal(backendInfo(), null, 'a refused choice selects nothing');
 });
 
-test('with no preference the engine falls back to wasm, with a note for each package it could not use', { skip }, async () => {
+const hardwareGpu = !!webgpuAdapter && !webgpuAdapter.software && 'a hardware WebGPU adapter is here: webgpu comes before wasm';
+
+test('with no preference the engine falls back to wasm, with a note for each package it could not use and for WebGPU', { skip: skip || hardwareGpu }, async () => {
   const info = await initBackend();
   assert.equal(info.name, 'wasm');
-  assert.equal(info.notes.length, 2, info.notes.join('; '));
+  assert.equal(info.notes.length, 3, info.notes.join('; '));
+  assert.match(info.notes[2]!, /^webgpu: /);
   assert.deepEqual(backendInfo(), info);
   assert.equal(await initBackend(), info, 'chosen once per process');
   assert.equal((await initBackend('cpu')).name, 'cpu', 'an explicit choice switches');

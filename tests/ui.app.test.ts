@@ -13,6 +13,7 @@ import { runCli } from './helpers/cli.js';
 import { accessibilityViolations, fillTrainForm, launchChromium, SHOTS, type Served, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
+import { webgpuAdapter } from './helpers/backends.js';
 
 const skip = skipWithoutChromium;
 
@@ -93,6 +94,13 @@ test('the page opened with the token connects, then takes the token out of the a
   if ((await page.getByTestId('backend').innerText()) === 'wasm') {
     assert.match(await page.getByTestId('backend-threads').innerText(), new RegExp(`· ${Math.min(8, availableParallelism())} threads?$`));
   }
+  // The WebGPU adapter the engine found (looked for after engine.info answered), named in the status bar.
+  if (webgpuAdapter) {
+    await page.getByTestId('gpu').waitFor();
+    const gpu = page.getByTestId('gpu');
+    assert.equal(await gpu.innerText(), `· GPU: ${webgpuAdapter.description.split(':')[0]!.trim()}${webgpuAdapter.software ? ' (software)' : ''}`);
+    assert.match((await gpu.getAttribute('title')) ?? '', new RegExp(`WebGPU adapter: ${webgpuAdapter.description.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  } else assert.equal(await page.getByTestId('gpu').count(), 0);
   await shot('zoos-empty');
   // A reload reconnects without the token in the URL (kept for this tab only).
   await page.reload();

@@ -269,9 +269,10 @@ test('CLI: zoo set-evaluator, zoo show, and evaluate --zoo --originals scored by
   await runCliJson(['import', 'orig', ...files.paths, ...data]);
   await runCliJson(['import', 'twin', files.paths[2]!, files.paths[0]!, ...data]);
 
-  // The CLI runs the command in the folder it was set from: here an absolute script path instead.
+  // The CLI runs the command in the folder it was set from (the evaluator's, where it writes seen.txt): here an absolute script path too.
   const absolute = `"${process.execPath}" '${join(dir, 'my eval.mjs')}' {checkpoint}`;
-  const set = await runCliJson<ZooSummary>(['zoo', 'set-evaluator', 'orig', absolute, '--timeout', '120', ...data]);
+  const set = await runCliJson<ZooSummary>(['zoo', 'set-evaluator', 'orig', absolute, '--timeout', '120', ...data], { cwd: dir });
+  assert.equal(set.evaluator?.cwd, dir);
   assert.equal(set.evaluator?.command, absolute);
   assert.equal(set.evaluator?.timeoutSeconds, 120);
   const shown = await runCli(['zoo', 'show', 'orig', ...data]);

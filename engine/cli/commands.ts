@@ -4,12 +4,14 @@ import type { Command } from './command.js';
 import { exportCommand } from './export.js';
 import { gcCommand } from './gc.js';
 import { importCommand } from './import.js';
+import { infoCommand } from './info.js';
 import { inspectCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
 import { zooCreateCommand, zooListCommand, zooSetEvaluatorCommand, zooShowCommand } from './zoo.js';
 import { PIPELINE_COMMANDS } from './commands-pipeline/index.js';
 
 export const COMMANDS: readonly Command[] = [
+  infoCommand,
   inspectCommand,
   zooCreateCommand,
   zooListCommand,

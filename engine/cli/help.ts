@@ -3,7 +3,7 @@ import { table } from './text.js';
 
 const GLOBAL_HELP = `global options:
   --data DIR        data folder (default: $PARAMZOO_DATA, else ~/.paramzoo)
-  --backend NAME    tensorflow, wasm or cpu (for commands that compute)
+  --backend NAME    tensorflow, webgpu, wasm or cpu (for commands that compute)
   --threads N       threads those commands compute on, 1 to 64 (default: the backend's choice)
   --json            print exactly one JSON document on stdout
   -h, --help        help for a command`;

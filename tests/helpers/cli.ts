@@ -10,11 +10,11 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `paramzoo ARGS...` as a user would: a separate node process, from the project root. */
-export function runCli(args: string[], options: { env?: Record<string, string> } = {}): Promise<CliRun> {
+/** Runs `paramzoo ARGS...` as a user would: a separate node process, from the project root (or `cwd`). */
+export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: PROJECT_ROOT,
+      cwd: options.cwd ?? PROJECT_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -28,8 +28,8 @@ export function runCli(args: string[], options: { env?: Record<string, string> }
 }
 
 /** Runs the command with --json, asserts exit 0 and returns the parsed document. */
-export async function runCliJson<T = unknown>(args: string[]): Promise<T> {
-  const run = await runCli([...args, '--json']);
+export async function runCliJson<T = unknown>(args: string[], options: { cwd?: string } = {}): Promise<T> {
+  const run = await runCli([...args, '--json'], options);
   if (run.code !== 0) throw new Error(`paramzoo ${args.join(' ')} exited ${run.code}\n${run.stderr}`);
   try {
     return JSON.parse(run.stdout) as T;

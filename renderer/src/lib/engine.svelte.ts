@@ -103,6 +103,11 @@ export function start(): void {
           void engine.request('engine.backend', {}).then((backend) => {
             if (app.info) app.info = { ...app.info, backend };
           }, showError);
+        // The GPU adapter is looked for in the background: engine.info answers before it is found.
+        else if (!info.backend.adapter)
+          void engine.request('engine.gpu', {}).then(({ adapter }) => {
+            if (adapter && app.info?.backend && !app.info.backend.adapter) app.info = { ...app.info, backend: { ...app.info.backend, adapter } };
+          }, showError);
       }, showError);
       void refreshZoos();
       void refreshRuns();
