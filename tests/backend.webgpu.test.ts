@@ -14,6 +14,8 @@ import { trainGenerator, type TrainingInput } from '../engine/rpg/trainer.js';
 import { generateModels } from '../engine/rpg/generate.js';
 import { loadGeneratorState, type GeneratorState, type RpgGenerator } from '../engine/rpg/generator.js';
 import { CancelledError } from '../engine/errors.js';
+import { ConfigError } from '../engine/rpg/config.js';
+import { rowsWithinBinding } from '../engine/rpg/gpu-limits.js';
 import { webgpuAdapter, webgpuSkip } from './helpers/backends.js';
 
 const skip = webgpuSkip;
@@ -214,4 +216,22 @@ test('webgpu: GPU memory after three jobs (one cancelled) is what it was after o
     pooledBeforeRelease.every((bytes) => bytes > 0),
     `each job left buffers pooled for the release to free: ${pooledBeforeRelease.join(', ')} bytes`,
   );
+});
+
+test("webgpu: a diffusion batch whose widest activation exceeds the adapter's binding limit is refused by name; generation's chunks are capped to the rows that fit", { skip }, async () => {
+  const info = await initBackend('webgpu');
+  const limit = info.adapter!.maxBindingBytes;
+  // tokenSize 4096 × 64 channels × 4 bytes = 1 MiB per token row
+  const wide = resolveConfig({ preset: 'tiny', overrides: { tokenSize: 4096, denoiserChannels: [16, 64, 16], diffusionBatch: Math.floor(limit / 2 ** 20) + 1 } });
+  const rows = rowsWithinBinding(wide); // also the most tokens generation puts in one chunk
+  assert.equal(rows, Math.floor(limit / 2 ** 20));
+  const tensors = tf.memory().numTensors;
+  await assert.rejects(trainGenerator(zoo(2, 2, 4096), wide), (error: unknown) => {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.match(error.message, new RegExp(`'diffusionBatch' is ${rows + 1}: .* at most ${rows} token rows|set it to ${rows} or less`));
+    return true;
+  });
+  assert.equal(tf.memory().numTensors, tensors, 'nothing was built');
+  await initBackend('wasm');
+  assert.equal(rowsWithinBinding(wide), Number.POSITIVE_INFINITY, 'wasm has no binding limit');
 });

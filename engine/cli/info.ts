@@ -1,5 +1,4 @@
 import type { BackendInfo, GpuAdapterInfo } from '../protocol.js';
-import { planBackendProbed } from '../backend.js';
 import type { Command } from './command.js';
 
 function describeAdapter(adapter: GpuAdapterInfo): string {
@@ -27,11 +26,12 @@ With --json: {"version", "dataDir", "backend": {"name", "notes", "threads"?, "ad
   positionals: { min: 0, max: 0 },
   async run(ctx) {
     const service = ctx.service();
+    await service.request('engine.gpu', {}); // waits for the adapter probe, so that engine.info's forecast includes it
     const info = await service.request('engine.info', {});
     const backend =
       ctx.backend || ctx.threads !== undefined
         ? ((await service.compute.backend(true, { ...(ctx.backend ? { preferred: ctx.backend } : {}), ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}) })) ?? info.backend)
-        : (service.compute.knownBackend() ?? (await planBackendProbed()));
+        : info.backend;
     const result = { ...info, backend };
     ctx.print(result, () => [`ParamZoo  ${result.version}`, `data      ${result.dataDir}`, ...(backend ? describeBackend(backend) : ['backend   unknown'])].join('\n'));
   },

@@ -9,6 +9,7 @@ import type { InferenceMode, SamplerKind } from './config.js';
 import type { RpgGenerator } from './generator.js';
 import { Rng } from './random.js';
 import { sampleTokens } from './samplers.js';
+import { rowsWithinBinding } from './gpu-limits.js';
 import { linearSchedule } from './schedule.js';
 
 export interface GenerateOptions {
@@ -70,8 +71,9 @@ export async function generateModels(generator: RpgGenerator, options: GenerateO
   if (!Number.isInteger(steps) || steps < 1 || steps > config.timesteps) throw new GenerateError('steps', `must be an integer in 1…${config.timesteps}, got ${steps}`);
   if (sampler !== 'ddim' && sampler !== 'ddpm') throw new GenerateError('sampler', `must be ddim or ddpm, got ${String(sampler)}`);
   if (taskBits > 0 && options.task?.length !== taskBits) throw new GenerateError('task', `needs ${taskBits} values for this task-conditioned generator`);
-  const chunk = mode === 'sequential' ? 1 : mode === 'full' ? tokenCount : (options.chunkTokens ?? config.chunkTokens);
-  if (!Number.isInteger(chunk) || chunk < 1) throw new GenerateError('chunkTokens', `must be a positive integer, got ${chunk}`);
+  const requested = mode === 'sequential' ? 1 : mode === 'full' ? tokenCount : (options.chunkTokens ?? config.chunkTokens);
+  if (!Number.isInteger(requested) || requested < 1) throw new GenerateError('chunkTokens', `must be a positive integer, got ${requested}`);
+  const chunk = Math.min(requested, rowsWithinBinding(config));
   const schedule = linearSchedule(config.timesteps, config.betaStart, config.betaEnd);
   const size = config.tokenSize;
   const clipX0 = (options.clipDenoised ?? config.clipDenoised) * generator.valueRange;

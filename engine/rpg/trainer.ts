@@ -6,6 +6,7 @@
 import { tf } from '../tf.js';
 import { CancelledError, EngineError } from '../errors.js';
 import type { RpgConfig } from './config.js';
+import { checkTrainingFits } from './gpu-limits.js';
 import { RpgGenerator, float32Data, loadGeneratorState, saveGeneratorState, type GeneratorParts, type GeneratorShape, type GeneratorState } from './generator.js';
 import { AdamW, cosineLearningRate } from './optimizer.js';
 import { Rng } from './random.js';
@@ -79,6 +80,7 @@ export class TrainingInputError extends EngineError {
 const PROGRESS_INTERVAL_MS = 250;
 
 function validateInput(input: TrainingInput, config: RpgConfig): void {
+  checkTrainingFits(config);
   const values = input.shape.tokenCount * config.tokenSize;
   if (input.checkpointCount < 1) throw new TrainingInputError('the zoo has no checkpoints');
   if (input.mask.length !== values) throw new TrainingInputError(`the mask has ${input.mask.length} values, the layout needs ${values}`);
