@@ -12,6 +12,7 @@ import type Database from 'better-sqlite3';
 import type { EngineErrorInfo, Id, JobInfo, JobKind, JobProgress } from './protocol.js';
 import { CancelledError, EngineError } from './errors.js';
 import { newId } from './catalog/ids.js';
+import { EtaEstimator } from './eta.js';
 import { cancelRequestedJobs, finishJob, getJob, insertJob, INITIAL_PROGRESS, listOpenJobs, markInterruptedJobs, markJobRunning, requestJobCancel, saveJobProgress } from './catalog/jobs.js';
 
 /** 'io': catalog and files only, on the engine's thread; 'compute': TensorFlow.js work, in the compute worker. */
@@ -234,11 +235,11 @@ export class JobRunner {
 
   private async runOne(job: QueuedJob): Promise<void> {
     const db = this.db();
-    const started = Date.now();
+    const eta = new EtaEstimator();
     let progress: JobProgress = { ...INITIAL_PROGRESS, stage: 'starting' };
     const snapshot = (): JobInfo => ({ ...getJob(db, job.id)!, progress });
     const send = (): void => {
-      progress = { ...progress, etaSeconds: estimateEta(progress.fraction, (Date.now() - started) / 1000) };
+      progress = { ...progress, etaSeconds: eta.estimate(progress.fraction) };
       saveJobProgress(db, job.id, progress);
       this.emit({ type: 'job.progress', job: snapshot() });
     };
@@ -297,11 +298,6 @@ export function errorInfo(error: unknown): EngineErrorInfo {
   if (error instanceof EngineError) return error.toInfo();
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'internal', message: `internal error: ${message}`, hint: 'this is a bug in ParamZoo; please report it with the stack trace' };
-}
-
-function estimateEta(fraction: number, elapsedSeconds: number): number | null {
-  if (fraction <= 0.01 || elapsedSeconds < 0.5) return null;
-  return Math.max(0, (elapsedSeconds * (1 - fraction)) / fraction);
 }
 
 function clamp01(x: number): number {

@@ -10,7 +10,8 @@ import { gpuBytesAllocated } from '../engine/backend/webgpu.js';
 import { Denoiser, type DenoiserConfig } from '../engine/rpg/denoiser.js';
 import { Rng } from '../engine/rpg/random.js';
 import { resolveConfig } from '../engine/rpg/presets.js';
-import { trainGenerator, type TrainingInput } from '../engine/rpg/trainer.js';
+import { trainGenerator } from '../engine/rpg/trainer.js';
+import { syntheticZoo } from './helpers/synthetic-zoo.js';
 import { generateModels } from '../engine/rpg/generate.js';
 import { loadGeneratorState, type GeneratorState, type RpgGenerator } from '../engine/rpg/generator.js';
 import { CancelledError } from '../engine/errors.js';
@@ -29,25 +30,6 @@ const LOSS_TOLERANCE = 1e-4;
 const WEIGHT_TOLERANCE = 1e-4;
 /** generated tokens (DDIM 20 steps, x̂0 clipped), absolute, on values of scale ≈ 1 */
 const TOKEN_TOLERANCE = 1e-3;
-
-function zoo(count: number, tokens: number, size: number): TrainingInput {
-  const rng = new Rng(3);
-  const base = new Float32Array(tokens * size);
-  rng.fillNormal(base);
-  return {
-    shape: {
-      tokenCount: tokens,
-      tensorIndexOfToken: Int32Array.from({ length: tokens }, (_, i) => i >> 1),
-      indexInTensorOfToken: Int32Array.from({ length: tokens }, (_, i) => i & 1),
-      permutationStates: count,
-      taskBits: 0,
-    },
-    checkpointCount: count,
-    tokens: Array.from({ length: count }, () => base.map((v) => v + 0.1 * rng.normal())),
-    mask: new Float32Array(tokens * size).fill(1),
-    permutationStates: Array.from({ length: count }, (_, i) => i),
-  };
-}
 
 const config = resolveConfig({
   preset: 'tiny',
@@ -134,7 +116,7 @@ async function generateOne(generator: RpgGenerator): Promise<Float32Array> {
 }
 
 async function trainAndGenerate(): Promise<{ losses: number[]; weights: Map<string, Float32Array>; tokens: Float32Array; state: GeneratorState }> {
-  const result = await trainGenerator(zoo(4, 6, 32), config);
+  const result = await trainGenerator(syntheticZoo(4, 6, 32), config);
   const weights = await liveWeights(result.generator);
   const tokens = await generateOne(result.generator);
   result.generator.dispose();
@@ -186,7 +168,7 @@ test('webgpu: GPU memory after three jobs (one cancelled) is what it was after o
   const job = async (cancelAt?: number) => {
     const controller = new AbortController();
     try {
-      const result = await trainGenerator(zoo(4, 6, 32), config, {
+      const result = await trainGenerator(syntheticZoo(4, 6, 32), config, {
         signal: controller.signal,
         onProgress: (p) => {
           if (cancelAt !== undefined && p.step >= cancelAt) controller.abort(new CancelledError('training'));
@@ -226,7 +208,7 @@ test("webgpu: a diffusion batch whose widest activation exceeds the adapter's bi
   const rows = rowsWithinBinding(wide); // also the most tokens generation puts in one chunk
   assert.equal(rows, Math.floor(limit / 2 ** 20));
   const tensors = tf.memory().numTensors;
-  await assert.rejects(trainGenerator(zoo(2, 2, 4096), wide), (error: unknown) => {
+  await assert.rejects(trainGenerator(syntheticZoo(2, 2, 4096), wide), (error: unknown) => {
     assert.ok(error instanceof ConfigError, String(error));
     assert.match(error.message, new RegExp(`'diffusionBatch' is ${rows + 1}: .* at most ${rows} token rows|set it to ${rows} or less`));
     return true;

@@ -4,29 +4,12 @@
 import { createHash } from 'node:crypto';
 import { initBackend } from '../../engine/backend.js';
 import { resolveConfig } from '../../engine/rpg/presets.js';
-import { trainGenerator, type TrainingInput } from '../../engine/rpg/trainer.js';
-import { Rng } from '../../engine/rpg/random.js';
+import { trainGenerator } from '../../engine/rpg/trainer.js';
+import { syntheticZoo } from './synthetic-zoo.js';
 
 const info = await initBackend('wasm');
-const rng = new Rng(3);
-const tokens = 6;
 const size = 64;
-const base = new Float32Array(tokens * size);
-rng.fillNormal(base);
-const count = 4;
-const input: TrainingInput = {
-  shape: {
-    tokenCount: tokens,
-    tensorIndexOfToken: Int32Array.from({ length: tokens }, (_, i) => i >> 1),
-    indexInTensorOfToken: Int32Array.from({ length: tokens }, (_, i) => i & 1),
-    permutationStates: count,
-    taskBits: 0,
-  },
-  checkpointCount: count,
-  tokens: Array.from({ length: count }, () => base.map((v) => v + 0.1 * rng.normal())),
-  mask: new Float32Array(tokens * size).fill(1),
-  permutationStates: Array.from({ length: count }, (_, i) => i),
-};
+const input = syntheticZoo(4, 6, size);
 // Wide enough that XNNPACK splits its convolutions and matmuls across threads.
 const config = resolveConfig({
   preset: 'tiny',
