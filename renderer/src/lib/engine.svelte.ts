@@ -103,11 +103,15 @@ export function start(): void {
           void engine.request('engine.backend', {}).then((backend) => {
             if (app.info) app.info = { ...app.info, backend };
           }, showError);
-        // The GPU adapter is looked for in the background: engine.info answers before it is found.
-        else if (!info.backend.adapter)
-          void engine.request('engine.gpu', {}).then(({ adapter }) => {
-            if (adapter && app.info?.backend && !app.info.backend.adapter) app.info = { ...app.info, backend: { ...app.info.backend, adapter } };
-          }, showError);
+        // The GPU adapter is looked for in the background: engine.info answered before it was found; once
+        // engine.gpu has it, engine.info's forecast (the backend, the adapter, the notes) includes it.
+        else if (info.backend.planned && !info.backend.adapter)
+          void engine
+            .request('engine.gpu', {})
+            .then(() => engine.request('engine.info', {}))
+            .then((again) => {
+              app.info = again;
+            }, showError);
       }, showError);
       void refreshZoos();
       void refreshRuns();
