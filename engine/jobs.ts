@@ -12,7 +12,7 @@ import type Database from 'better-sqlite3';
 import type { EngineErrorInfo, Id, JobInfo, JobKind, JobProgress } from './protocol.js';
 import { CancelledError, EngineError } from './errors.js';
 import { newId } from './catalog/ids.js';
-import { EtaEstimator } from './eta.js';
+import { EtaEstimator } from './timing.js';
 import { cancelRequestedJobs, finishJob, getJob, insertJob, INITIAL_PROGRESS, listOpenJobs, markInterruptedJobs, markJobRunning, requestJobCancel, saveJobProgress } from './catalog/jobs.js';
 
 /** 'io': catalog and files only, on the engine's thread; 'compute': TensorFlow.js work, in the compute worker. */

@@ -2,7 +2,7 @@
 // starts at 67%) is not promised its remaining third in seconds, and setup time is not a rate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EtaEstimator } from '../engine/eta.js';
+import { EtaEstimator } from '../engine/timing.js';
 
 function clock(): { now: () => number; advance: (seconds: number) => void } {
   let t = 1_000_000;

@@ -63,7 +63,7 @@ export const MAY_IMPORT: Readonly<Record<Group, readonly Group[]>> = {
   rpg: ['protocol', 'errors', 'util', 'tensors', 'backend'],
   zoo: ['protocol', 'errors', 'util', 'tensors', 'backend'],
   report: ['protocol', 'zoo'],
-  jobs: ['protocol', 'errors', 'catalog'],
+  jobs: ['protocol', 'errors', 'util', 'catalog'],
   pipeline: ALL_BELOW_SERVICE,
   service: ALL_BELOW_SERVICE,
   hosts: ['protocol', 'errors', 'jobs', 'service'],
