@@ -28,6 +28,11 @@ async function tryTensorflow(notes: string[]): Promise<boolean> {
   return false;
 }
 
+/** Why a software adapter was not chosen: the same words in the forecast and in the choice. */
+function softwareAdapterNote(adapter: GpuAdapterInfo): string {
+  return `webgpu: the adapter is a software renderer (${adapter.description || adapter.device}), slower than wasm; it is used only when the webgpu backend is asked for`;
+}
+
 /** WebGPU on Dawn's adapter; unasked (`forced` false) only on a hardware one. Returns the adapter found, if any. */
 async function tryWebgpu(notes: string[], forced: boolean): Promise<{ ok: boolean; adapter?: GpuAdapterInfo }> {
   const { adapter, problem } = await probeWebgpu();
@@ -36,7 +41,7 @@ async function tryWebgpu(notes: string[], forced: boolean): Promise<{ ok: boolea
     return { ok: false };
   }
   if (adapter.software && !forced) {
-    notes.push(`webgpu: the adapter is a software renderer (${adapter.description || adapter.device}), slower than wasm; it is used only when the webgpu backend is asked for`);
+    notes.push(softwareAdapterNote(adapter));
     return { ok: false, adapter };
   }
   try {
@@ -187,8 +192,7 @@ export function planBackend(options: BackendOptions = {}, webgpu?: WebgpuProbe):
   if (webgpu?.adapter && !webgpu.adapter.software && installed('@tensorflow/tfjs-backend-webgpu')) return { name: 'webgpu', notes, planned: true, ...adapter };
   if (!webgpu && installed('webgpu')) notes.push('webgpu: looking for a GPU adapter (Dawn); asked again, the answer includes it');
   if (webgpu?.problem) notes.push(`webgpu: ${webgpu.problem}`);
-  else if (webgpu?.adapter?.software)
-    notes.push(`webgpu: the adapter is a software renderer (${webgpu.adapter.description || webgpu.adapter.device}), slower than wasm; it is used only when the webgpu backend is asked for`);
+  else if (webgpu?.adapter?.software) notes.push(softwareAdapterNote(webgpu.adapter));
   if (!installed('@tensorflow/tfjs-backend-wasm')) {
     notes.push('@tensorflow/tfjs-backend-wasm is not installed');
     return { name: 'cpu', notes, planned: true, ...adapter };
@@ -196,11 +200,6 @@ export function planBackend(options: BackendOptions = {}, webgpu?: WebgpuProbe):
   const problem = threads > 1 ? threadedWasmProblem() : null;
   if (problem) notes.push(`wasm runs on one thread: ${problem}`);
   return { name: 'wasm', notes, threads: problem ? 1 : threads, planned: true, ...adapter };
-}
-
-/** planBackend with the WebGPU adapter looked for first (Dawn only: TensorFlow.js stays unloaded). */
-export async function planBackendProbed(options: BackendOptions = {}): Promise<BackendInfo> {
-  return planBackend(options, await probeWebgpu());
 }
 
 /** planBackend with the WebGPU adapter if it was found already; starts looking for it otherwise, never waits (engine.info answers at once). */
