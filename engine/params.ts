@@ -122,6 +122,7 @@ export const PARAMS = {
     samplerSteps: optionalInt,
     condition: s.optional(bits),
     mode: s.optional(s.oneOf(['sequential', 'partial', 'full'])),
+    batchNorm: s.optional(s.oneOf(['reestimate', 'generated'])),
     backend,
     threads,
   }),

@@ -386,6 +386,11 @@ export interface GenerateParams {
   /** task vector (0/1 per class) for task-conditioned runs */
   condition?: number[];
   mode?: 'sequential' | 'partial' | 'full';
+  /**
+   * Models of a built-in task with BatchNorm layers: 'reestimate' (default) measures their running
+   * statistics on training images, as PyTorch's update_bn; 'generated' keeps the generated values.
+   */
+  batchNorm?: 'reestimate' | 'generated';
   backend?: string;
   threads?: number;
 }
@@ -393,6 +398,8 @@ export interface GenerateParams {
 export interface GenerateJobResult {
   run: Id;
   backend: string;
+  /** training images each model's BatchNorm statistics were measured on; null where kept as generated (or none) */
+  batchNormImages: number | null;
   models: { id: Id; seed: number; sha256: string; seconds: number; permutationState: number; condition: number[] | null }[];
 }
 
@@ -430,6 +437,8 @@ export interface EvaluateJobResult {
   evaluation: Id | null;
   run: Id | null;
   zoos: ZooEvaluationInfo[];
+  /** a run's models generated at earlier steps of its training (before it was continued): not scored */
+  earlierModels?: { count: number; steps: number[] };
 }
 
 export interface DemoParams {
@@ -500,6 +509,10 @@ export interface GeneratedModelInfo {
   permutationState: number;
   sha256: string;
   seconds: number | null;
+  /** the run's training step its generator was at (null: generated before ParamZoo recorded it) */
+  runStep: number | null;
+  /** training images its BatchNorm running statistics were measured on; null: as generated (or no BatchNorm) */
+  batchNormImages: number | null;
   /** accuracy (percent), loss, nearestIoU once evaluated */
   metrics: Record<string, number>;
   createdAt: string;

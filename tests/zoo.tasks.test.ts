@@ -7,7 +7,7 @@ import { decodeFloat, float32Tensor, numel } from '../engine/zoo/tensors.js';
 import { digitsFile } from '../engine/zoo/datasets/digits.js';
 import { deriveSeed, shuffledIndices } from '../engine/zoo/random.js';
 import type { TensorData } from '../engine/formats/types.js';
-import { SYSTEM_PYTHON, skipWithoutTorch } from './helpers/torch.js';
+import { DIGITS_CNN_TORCH, SYSTEM_PYTHON, skipWithoutTorch } from './helpers/torch.js';
 
 await initBackend('wasm');
 
@@ -101,37 +101,8 @@ test('the digits CNN trains on wasm to well above chance', async () => {
 
 // Loads ParamZoo's digits-cnn weights (JSON on stdin) into a plain PyTorch module with the same
 // names and reports what PyTorch computes.
-const TORCH_REFERENCE = String.raw`
-import gzip, json, sys
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-class DigitsCNN(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(8)
-        self.conv2 = nn.Conv2d(8, 16, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(16)
-        self.fc = nn.Linear(16 * 2 * 2, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        return self.fc(torch.flatten(x, 1))
-
-request = json.load(sys.stdin)
-rows = gzip.open(request['csv'], 'rt').read().strip().split('\n')
-data = torch.tensor([[float(v) for v in r.split(',')] for r in rows])
-images = (data[:, :64] / 16).reshape(-1, 1, 8, 8)
-labels = data[:, 64].long()
-model = DigitsCNN()
-state = {}
-for name, t in request['weights'].items():
-    dtype = torch.int64 if name.endswith('num_batches_tracked') else torch.float32
-    state[name] = torch.tensor(t['values'], dtype=dtype).reshape(t['shape'])
-model.load_state_dict(state, strict=True)
+const TORCH_REFERENCE = `
+${DIGITS_CNN_TORCH}
 model.eval()
 with torch.no_grad():
     logits = model(images[1347:])

@@ -18,6 +18,8 @@ interface RawModelRow {
   permutation_state: number;
   sha256: string;
   seconds: number | null;
+  run_step: number | null;
+  batch_norm_images: number | null;
   metrics: string;
   created_at: string;
   /** present when the query joins the zoos */
@@ -36,6 +38,8 @@ function toGeneratedModelRow(raw: RawModelRow): GeneratedModelRow {
     permutationState: raw.permutation_state,
     sha256: raw.sha256,
     seconds: raw.seconds,
+    runStep: raw.run_step,
+    batchNormImages: raw.batch_norm_images,
     metrics: JSON.parse(raw.metrics) as Record<string, number>,
     createdAt: raw.created_at,
   };
@@ -47,15 +51,38 @@ const SELECT_MODEL = `SELECT generated_models.*, zoos.name AS zoo_name FROM gene
 export function insertGeneratedModel(db: Database.Database, model: Omit<GeneratedModelRow, 'id' | 'createdAt' | 'metrics'>): Id {
   const id = newId('generatedModel');
   db.prepare(
-    `INSERT INTO generated_models (id, run_id, seed, condition, sampler, steps, permutation_state, sha256, seconds, metrics, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)`,
-  ).run(id, model.runId, model.seed, model.condition ? JSON.stringify(model.condition) : null, model.sampler, model.steps, model.permutationState, model.sha256, model.seconds, now());
+    `INSERT INTO generated_models (id, run_id, seed, condition, sampler, steps, permutation_state, sha256, seconds, run_step, batch_norm_images, metrics, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)`,
+  ).run(
+    id,
+    model.runId,
+    model.seed,
+    model.condition ? JSON.stringify(model.condition) : null,
+    model.sampler,
+    model.steps,
+    model.permutationState,
+    model.sha256,
+    model.seconds,
+    model.runStep,
+    model.batchNormImages,
+    now(),
+  );
   return id;
 }
 
 /** A run's generated models, in the order they were generated. */
 export function listGeneratedModels(db: Database.Database, runId: Id): GeneratedModelRow[] {
   return (db.prepare(`${SELECT_MODEL} WHERE generated_models.run_id = ? ORDER BY generated_models.rowid`).all(runId) as RawModelRow[]).map(toGeneratedModelRow);
+}
+
+/**
+ * A run's generated models from its generator as it is now (step `runStep`), and those generated
+ * at earlier steps, before the run was continued. Rows older than the step's record count as current.
+ */
+export function generatedModelsByState(db: Database.Database, runId: Id, runStep: number): { current: GeneratedModelRow[]; earlier: GeneratedModelRow[] } {
+  const rows = listGeneratedModels(db, runId);
+  const isCurrent = (row: GeneratedModelRow) => row.runStep === null || row.runStep === runStep;
+  return { current: rows.filter(isCurrent), earlier: rows.filter((row) => !isCurrent(row)) };
 }
 
 export function countGeneratedModels(db: Database.Database, runId: Id): number {

@@ -115,6 +115,13 @@ export const MIGRATIONS: readonly Migration[] = [
   `
   ALTER TABLE zoos ADD COLUMN evaluator TEXT;
   `,
+  // 8 (generated models' provenance): the run's training step the generator was at (a continued run
+  // generates from a later state; evaluate scores one state), and the training images a model's
+  // BatchNorm statistics were measured on (null: generated values, or no BatchNorm). Both null on older rows.
+  `
+  ALTER TABLE generated_models ADD COLUMN run_step INTEGER;
+  ALTER TABLE generated_models ADD COLUMN batch_norm_images INTEGER;
+  `,
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -10,7 +10,8 @@ import type { JobContext } from '../jobs.js';
 import type { Catalog } from '../catalog/db.js';
 import { listCheckpoints } from '../catalog/checkpoints.js';
 import { findZoo, getZoo, getZooById } from '../catalog/zoos.js';
-import { listGeneratedModels, setGeneratedModelMetrics } from '../catalog/generated-models.js';
+import { generatedModelsByState, setGeneratedModelMetrics, type GeneratedModelRow } from '../catalog/generated-models.js';
+import type { RunRow } from '../catalog/runs.js';
 import { insertEvaluation } from '../catalog/evaluations.js';
 import { evaluateZoo, getTask, heldOutTaskVectors, taskMask, type ModelInput, type ZooEvaluation } from '../zoo/index.js';
 import type { ZooRow } from '../catalog/zoos.js';
@@ -110,7 +111,7 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
   }
   const run = trainedRun(catalog, params.run);
   const zoo = getZooById(db, run.zooId);
-  if (!zoo.task && zoo.evaluator) return evaluateRunWithCommand(catalog, blobs, params, run.id, zoo, zoo.evaluator, ctx);
+  if (!zoo.task && zoo.evaluator) return evaluateRunWithCommand(catalog, blobs, params, run, zoo, zoo.evaluator, ctx);
   if (!zoo.task) {
     throw new EngineError('zoo_without_task', `zoo '${zoo.name}' holds imported checkpoints, with no built-in task and no evaluator command, so ParamZoo cannot score run '${run.id}'`, {
       hint: `give zoo '${zoo.name}' an evaluator command (zoo.setEvaluator: a program that tests one checkpoint file and prints its accuracy); generated models can also be exported and tested elsewhere`,
@@ -120,7 +121,7 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
   await useBackend(params.backend, params.threads);
   const started = performance.now();
   let generatedSeconds = 0;
-  if (listGeneratedModels(db, run.id).length === 0) {
+  if (generatedModelsByState(db, run.id, run.step).current.length === 0) {
     const t = performance.now();
     await generateForEvaluation(catalog, blobs, params, task.conditioned, zoo.id, subContext(ctx, 0, 0.4, 'no generated models yet: '));
     generatedSeconds = (performance.now() - t) / 1000;
@@ -131,7 +132,7 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
   const heldOutMasks = new Set(heldOutTaskVectors().map(taskMask));
   const isHeldOut = (condition: number[] | null) => task.conditioned && condition !== null && heldOutMasks.has(taskMask(condition));
   const originals = await zooModels(catalog, blobs, zoo.id);
-  const generatedRows = listGeneratedModels(db, run.id);
+  const { current: generatedRows, earlier } = generatedModelsByState(db, run.id, run.step);
   const generated: ModelInput[] = [];
   const generatedHeldOut: ModelInput[] = [];
   for (const g of generatedRows) (isHeldOut(g.condition) ? generatedHeldOut : generated).push(await modelInput(blobs, g.id, g.sha256, g.condition));
@@ -152,20 +153,26 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
   });
   if (generatedSeconds > 0) evaluation.seconds.generate = generatedSeconds;
   evaluation.seconds.total = (performance.now() - started) / 1000;
-  return storeEvaluation(catalog, run.id, evaluation);
+  return withEarlierModels(storeEvaluation(catalog, run.id, evaluation), earlier);
+}
+
+function withEarlierModels(result: EvaluateJobResult, earlier: readonly GeneratedModelRow[]): EvaluateJobResult {
+  if (earlier.length === 0) return result;
+  return { ...result, earlierModels: { count: earlier.length, steps: [...new Set(earlier.map((g) => g.runStep!))].sort((a, b) => a - b) } };
 }
 
 /** A run of a zoo without a task: its generated models (10 first if none) and the zoo's originals, scored by the evaluator command. */
-async function evaluateRunWithCommand(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, runId: string, zoo: ZooRow, evaluator: ZooEvaluator, ctx: JobContext): Promise<EvaluateJobResult> {
+async function evaluateRunWithCommand(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, run: RunRow, zoo: ZooRow, evaluator: ZooEvaluator, ctx: JobContext): Promise<EvaluateJobResult> {
   const { db } = catalog;
   const started = performance.now();
   let generatedSeconds = 0;
-  if (listGeneratedModels(db, runId).length === 0) {
+  if (generatedModelsByState(db, run.id, run.step).current.length === 0) {
     await useBackend(params.backend, params.threads);
     const t = performance.now();
     await generateForEvaluation(catalog, blobs, params, false, zoo.id, subContext(ctx, 0, 0.4, 'no generated models yet: '));
     generatedSeconds = (performance.now() - t) / 1000;
   }
+  const byState = generatedModelsByState(db, run.id, run.step);
   const evaluation = await evaluateWithCommand(
     catalog,
     blobs,
@@ -173,13 +180,13 @@ async function evaluateRunWithCommand(catalog: Catalog, blobs: BlobStore, params
       zoo: zoo.name,
       evaluator,
       originals: listCheckpoints(db, zoo.id).map((c) => c.id),
-      generated: listGeneratedModels(db, runId).map((g) => g.id),
+      generated: byState.current.map((g) => g.id),
     },
     subContext(ctx, generatedSeconds > 0 ? 0.4 : 0, 1),
   );
   if (generatedSeconds > 0) evaluation.seconds.generate = generatedSeconds;
   evaluation.seconds.total = (performance.now() - started) / 1000;
-  return storeEvaluation(catalog, runId, evaluation);
+  return withEarlierModels(storeEvaluation(catalog, run.id, evaluation), byState.earlier);
 }
 
 /** The generated models' metrics and the evaluation row, together or not at all. */

@@ -22,9 +22,18 @@ import { useBackend } from './backend.js';
 import { SafetensorsBlobWriter } from './blob-writer.js';
 import { loadGeneratorBlob } from './generator-blob.js';
 import { skippedTensorsOf } from './zoo-tokens.js';
+import type { TensorData } from '../tensors.js';
+import { getTask, type BuiltinTask } from '../zoo/index.js';
+
+/** The zoo's built-in task where its models have BatchNorm statistics to measure, else null. */
+export function batchNormTaskOf(taskId: string | null): BuiltinTask | null {
+  const task = taskId ? getTask(taskId) : null;
+  return task?.reestimateBatchNorm ? task : null;
+}
 
 const SAMPLERS: readonly SamplerKind[] = ['ddim', 'ddpm'];
 const MODES: readonly InferenceMode[] = ['sequential', 'partial', 'full'];
+const BATCH_NORM_CHOICES: readonly NonNullable<GenerateParams['batchNorm']>[] = ['reestimate', 'generated'];
 export const MAX_GENERATE_COUNT = 1000;
 
 /**
@@ -62,6 +71,9 @@ function validate(params: GenerateParams): void {
     throw bad('samplerSteps', `must be a positive whole number, not ${String(samplerSteps)}`, '60');
   }
   if (sampler !== undefined) refuseIgnoredSamplerSettings(sampler, params);
+  if (params.batchNorm !== undefined && !BATCH_NORM_CHOICES.includes(params.batchNorm)) {
+    throw bad('batchNorm', `must be reestimate or generated, not '${String(params.batchNorm)}'`, 'reestimate');
+  }
   if (mode !== undefined && !MODES.includes(mode)) throw bad('mode', `must be sequential, partial or full, not '${String(mode)}'`, 'partial');
   if (condition !== undefined && (!Array.isArray(condition) || condition.some((b) => b !== 0 && b !== 1))) {
     throw bad('condition', `must be 0s and 1s (one bit per class), not '${String(condition)}'`, '0101010101');
@@ -107,12 +119,15 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
     const stateOf = (modelSeed: number) => permutationStateForSeed(trainedStates, modelSeed);
     const layout = buildLayout(signature, stats, config.tokenSize);
     const skipped = await skippedTensorsOf(blobs, layout, first);
+    const batchNormTask = params.batchNorm === 'generated' ? null : batchNormTaskOf(zoo.task);
+    let batchNormImages: number | null = null;
     const metadataOf = (modelSeed: number, permutationState: number): Record<string, string> => ({
-      'paramzoo.generated': JSON.stringify({ seed: modelSeed, sampler, steps, permutationState, condition: params.condition ?? null }),
+      'paramzoo.generated': JSON.stringify({ seed: modelSeed, sampler, steps, permutationState, condition: params.condition ?? null, batchNormImages }),
     });
 
     const models: GenerateJobResult['models'] = [];
     let writer: SafetensorsBlobWriter | null = null;
+    let held: TensorData[] | null = null;
     let detokenizer: Detokenizer | null = null;
     let started = performance.now();
     let tokensDone = 0;
@@ -131,14 +146,30 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
         },
         async (chunk) => {
           if (chunk.firstToken === 0) {
-            writer = await SafetensorsBlobWriter.open(blobs, signature, metadataOf(chunk.seed, chunk.permutationState));
             detokenizer = new Detokenizer(layout, skipped);
+            // A model whose BatchNorm statistics are measured is written whole once they are.
+            if (batchNormTask) held = [];
+            else writer = await SafetensorsBlobWriter.open(blobs, signature, metadataOf(chunk.seed, chunk.permutationState));
           }
-          for (const tensor of detokenizer!.push(chunk.tokens)) await writer!.write(tensor);
+          const write = async (tensors: Iterable<TensorData>) => {
+            for (const tensor of tensors) {
+              if (held) held.push(tensor);
+              else await writer!.write(tensor);
+            }
+          };
+          await write(detokenizer!.push(chunk.tokens));
           tokensDone += chunk.tokenCount;
           ctx.progress({ fraction: tokensDone / (count * layout.tokenCount), stage: `generating model ${chunk.model + 1}/${count}`, metrics: { models: models.length } });
           if (!chunk.last) return;
-          for (const tensor of detokenizer!.finish()) await writer!.write(tensor);
+          await write(detokenizer!.finish());
+          if (held && batchNormTask) {
+            ctx.progress({ fraction: tokensDone / (count * layout.tokenCount), stage: `measuring BatchNorm statistics of model ${chunk.model + 1}/${count}`, metrics: { models: models.length } });
+            const measured = await batchNormTask.reestimateBatchNorm!(held);
+            held = null;
+            batchNormImages = measured.images;
+            writer = await SafetensorsBlobWriter.open(blobs, signature, metadataOf(chunk.seed, chunk.permutationState));
+            for (const tensor of measured.tensors) await writer.write(tensor);
+          }
           // held until its row is committed (the row replaces the hold in one transaction)
           const { sha256 } = await writer!.finish(blobHolder(db, ctx.jobId));
           writer = null;
@@ -156,6 +187,8 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
               permutationState: chunk.permutationState,
               sha256,
               seconds,
+              runStep: run.step,
+              batchNormImages,
             });
             releaseHold(db, sha256, ctx.jobId);
             return inserted;
@@ -167,7 +200,7 @@ export async function runGenerate(catalog: Catalog, blobs: BlobStore, params: Ge
       await (writer as SafetensorsBlobWriter | null)?.abort();
       releaseHolds(db, ctx.jobId);
     }
-    return { run: run.id, backend: backend.name, models };
+    return { run: run.id, backend: backend.name, batchNormImages, models };
   } finally {
     generator.dispose();
   }

@@ -149,7 +149,9 @@ export class QualityCheck {
     if (this.task) {
       const accuracies: number[] = [];
       for (const model of models) {
-        accuracies.push((await this.task.evaluate(model.tensors, { split: 'check', ...(model.condition ? { condition: model.condition } : {}) })).accuracy);
+        // As the generate job stores them: BatchNorm statistics measured (never on the check slice).
+        const tensors = this.task.reestimateBatchNorm ? (await this.task.reestimateBatchNorm(model.tensors)).tensors : model.tensors;
+        accuracies.push((await this.task.evaluate(tensors, { split: 'check', ...(model.condition ? { condition: model.condition } : {}) })).accuracy);
       }
       const generated = summarize(accuracies);
       const originals = summarize(this.originalAccuracies);

@@ -35,3 +35,41 @@ export function runTorch<T = unknown>(script: string, input: unknown = null): T 
   });
   return JSON.parse(stdout) as T;
 }
+
+/**
+ * Python that builds ParamZoo's digits-cnn as a plain PyTorch module and loads it from the request on
+ * stdin: `request` (with 'csv', the digits file, and 'weights': name → {shape, values}), `images`
+ * [N, 1, 8, 8] in [0, 1], `labels`, `model` (strict state_dict load). Tests append what they compute.
+ */
+export const DIGITS_CNN_TORCH = String.raw`
+import gzip, json, sys
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class DigitsCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.fc = nn.Linear(16 * 2 * 2, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        return self.fc(torch.flatten(x, 1))
+
+request = json.load(sys.stdin)
+rows = gzip.open(request['csv'], 'rt').read().strip().split('\n')
+data = torch.tensor([[float(v) for v in r.split(',')] for r in rows])
+images = (data[:, :64] / 16).reshape(-1, 1, 8, 8)
+labels = data[:, 64].long()
+model = DigitsCNN()
+state = {}
+for name, t in request['weights'].items():
+    dtype = torch.int64 if name.endswith('num_batches_tracked') else torch.float32
+    state[name] = torch.tensor(t['values'], dtype=dtype).reshape(t['shape'])
+model.load_state_dict(state, strict=True)
+`;

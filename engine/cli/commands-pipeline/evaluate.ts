@@ -31,6 +31,16 @@ With --json: {"zoos": [...]}.`,
     }
     const params = run !== undefined ? { run } : { zoo: zoo!, originals: originals! };
     const result = (await ctx.runJob('evaluate', { ...params, ...backendParam(ctx) })) as EvaluateJobResult;
-    ctx.print({ zoos: result.zoos, evaluation: result.evaluation }, () => evaluationTable(result.zoos));
+    const earlier = result.earlierModels;
+    ctx.print({ zoos: result.zoos, evaluation: result.evaluation, ...(earlier ? { earlierModels: earlier } : {}) }, () =>
+      [
+        evaluationTable(result.zoos),
+        ...(earlier
+          ? [
+              `${earlier.count} model${earlier.count === 1 ? '' : 's'} generated at step ${earlier.steps.join(', ')}, before the run was continued, not scored: these figures are the generator's as it is now`,
+            ]
+          : []),
+      ].join('\n'),
+    );
   },
 };

@@ -15,7 +15,12 @@ condition and sampler give the same weights (same sha256) on the same backend.
                                   always takes every diffusion step
   --condition 0101010101          task vector, for runs of task-conditioned zoos
   --mode sequential|partial|full  tokens denoised at once: 1, chunks of 256, all
-With --json: {"models": [{"id", "seed", "sha256", "seconds"}]}. Export with 'paramzoo export ID'.`,
+  --batch-norm reestimate|generated
+                                  models of a built-in task with BatchNorm layers: measure their
+                                  running statistics on up to 2048 training images, as PyTorch's
+                                  update_bn (default), or keep the generated values
+With --json: {"models": [{"id", "seed", "sha256", "seconds"}], "batchNormImages"}. Export with
+'paramzoo export ID'.`,
   options: {
     count: { type: 'string' },
     seed: { type: 'string' },
@@ -23,6 +28,7 @@ With --json: {"models": [{"id", "seed", "sha256", "seconds"}]}. Export with 'par
     'sampler-steps': { type: 'string' },
     condition: { type: 'string' },
     mode: { type: 'string' },
+    'batch-norm': { type: 'string' },
   },
   refused: {
     steps: {
@@ -44,13 +50,16 @@ With --json: {"models": [{"id", "seed", "sha256", "seconds"}]}. Export with 'par
     if (sampler !== undefined) params.sampler = sampler as GenerateParams['sampler'];
     const mode = stringOption(ctx, 'mode');
     if (mode !== undefined) params.mode = mode as GenerateParams['mode'];
+    const batchNorm = stringOption(ctx, 'batch-norm');
+    if (batchNorm !== undefined) params.batchNorm = batchNorm as GenerateParams['batchNorm'];
     const condition = stringOption(ctx, 'condition');
     if (condition !== undefined) params.condition = parseCondition(condition);
     const result = (await ctx.runJob('generate', params)) as GenerateJobResult;
-    ctx.print({ models: result.models }, () =>
+    ctx.print({ models: result.models, batchNormImages: result.batchNormImages }, () =>
       [
         `generated ${result.models.length} model${result.models.length === 1 ? '' : 's'} with run ${result.run} on ${result.backend}:`,
         ...result.models.map((m) => `  ${m.id}  seed ${m.seed}  permutation state ${m.permutationState}  ${m.seconds.toFixed(1)} s  sha256 ${m.sha256}`),
+        ...(result.batchNormImages ? [`BatchNorm running statistics measured on ${result.batchNormImages} training images (--batch-norm generated keeps the generated ones)`] : []),
       ].join('\n'),
     );
   },

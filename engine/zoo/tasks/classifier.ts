@@ -9,6 +9,7 @@ import { TaskError } from '../errors.js';
 import { deriveSeed, shuffledIndices } from '../random.js';
 import { arraysToTensors, weightsToArrays, type WeightArray, type WeightsInput } from '../tensors.js';
 import { BN_MOMENTUM, isBuffer, torchDefaultInit, type ForwardContext, type Weights } from './layers.js';
+import { batchNormLayers, DEFAULT_BATCH_NORM_REESTIMATION, reestimateBatchNorm } from './batchnorm-stats.js';
 import type { BuiltinTask, CollectDefaults, Evaluation, TrainOptions, TrainingRun } from './types.js';
 
 export interface Architecture {
@@ -206,5 +207,9 @@ export function classifierTask(arch: Architecture): BuiltinTask {
       return scorePredictions(predicted, labels, lossSum);
     },
   };
+  if (batchNormLayers(arch.signature).length > 0) {
+    task.reestimateBatchNorm = (weights, options = DEFAULT_BATCH_NORM_REESTIMATION) =>
+      reestimateBatchNorm(arch.signature, weightsToArrays(weights, arch.signature, arch.id), dataset(), arch.forward, options);
+  }
   return task;
 }

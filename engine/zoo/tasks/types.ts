@@ -67,4 +67,23 @@ export interface BuiltinTask {
   trainEpoch(run: TrainingRun, hooks?: { signal?: AbortSignal }): Promise<{ loss: number }>;
   /** scores on the test split unless `split` says 'check' (the validation slice training decides with) */
   evaluate(weights: WeightsInput, options?: { condition?: number[]; split?: EvaluationSplit }): Promise<Evaluation>;
+  /**
+   * Tasks whose models have BatchNorm layers: the weights with every layer's running statistics
+   * measured afresh on training images (PyTorch's `torch.optim.swa_utils.update_bn`).
+   */
+  reestimateBatchNorm?(weights: WeightsInput, options?: BatchNormReestimation): Promise<ReestimatedBatchNorm>;
+}
+
+export interface ReestimatedBatchNorm {
+  tensors: TensorData[];
+  /** training images measured (fewer than asked where the training split, less its 'check' slice, is smaller) */
+  images: number;
+}
+
+export interface BatchNormReestimation {
+  /** training images the statistics are measured on, at most (the first of a seeded order, never the 'check' slice) */
+  images: number;
+  /** images per forward pass; each batch's statistics are averaged, as update_bn does */
+  batchSize: number;
+  seed: number;
 }
