@@ -40,15 +40,15 @@ type Place = ComputePlace | 'idle';
 const places = values.places.split(',') as Place[];
 const idleSeconds = Number(values['idle-seconds']);
 const threads = values.threads === undefined ? undefined : Number(values.threads);
-/** the quick demo's generator (engine/pipeline/demo.ts QUICK_PLAN) */
-const QUICK_DEMO_SET = { tokenSize: 256, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, diffusionBatch: 64, lr: 1e-2, warmupSteps: 20 };
-const set = values.set ? (JSON.parse(values.set) as Record<string, unknown>) : values.preset ? undefined : QUICK_DEMO_SET;
+const set = values.set ? (JSON.parse(values.set) as Record<string, unknown>) : undefined;
+/** default: the quick demo's generator (engine/pipeline/demo.ts QUICK_PLAN) */
+const preset = values.preset ?? 'digits';
 const config = {
   steps,
   intervalMs,
   places,
   idleSeconds,
-  preset: values.preset ?? null,
+  preset,
   set: set ?? null,
   backend: values.backend,
   threads: threads ?? '(every core)',
@@ -107,7 +107,7 @@ async function measure(place: Place): Promise<Figures> {
     const train = runJob(
       service,
       'train',
-      { zoo: 'digits', steps, backend: values.backend, ...(threads ? { threads } : {}), ...(values.preset ? { preset: values.preset } : {}), ...(set ? { set } : {}) },
+      { zoo: 'digits', steps, backend: values.backend, ...(threads ? { threads } : {}), preset, ...(set ? { set } : {}) },
       (progress) => {
         if (typeof progress.metrics.step === 'number') training ??= performance.now();
       },

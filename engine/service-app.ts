@@ -362,7 +362,7 @@ export function installApp(service: EngineService): void {
     if (set !== undefined && (typeof set !== 'object' || set === null || Array.isArray(set))) badRequest("'set' is not an object of generator settings");
     const row = zoo ? getZoo(db(), zoo) : null;
     const parameters = row ? parameterCount(row.signature) : undefined;
-    const config = resolveConfig({ ...(preset ? { preset } : {}), ...(parameters !== undefined ? { parameterCount: parameters } : {}), overrides: (set ?? {}) as never });
+    const config = resolveConfig({ ...(preset ? { preset } : {}), ...(parameters !== undefined ? { parameterCount: parameters, task: row?.task } : {}), overrides: (set ?? {}) as never });
     // The time on this machine, before training starts (from the zoo's token count and this data folder's earlier runs).
     const checkpoints = row ? countCheckpoints(db(), row.id) : 0;
     const estimate = row?.signature && checkpoints > 0 ? estimateTraining(db(), planBackend().name, config, { tokenCount: tokenCountFor(row.signature, config.tokenSize), checkpoints }) : null;

@@ -12,10 +12,7 @@ import { resolveConfig } from '../engine/rpg/presets.js';
 import { tokenCountFor, trainStepFlops } from '../engine/rpg/cost.js';
 import { tempDir } from './helpers/tmp.js';
 
-const DEMO = resolveConfig({
-  preset: 'tiny',
-  overrides: { tokenSize: 256, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, diffusionBatch: 64, steps: 3000, checkEvery: 0 },
-});
+const DEMO = resolveConfig({ preset: 'digits', overrides: { checkEvery: 0 } });
 const TINY = resolveConfig({ preset: 'tiny', overrides: { checkEvery: 0 } });
 const DIGITS = { tokenCount: 21, checkpoints: 30 };
 

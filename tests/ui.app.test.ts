@@ -303,6 +303,8 @@ test('Generate: one click, the progress reaches 100%, the models are listed', { 
   await page.getByRole('button', { name: 'Generate 3 models' }).click();
   await page.getByRole('progressbar', { name: 'generation progress' }).and(page.locator('[aria-valuenow="100"]')).waitFor({ timeout: 120_000 });
   await page.getByTestId('model-table').locator('tbody tr').nth(2).waitFor({ timeout: 10_000 });
+  // each model names the training step its generator was at (the run trained 30 steps above)
+  assert.deepEqual(await page.getByTestId('model-table').locator('tbody tr td:nth-child(2)').allInnerTexts(), ['30', '30', '30']);
   await shot('generate');
 });
 

@@ -26,7 +26,8 @@ import { runTrain } from './train.js';
 export interface DemoZooPlan {
   zoo: string;
   collect: Omit<CollectParams, 'zoo' | 'backend'>;
-  train: { preset?: string; set: Partial<RpgConfig> };
+  /** a preset of engine/rpg/presets.ts, and settings over it */
+  train: { preset: string; set?: Partial<RpgConfig> };
   /** share of the demo's progress bar (≈ share of its time) */
   weight: number;
 }
@@ -51,27 +52,7 @@ export interface DemoZooPlan {
  * states = 63): with 76 tokens of 64 values even a one-checkpoint zoo was not reproduced (a linear
  * readout of ≤ 64-wide prototypes cannot give 76+ different tokens).
  */
-export const QUICK_PLAN: DemoZooPlan[] = [
-  {
-    zoo: 'digits-mlp-demo',
-    collect: { task: 'digits-mlp' },
-    train: {
-      set: {
-        tokenSize: 256,
-        recurrentWidth: 128,
-        recurrentLayers: 1,
-        denoiserChannels: [16, 32, 16],
-        timeFeatures: 64,
-        diffusionBatch: 64,
-        lr: 1e-2,
-        warmupSteps: 20,
-        steps: 3000,
-        saveEvery: 500,
-      },
-    },
-    weight: 1,
-  },
-];
+export const QUICK_PLAN: DemoZooPlan[] = [{ zoo: 'digits-mlp-demo', collect: { task: 'digits-mlp' }, train: { preset: 'digits' }, weight: 1 }];
 
 /**
  * The full demo: MNIST zoos, with the quick demo's recipe scaled by the rule above (prototype width
@@ -82,22 +63,13 @@ export const QUICK_PLAN: DemoZooPlan[] = [
  *     6000 steps 1031 s (0.17 s/step) → 95.66 / 95.25 / 94.25: avg within the bar, min 0.01 short of it.
  *   mnist-cnn: not re-measured since the fixes (before them: 4000 steps 460 s → 44.8%, originals 98.1%).
  */
-const FULL_GENERATOR: Partial<RpgConfig> = {
-  recurrentLayers: 1,
-  denoiserChannels: [16, 32, 16],
-  timeFeatures: 64,
-  lr: 1e-2,
-  warmupSteps: 20,
-  steps: 4000,
-  saveEvery: 500,
-};
-// Both zoos train the recipe measured best on them (README, "What to expect"): tokens of 1024, LSTM 1×128,
-// diffusion batch 32. On MNIST CNN it gave 95.45 avg at 4000 steps and 96.15 continued to 6000, where
-// tokens of 256 with LSTM 1×256 and batch 64 gave 62.06 at 4000.
-const TOKEN_1024 = { ...FULL_GENERATOR, tokenSize: 1024, recurrentWidth: 128, diffusionBatch: 32, steps: 6000 };
+// Both zoos train the 'mnist' preset (engine/rpg/presets.ts), the recipe measured best on them (README,
+// "What to expect"): tokens of 1024, LSTM 1×128, diffusion batch 32, 6000 steps. On MNIST CNN it gave
+// 95.45 avg at 4000 steps and 96.15 continued to 6000, where tokens of 256 with LSTM 1×256 and batch 64
+// gave 62.06 at 4000.
 export const FULL_PLAN: DemoZooPlan[] = [
-  { zoo: 'mnist-mlp-demo', collect: { task: 'mnist-mlp' }, train: { set: TOKEN_1024 }, weight: 1 },
-  { zoo: 'mnist-cnn-demo', collect: { task: 'mnist-cnn' }, train: { set: TOKEN_1024 }, weight: 1 },
+  { zoo: 'mnist-mlp-demo', collect: { task: 'mnist-mlp' }, train: { preset: 'mnist' }, weight: 1 },
+  { zoo: 'mnist-cnn-demo', collect: { task: 'mnist-cnn' }, train: { preset: 'mnist' }, weight: 1 },
 ];
 
 /** `name`, or `name-2`, `name-3`, … when a zoo of that name exists already (a second demo in the same data folder). */
@@ -135,7 +107,7 @@ export async function runDemo(catalog: Catalog, blobs: BlobStore, params: DemoPa
     const zoo = freeZooName(catalog, zooPlan.zoo);
     const collected = await timed('collect', () => runCollect(catalog, blobs, { ...zooPlan.collect, zoo, ...backendParam }, part(0, 0.05, `collect ${zoo}`)));
     const trained = await timed('train', () =>
-      runTrain(catalog, blobs, { zoo, ...(zooPlan.train.preset ? { preset: zooPlan.train.preset } : {}), set: zooPlan.train.set, ...backendParam }, part(0.05, 0.85, `train ${zoo}`)),
+      runTrain(catalog, blobs, { zoo, preset: zooPlan.train.preset, ...(zooPlan.train.set ? { set: zooPlan.train.set } : {}), ...backendParam }, part(0.05, 0.85, `train ${zoo}`)),
     );
     runs.push(trained.run);
     const generateStart = performance.now();

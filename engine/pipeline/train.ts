@@ -141,7 +141,7 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
     runId = run.id;
   } else {
     config = resolveConfig({
-      ...(params.preset ? { preset: params.preset } : { parameterCount: generatedParameterCount(zoo) }),
+      ...(params.preset ? { preset: params.preset } : { parameterCount: generatedParameterCount(zoo), task: zoo.task }),
       overrides: { ...(params.set as Partial<RpgConfig> | undefined), ...(params.steps !== undefined ? { steps: params.steps } : {}) },
     });
     stats = await computeStatsFromBlobs(blobs, signature, checkpoints, (done) => {

@@ -5,6 +5,11 @@ import { ConfigError, DEFAULT_CONFIG, refuseIgnoredSamplerSettings, validateConf
 
 export const PRESETS: Readonly<Record<string, Partial<RpgConfig>>> = {
   tiny: {},
+  // Measured on built-in task zoos (README, "What to expect"; engine/pipeline/demo.ts has the curves):
+  // the digits MLP (the quick demo), tokens of 256 with a slim LSTM and denoiser at lr 1e-2 …
+  digits: { preset: 'digits', tokenSize: 256, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, diffusionBatch: 64, lr: 1e-2, warmupSteps: 20, steps: 3000, saveEvery: 500 },
+  // … and MNIST's MLP and CNN: the same at tokens of 1024, which the LSTM of 128 learns where tokens of 256 did not.
+  mnist: { preset: 'mnist', tokenSize: 1024, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, diffusionBatch: 32, lr: 1e-2, warmupSteps: 20, steps: 6000, saveEvery: 500 },
   // The main CPU speed lever (RPG.md): a quarter of the convolution FLOPs of 'tiny'.
   'tiny-slim': { preset: 'tiny-slim', denoiserChannels: [16, 32, 64, 32, 16], diffusionBatch: 32 },
   small: {
@@ -61,17 +66,22 @@ export const PRESETS: Readonly<Record<string, Partial<RpgConfig>>> = {
   },
 };
 
-/** The preset for a zoo whose checkpoints have `parameterCount` generated values. */
-export function presetFor(parameterCount: number): string {
+/** Built-in tasks with a preset measured on their zoos; other zoos get one by size. */
+export const TASK_PRESETS: Readonly<Record<string, string>> = { 'digits-mlp': 'digits', 'mnist-mlp': 'mnist', 'mnist-cnn': 'mnist' };
+
+/** The preset for a zoo whose checkpoints have `parameterCount` generated values (and, where it has one, built-in task `task`). */
+export function presetFor(parameterCount: number, task?: string | null): string {
+  const measured = task ? TASK_PRESETS[task] : undefined;
+  if (measured) return measured;
   if (parameterCount < 50_000) return 'tiny';
   if (parameterCount < 2_000_000) return 'small';
   if (parameterCount < 20_000_000) return 'medium';
   return 'large';
 }
 
-/** Preset (named, or chosen from the parameter count) + overrides → a complete, validated config. */
-export function resolveConfig(options: { preset?: string; parameterCount?: number; overrides?: Partial<RpgConfig> }): RpgConfig {
-  const name = options.preset ?? presetFor(options.parameterCount ?? 0);
+/** Preset (named, or chosen from the zoo's task and parameter count) + overrides → a complete, validated config. */
+export function resolveConfig(options: { preset?: string; parameterCount?: number; task?: string | null; overrides?: Partial<RpgConfig> }): RpgConfig {
+  const name = options.preset ?? presetFor(options.parameterCount ?? 0, options.task);
   const preset = PRESETS[name];
   if (!preset) throw new ConfigError('preset', `is '${name}', which is not one of ${Object.keys(PRESETS).join(', ')}`);
   const base = validateConfig({ ...preset, preset: name });
