@@ -26,7 +26,7 @@ import type { TensorData } from '../tensors.js';
 import { getTask, type BuiltinTask } from '../zoo/index.js';
 
 /** The zoo's built-in task where its models have BatchNorm statistics to measure, else null. */
-export function batchNormTaskOf(taskId: string | null): BuiltinTask | null {
+function batchNormTaskOf(taskId: string | null): BuiltinTask | null {
   const task = taskId ? getTask(taskId) : null;
   return task?.reestimateBatchNorm ? task : null;
 }
