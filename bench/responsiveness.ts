@@ -104,14 +104,9 @@ async function measure(place: Place): Promise<Figures> {
     await runJob(service, 'collect', { task: 'digits-mlp', zoo: 'digits', seeds: 1, checkpointsPerSeed: 4, epochs: 0, backend: values.backend, ...(threads ? { threads } : {}) });
     /** when the first training step was reported: requests are due from then on */
     let training: number | null = null;
-    const train = runJob(
-      service,
-      'train',
-      { zoo: 'digits', steps, backend: values.backend, ...(threads ? { threads } : {}), preset, ...(set ? { set } : {}) },
-      (progress) => {
-        if (typeof progress.metrics.step === 'number') training ??= performance.now();
-      },
-    ) as Promise<TrainJobResult>;
+    const train = runJob(service, 'train', { zoo: 'digits', steps, backend: values.backend, ...(threads ? { threads } : {}), preset, ...(set ? { set } : {}) }, (progress) => {
+      if (typeof progress.metrics.step === 'number') training ??= performance.now();
+    }) as Promise<TrainJobResult>;
     let ended = false;
     void train.finally(() => (ended = true)).catch(() => undefined);
     // Measure from the first training step on (not while the zoo is read and TensorFlow.js loads).

@@ -428,6 +428,8 @@ export interface ZooEvaluationInfo {
   nearestIoU: { generated: number | null; noised: number | null };
   /** engine/zoo/verdict.ts: the bar met or not, models below the worst original, new models or near-copies */
   verdict?: { meetsBar: boolean | null; belowOriginals: string[]; novelty: 'new' | 'near-copies' | 'unknown'; summary: string };
+  /** training images the generated models' BatchNorm statistics were measured on (absent: as generated, or no BatchNorm) */
+  batchNormImages?: number;
   seconds: Record<string, number>;
   details?: unknown;
 }

@@ -9,7 +9,7 @@ import { BlobStore } from '../engine/blobs.js';
 import { readBlobTensors } from '../engine/pipeline/stored.js';
 import { openCheckpoint } from '../engine/formats/index.js';
 import type { TensorData } from '../engine/formats/types.js';
-import type { CollectJobResult, GenerateJobResult, TrainJobResult } from '../engine/protocol.js';
+import type { CollectJobResult, EvaluateJobResult, GenerateJobResult, TrainJobResult } from '../engine/protocol.js';
 import { checkSplitIndices } from '../engine/zoo/datasets/index.js';
 import { DIGITS_TRAIN_COUNT } from '../engine/zoo/datasets/digits.js';
 import { getTask } from '../engine/zoo/index.js';
@@ -44,9 +44,13 @@ test('generated CNNs are stored with measured BatchNorm statistics; --batch-norm
   const measured = await runCliJson<GenerateJobResult>(['generate', trained.run, '--count', '1', '--seed', '4', ...data]);
   const usable = DIGITS_TRAIN_COUNT - checkSplitIndices(DIGITS_TRAIN_COUNT).length;
   assert.equal(measured.batchNormImages, usable);
+  const evaluated = await runCliJson<EvaluateJobResult>(['evaluate', trained.run, ...data]);
+  assert.equal(evaluated.zoos[0]!.batchNormImages, usable, 'the evaluation says how the statistics were made');
   const kept = await runCliJson<GenerateJobResult>(['generate', trained.run, '--count', '1', '--seed', '4', '--batch-norm', 'generated', ...data]);
   assert.equal(kept.batchNormImages, null);
   assert.notEqual(measured.models[0]!.sha256, kept.models[0]!.sha256);
+  const mixed = await runCliJson<EvaluateJobResult>(['evaluate', trained.run, ...data]);
+  assert.equal(mixed.zoos[0]!.batchNormImages, undefined, 'not said of models some of which keep generated statistics');
 
   const withMeasured = await exported(measured.models[0]!, dataDir);
   const withGenerated = await exported(kept.models[0]!, dataDir);

@@ -153,6 +153,9 @@ export async function runEvaluate(catalog: Catalog, blobs: BlobStore, params: Ev
   });
   if (generatedSeconds > 0) evaluation.seconds.generate = generatedSeconds;
   evaluation.seconds.total = (performance.now() - started) / 1000;
+  // Said only when true of every model scored.
+  const measured = generatedRows.map((g) => g.batchNormImages);
+  if (measured.length > 0 && measured.every((n) => n !== null)) evaluation.batchNormImages = Math.min(...(measured as number[]));
   return withEarlierModels(storeEvaluation(catalog, run.id, evaluation), earlier);
 }
 

@@ -48,12 +48,18 @@ function summaryRows(zoos: readonly ZooEvaluation[]): string {
     .join('\n');
 }
 
+/** How generated CNNs got their BatchNorm statistics, in one sentence. */
+function batchNormNote(images: number): string {
+  return `The generated models' BatchNorm running statistics were measured on ${images.toLocaleString('en-US')} training images (as PyTorch's update_bn), not generated.`;
+}
+
 export function renderReport(input: ReportInput): string {
   const sections = input.zoos
     .map(
       (z, i) => `<section>
 <h2>${escapeHtml(z.zoo)} <small>${escapeHtml(z.task)}</small></h2>
 <p class="verdict ${z.verdict.meetsBar ? 'ok' : 'short'}">${escapeHtml(z.verdict.summary)}</p>
+${z.batchNormImages ? `<p>${batchNormNote(z.batchNormImages)}</p>` : ''}
 <div class="charts">
   <figure><canvas id="acc-${i}"></canvas><figcaption>Accuracy (%) of the originals and the generated models</figcaption></figure>
   <figure><canvas id="iou-${i}"></canvas><figcaption>Accuracy vs similarity to the nearest original (IoU of misclassified test samples), with originals plus Gaussian noise as the baseline</figcaption></figure>

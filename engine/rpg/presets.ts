@@ -7,9 +7,33 @@ export const PRESETS: Readonly<Record<string, Partial<RpgConfig>>> = {
   tiny: {},
   // Measured on built-in task zoos (README, "What to expect"; engine/pipeline/demo.ts has the curves):
   // the digits MLP (the quick demo), tokens of 256 with a slim LSTM and denoiser at lr 1e-2 …
-  digits: { preset: 'digits', tokenSize: 256, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, diffusionBatch: 64, lr: 1e-2, warmupSteps: 20, steps: 3000, saveEvery: 500 },
+  digits: {
+    preset: 'digits',
+    tokenSize: 256,
+    recurrentWidth: 128,
+    recurrentLayers: 1,
+    denoiserChannels: [16, 32, 16],
+    timeFeatures: 64,
+    diffusionBatch: 64,
+    lr: 1e-2,
+    warmupSteps: 20,
+    steps: 3000,
+    saveEvery: 500,
+  },
   // … and MNIST's MLP and CNN: the same at tokens of 1024, which the LSTM of 128 learns where tokens of 256 did not.
-  mnist: { preset: 'mnist', tokenSize: 1024, recurrentWidth: 128, recurrentLayers: 1, denoiserChannels: [16, 32, 16], timeFeatures: 64, diffusionBatch: 32, lr: 1e-2, warmupSteps: 20, steps: 6000, saveEvery: 500 },
+  mnist: {
+    preset: 'mnist',
+    tokenSize: 1024,
+    recurrentWidth: 128,
+    recurrentLayers: 1,
+    denoiserChannels: [16, 32, 16],
+    timeFeatures: 64,
+    diffusionBatch: 32,
+    lr: 1e-2,
+    warmupSteps: 20,
+    steps: 6000,
+    saveEvery: 500,
+  },
   // The main CPU speed lever (RPG.md): a quarter of the convolution FLOPs of 'tiny'.
   'tiny-slim': { preset: 'tiny-slim', denoiserChannels: [16, 32, 64, 32, 16], diffusionBatch: 32 },
   small: {

@@ -134,6 +134,8 @@ export interface ZooEvaluation {
   nearestIoU: { generated: number | null; noised: number | null };
   /** the bar, models below the worst original, new models or near-copies, in words */
   verdict: EvaluationVerdict;
+  /** training images the generated models' BatchNorm statistics were measured on (absent: as generated, or no BatchNorm) */
+  batchNormImages?: number;
   seconds: Record<string, number>;
   details: {
     originals: ModelResult[];
