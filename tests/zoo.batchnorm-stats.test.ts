@@ -3,7 +3,7 @@
 // wrong gets its accuracy back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../engine/backend.js';
+import { initBackend, tf } from '../engine/backend.js';
 import { getTask } from '../engine/zoo/index.js';
 import { decodeFloat } from '../engine/zoo/tensors.js';
 import { checkSplitIndices } from '../engine/zoo/datasets/index.js';
@@ -86,6 +86,13 @@ test('a model whose statistics are wrong gets its accuracy back, and nothing els
   assert.deepEqual(measured, await task.reestimateBatchNorm!(broken), 'same weights, same statistics');
   // The generated statistics do not enter: training-mode passes normalise with each batch's own.
   assert.deepEqual(measured.tensors, (await task.reestimateBatchNorm!(trained)).tensors);
+});
+
+test('re-estimating leaves no tensors behind', async () => {
+  await task.reestimateBatchNorm!(trained);
+  const before = tf.memory().numTensors;
+  await task.reestimateBatchNorm!(trained, { images: 300, batchSize: 64, seed: 1 });
+  assert.equal(tf.memory().numTensors, before);
 });
 
 test('tasks without BatchNorm have nothing to re-estimate', () => {

@@ -28,9 +28,11 @@ async function averageOf(sum: tf.Tensor, count: number): Promise<Float32Array> {
   }
 }
 
+/** `arrays`: the model's weights; `weights`: the same as tensors (the caller owns them). */
 export async function reestimateBatchNorm(
   signature: readonly TensorSignature[],
   arrays: Map<string, WeightArray>,
+  weights: Weights,
   data: Dataset,
   forward: (x: tf.Tensor2D, weights: Weights, ctx: ForwardContext) => tf.Tensor2D,
   options: BatchNormReestimation,
@@ -43,11 +45,6 @@ export async function reestimateBatchNorm(
   const usable = data.train.count - checkSplitIndices(data.train.count).length;
   const images = Math.min(options.images, usable);
   const order = shuffledIndices(usable, seed).subarray(0, images);
-  const weights: Weights = new Map();
-  for (const spec of signature) {
-    const value = arrays.get(spec.name)!;
-    if (value instanceof Float32Array) weights.set(spec.name, tf.tensor(value, spec.shape, 'float32'));
-  }
   const sums = new Map(layers.map((layer) => [layer, { mean: null as tf.Tensor | null, variance: null as tf.Tensor | null }]));
   let batches = 0;
   try {
@@ -77,7 +74,6 @@ export async function reestimateBatchNorm(
     }
     return { tensors: arraysToTensors(out, signature), images };
   } finally {
-    for (const t of weights.values()) t.dispose();
     for (const sum of sums.values()) {
       sum.mean?.dispose();
       sum.variance?.dispose();

@@ -208,8 +208,15 @@ export function classifierTask(arch: Architecture): BuiltinTask {
     },
   };
   if (batchNormLayers(arch.signature).length > 0) {
-    task.reestimateBatchNorm = (weights, options = DEFAULT_BATCH_NORM_REESTIMATION) =>
-      reestimateBatchNorm(arch.signature, weightsToArrays(weights, arch.signature, arch.id), dataset(), arch.forward, options);
+    task.reestimateBatchNorm = async (weights, options = DEFAULT_BATCH_NORM_REESTIMATION) => {
+      const arrays = weightsToArrays(weights, arch.signature, arch.id);
+      const tfWeights = weightsToTf(arrays, arch.signature);
+      try {
+        return await reestimateBatchNorm(arch.signature, arrays, tfWeights, dataset(), arch.forward, options);
+      } finally {
+        for (const t of tfWeights.values()) t.dispose();
+      }
+    };
   }
   return task;
 }
