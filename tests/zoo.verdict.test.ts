@@ -40,6 +40,16 @@ test('generated models below the worst original are named; short generators say 
   // A low IoU here means broken models, not new ones: novelty is not claimed below the bar.
   assert.equal(verdict.novelty, 'unknown');
   assert.match(verdict.summary, /judged once they reach the originals' accuracy/);
+  const one = evaluationVerdict({
+    originals,
+    generated: { best: 92, avg: 70, min: 45 },
+    nearestIoU: { generated: 0.1, noised: 0.68 },
+    generatedModels: [
+      { id: 'gm_a', accuracy: 92 },
+      { id: 'gm_b', accuracy: 45 },
+    ],
+  });
+  assert.match(one.summary, /1 of 2 is below the worst original/);
 });
 
 test('new models share fewer mistakes with their nearest original than noised copies; otherwise near-copies', () => {

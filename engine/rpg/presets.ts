@@ -91,7 +91,7 @@ export const PRESETS: Readonly<Record<string, Partial<RpgConfig>>> = {
 };
 
 /** Built-in tasks with a preset measured on their zoos; other zoos get one by size. */
-export const TASK_PRESETS: Readonly<Record<string, string>> = { 'digits-mlp': 'digits', 'mnist-mlp': 'mnist', 'mnist-cnn': 'mnist' };
+export const TASK_PRESETS: Readonly<Record<string, string>> = { 'digits-mlp': 'digits', 'mnist-mlp': 'mnist', 'mnist-cnn': 'mnist', 'fashion-cnn': 'mnist' };
 
 /** The preset for a zoo whose checkpoints have `parameterCount` generated values (and, where it has one, built-in task `task`). */
 export function presetFor(parameterCount: number, task?: string | null): string {

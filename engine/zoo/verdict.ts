@@ -57,7 +57,7 @@ export function evaluationVerdict(input: VerdictInput): EvaluationVerdict {
     sentences.push(
       `Generated models fall short of the originals (avg ${generated.avg!.toFixed(2)} vs ${originals.avg!.toFixed(2)}, min ${generated.min!.toFixed(2)} vs ${originals.min!.toFixed(2)}): the generator needs more training before its models are used.`,
     );
-  if (belowOriginals.length > 0) sentences.push(`${belowOriginals.length} of ${input.generatedModels.length} are below the worst original.`);
+  if (belowOriginals.length > 0) sentences.push(`${belowOriginals.length} of ${input.generatedModels.length} ${belowOriginals.length === 1 ? 'is' : 'are'} below the worst original.`);
   if (meetsBar === false) sentences.push("Whether they are new models or near-copies is judged once they reach the originals' accuracy.");
   if (novelty === 'new')
     sentences.push(
