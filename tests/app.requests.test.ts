@@ -51,10 +51,14 @@ test('generator settings: every config field described with its default; presets
     assert.equal(settings.fields.find((f) => f.name === 'lr')?.type, 'number');
     assert.deepEqual(
       settings.presets.map((p) => p.name),
-      ['tiny', 'tiny-slim', 'small', 'medium', 'large'],
+      ['tiny', 'digits', 'mnist', 'tiny-slim', 'small', 'medium', 'large'],
     );
+    assert.equal(settings.presets.find((p) => p.name === 'mnist')?.config.tokenSize, 1024);
     assert.deepEqual(settings.presets.find((p) => p.name === 'tiny-slim')?.config.denoiserChannels, [16, 32, 64, 32, 16]);
 
+    // a zoo of a built-in task with a measured preset gets it as the default ("auto" in the app)
+    await service.request('zoo.create', { name: 'fashion', task: 'fashion-cnn' });
+    assert.equal((await service.request('generator.validate', { zoo: 'fashion' })).config.preset, 'mnist');
     const valid = await service.request('generator.validate', { preset: 'tiny-slim', set: { steps: 30, denoiserChannels: [8, 8] } });
     assert.equal(valid.config.steps, 30);
     assert.equal(valid.config.preset, 'tiny-slim');
