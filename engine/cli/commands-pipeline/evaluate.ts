@@ -37,7 +37,7 @@ With --json: {"zoos": [...]}.`,
         evaluationTable(result.zoos),
         ...(earlier
           ? [
-              `${earlier.count} model${earlier.count === 1 ? '' : 's'} generated at step ${earlier.steps.join(', ')}, before the run was continued, not scored: these figures are the generator's as it is now`,
+              `${earlier.count} model${earlier.count === 1 ? '' : 's'} generated at step${earlier.steps.length === 1 ? '' : 's'} ${earlier.steps.join(', ')}, before the run was continued, not scored: these figures are the generator's as it is now`,
             ]
           : []),
       ].join('\n'),
