@@ -430,6 +430,8 @@ export interface ZooEvaluationInfo {
   verdict?: { meetsBar: boolean | null; belowOriginals: string[]; novelty: 'new' | 'near-copies' | 'unknown'; summary: string };
   /** training images the generated models' BatchNorm statistics were measured on (absent: as generated, or no BatchNorm) */
   batchNormImages?: number;
+  /** task-conditioned zoos (engine/zoo/verdict.ts): held-out task vectors, averaged per task, against the unseen-task bar */
+  heldOutTasks?: { tasks: number; originals: AccuracySummaryInfo; generated: AccuracySummaryInfo; meetsBar: boolean | null; summary: string };
   seconds: Record<string, number>;
   details?: unknown;
 }

@@ -10,6 +10,7 @@ import { backendParam } from '../engine/cli/commands-pipeline/options.js';
 import { withFlags } from '../engine/cli/fields.js';
 import { EngineError } from '../engine/errors.js';
 import type { GenerateParams } from '../engine/protocol.js';
+import { PRESETS } from '../engine/rpg/presets.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -123,4 +124,11 @@ test('from the command line: flags in messages, request fields in --json, --thre
   assert.match(threads.stderr, /--threads must be a whole number from 1 to 64, not '65'/);
   assert.equal(bogus.code, 1);
   assert.match(bogus.stderr, /'paramzoo train' has no option --bogus/);
+});
+
+test("train's help names every preset there is", () => {
+  const line = command('train')
+    .help.split('\n')
+    .find((l) => l.trimStart().startsWith('--preset'))!;
+  for (const name of Object.keys(PRESETS)) assert.match(line, new RegExp(`\\b${name}\\b`), `--preset help lacks '${name}'`);
 });

@@ -102,6 +102,31 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
+test('taskTokens = k: the task reaches only the last k tokens (the reference), earlier tokens are the same for every task', async () => {
+  await initBackend('cpu');
+  const lastThree = new ConditionEmbedding({ width: WIDTH, tokenCount: layout.tokenCount, ...positions, permutationStates: 5, taskBits: 3, taskTokens: 3 }, 1);
+  const everyToken = embedding(3);
+  const permState = tf.tensor1d([4], 'int32');
+  const [taskA, taskB] = [tf.tensor2d([[1, 0, 1]]), tf.tensor2d([[0, 1, 1]])];
+  const [a, b] = [taskA, taskB].map((t) => tf.tidy(() => lastThree.forward(permState, t).arraySync()[0]!));
+  const everyA = tf.tidy(() => everyToken.forward(permState, taskA).arraySync()[0]!);
+  const pe = positionEmbedding(WIDTH, positions.tensorIndexOfToken, positions.indexInTensorOfToken);
+  const row = (lastThree.permutationTable.arraySync() as number[][])[4]!;
+  for (let i = 0; i < 21; i++) {
+    const changed = a![i]!.some((v, d) => Math.abs(v - b![i]![d]!) > 1e-4);
+    assert.equal(changed, i >= 18, `token ${i}: the task ${i >= 18 ? 'reaches' : 'does not reach'} it`);
+    // Same weights (seed 1): the last tokens get exactly what every-token conditioning adds, the others none of it.
+    const expected = i >= 18 ? everyA![i]! : Array.from(row, (r, d) => pe[i * WIDTH + d]! + r);
+    assert.ok(
+      a![i]!.every((v, d) => Math.abs(v - expected[d]!) < 1e-5),
+      `token ${i}`,
+    );
+  }
+  tf.dispose([permState, taskA, taskB]);
+  lastThree.dispose();
+  everyToken.dispose();
+});
+
 test('wrong conditions are refused with a ConditionError', async () => {
   await initBackend('cpu');
   const e = embedding(0);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { initBackend } from '../engine/backend.js';
 import { CancelledError } from '../engine/errors.js';
 import { collectZoo, getTask, heldOutTaskVectors, taskMask, TaskError, type CollectedCheckpoint } from '../engine/zoo/index.js';
+import { decodeFloat } from '../engine/zoo/tensors.js';
 import type { JobProgress } from '../engine/protocol.js';
 
 await initBackend('wasm');
@@ -99,4 +100,22 @@ test('binary heads: checkpoints carry their task vector; held-out vectors are co
   assert.deepEqual(new Set(heldOut.map((ck) => taskMask(ck.condition!))), heldOutMasks);
   assert.deepEqual(new Set(zoo.map((ck) => ck.permutationState)), new Set([0, 1]));
   for (const ck of checkpoints) assert.ok(ck.metrics.accuracy! > 75, `task ${ck.condition} accuracy ${ck.metrics.accuracy}`);
+
+  // Every task of a run starts from the same head, so the heads differ by what their tasks taught
+  // (what a generator can carry over to held-out tasks), not by an unrelated random init.
+  const hidden = (ck: CollectedCheckpoint) => decodeFloat(ck.tensors.find((t) => t.name === 'head.0.weight')!);
+  const cosine = (a: Float32Array, b: Float32Array) => {
+    let [ab, aa, bb] = [0, 0, 0];
+    for (let i = 0; i < a.length; i++) [ab, aa, bb] = [ab + a[i]! * b[i]!, aa + a[i]! * a[i]!, bb + b[i]! * b[i]!];
+    return ab / Math.sqrt(aa * bb);
+  };
+  const last = (state: number, mask: number) => zoo.filter((ck) => ck.permutationState === state && taskMask(ck.condition!) === mask).at(-1)!;
+  const masks = [...new Set(zoo.map((ck) => taskMask(ck.condition!)))];
+  const mean = (values: number[]) => values.reduce((x, y) => x + y, 0) / values.length;
+  const pairs = masks.flatMap((m, i) => masks.slice(i + 1).map((n) => [m, n] as const));
+  // Measured: 0.29 for tasks of one run (0.09 for one task across runs); ≈ 0.03 with an init per task (the zoos before this was fixed).
+  const sameRun = mean([0, 1].flatMap((state) => pairs.map(([m, n]) => cosine(hidden(last(state, m)), hidden(last(state, n))))));
+  const acrossRuns = mean(masks.map((m) => Math.abs(cosine(hidden(last(0, m)), hidden(last(1, m))))));
+  assert.ok(sameRun > 0.15, `tasks of one run share their start: mean cosine ${sameRun.toFixed(3)}`);
+  assert.ok(acrossRuns < sameRun / 2, `runs start apart: mean |cosine| ${acrossRuns.toFixed(3)} (one run: ${sameRun.toFixed(3)})`);
 });

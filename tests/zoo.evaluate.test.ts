@@ -123,6 +123,12 @@ test('evaluateZoo for binary heads: held-out tasks next to their originals', asy
     assert.equal(row.condition.length, 10);
     assert.ok(row.originals.avg! > 70 && row.generated.avg! > 70);
   }
+  // One line over the 20 tasks: the average of their averages (the generated side here are originals).
+  const perTask = result.details.heldOut!.map((row) => row.generated.avg!);
+  assert.equal(result.heldOutTasks!.tasks, 20);
+  assert.ok(Math.abs(result.heldOutTasks!.generated.avg! - perTask.reduce((a, b) => a + b, 0) / 20) < 1e-9);
+  assert.equal(result.heldOutTasks!.generated.min, Math.min(...perTask));
+  assert.equal(result.heldOutTasks!.meetsBar, true);
   assert.equal(result.nearestIoU.generated, 1);
   await assert.rejects(
     evaluateZoo({ zoo: 'binary', task: 'digits-binary', originals: zoo.map((m) => ({ ...m, condition: null })), generated: [] }),

@@ -2,7 +2,7 @@
 // and whether generated models are new or near-copies of the originals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluationVerdict } from '../engine/zoo/verdict.js';
+import { evaluationVerdict, heldOutVerdict } from '../engine/zoo/verdict.js';
 
 const originals = { best: 92.89, avg: 92.39, min: 91.78 };
 
@@ -59,4 +59,25 @@ test('new models share fewer mistakes with their nearest original than noised co
   assert.equal(novelty(0.796, 0.837).novelty, 'new'); // the same zoo at 2000 steps
   assert.equal(novelty(0.83, 0.837).novelty, 'near-copies', 'within the margin is not new');
   assert.equal(evaluationVerdict({ originals, generated: originals, nearestIoU: { generated: null, noised: 0.5 }, generatedModels: [] }).novelty, 'unknown');
+});
+
+test('held-out tasks: one verdict over the tasks, against the 85% bar for unseen tasks', () => {
+  const task = (originalsAvg: number, generatedAvg: number | null) => ({
+    originals: { best: originalsAvg, avg: originalsAvg, min: originalsAvg },
+    generated: { best: generatedAvg, avg: generatedAvg, min: generatedAvg },
+  });
+  const short = heldOutVerdict([task(96, 98.89), task(95, 62), task(97, 82.4)]);
+  assert.equal(short.tasks, 3);
+  assert.deepEqual(short.generated, { best: 98.89, avg: (98.89 + 62 + 82.4) / 3, min: 62 });
+  assert.equal(short.originals.avg, 96);
+  assert.equal(short.meetsBar, false);
+  assert.equal(
+    short.summary,
+    "Held-out tasks (3 task vectors the generator never saw): generated avg 81.10, worst task 62.00 against the originals' 96.00; below the 85% bar for unseen tasks: the generator does not carry over to new tasks yet.",
+  );
+  assert.equal(heldOutVerdict([task(96, 85), task(95, 85)]).meetsBar, true, 'exactly at the bar');
+  assert.equal(heldOutVerdict([task(96, 84.99)]).meetsBar, false);
+  const none = heldOutVerdict([task(96, null)]);
+  assert.equal(none.meetsBar, null);
+  assert.match(none.summary, /No models were generated for the 1 held-out tasks/);
 });

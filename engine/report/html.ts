@@ -60,6 +60,7 @@ export function renderReport(input: ReportInput): string {
 <h2>${escapeHtml(z.zoo)} <small>${escapeHtml(z.task)}</small></h2>
 <p class="verdict ${z.verdict.meetsBar ? 'ok' : 'short'}">${escapeHtml(z.verdict.summary)}</p>
 ${z.batchNormImages ? `<p>${batchNormNote(z.batchNormImages)}</p>` : ''}
+${z.heldOutTasks ? `<p class="verdict ${z.heldOutTasks.meetsBar ? 'ok' : 'short'}" data-testid="held-out-verdict">${escapeHtml(z.heldOutTasks.summary)}</p>` : ''}
 <div class="charts">
   <figure><canvas id="acc-${i}"></canvas><figcaption>Accuracy (%) of the originals and the generated models</figcaption></figure>
   <figure><canvas id="iou-${i}"></canvas><figcaption>Accuracy vs similarity to the nearest original (IoU of misclassified test samples), with originals plus Gaussian noise as the baseline</figcaption></figure>

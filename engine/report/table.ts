@@ -30,6 +30,7 @@ export function evaluationTable(zoos: readonly ZooEvaluationInfo[]): string {
       .map(([stage, s]) => `${stage} ${s.toFixed(1)} s`)
       .join(', ');
     if (stages) lines.push(`${z.zoo}: ${stages}`);
+    if (z.heldOutTasks) lines.push(`${z.zoo}: ${z.heldOutTasks.summary}`);
     for (const held of (z.details as Partial<ZooEvaluation['details']> | undefined)?.heldOut ?? []) {
       lines.push(`  held-out task ${held.condition.join('')}: originals avg ${pct(held.originals.avg)}, generated avg ${pct(held.generated.avg)}`);
     }

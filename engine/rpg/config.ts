@@ -38,6 +38,11 @@ export interface RpgConfig {
   timeHidden: number;
   /** rank of the prototype → tokenSize projection; 0 = one full D×tokenSize layer, as in the reference */
   conditionRank: number;
+  /**
+   * task-conditioned zoos: the task vector reaches only the last `taskTokens` tokens (the
+   * reference's choice); 0 = every token (measured better on held-out tasks: README, "Unseen tasks")
+   */
+  taskTokens: number;
   /** diffusion steps T and the linear β range */
   timesteps: number;
   betaStart: number;
@@ -90,6 +95,7 @@ export const DEFAULT_CONFIG: Readonly<RpgConfig> = Object.freeze({
   timeFeatures: 256,
   timeHidden: 0,
   conditionRank: 0,
+  taskTokens: 0,
   timesteps: 1000,
   betaStart: 1e-4,
   betaEnd: 0.02,
@@ -156,7 +162,7 @@ const POSITIVE_INTEGERS = [
   'samplerSteps',
   'chunkTokens',
 ] as const;
-const NON_NEGATIVE_INTEGERS = ['timeHidden', 'conditionRank', 'warmupSteps', 'seed', 'checkEvery'] as const;
+const NON_NEGATIVE_INTEGERS = ['timeHidden', 'conditionRank', 'taskTokens', 'warmupSteps', 'seed', 'checkEvery'] as const;
 /** Quality checks generate this many models at most: each costs a whole generation. */
 export const MAX_CHECK_MODELS = 20;
 

@@ -16,6 +16,8 @@ export interface ConditionEmbeddingConfig {
   permutationStates: number;
   /** length of the task vector; 0 = no task conditioning */
   taskBits: number;
+  /** the task reaches only the last this many tokens; 0 (default) = every token */
+  taskTokens?: number;
 }
 
 export class ConditionError extends EngineError {
@@ -145,15 +147,22 @@ export class ConditionEmbedding {
     return tf.tidy(() => {
       const batch = permState.shape[0];
       // oneHot·matMul instead of gather: wasm has no gradient kernel for gather.
-      let condition: tf.Tensor2D = tf.matMul(oneHotRows(permState, permutationStates), this.permutationTable as tf.Tensor2D);
-      if (task !== null && this.task !== null) {
-        const { w1, b1, w2, b2 } = this.task;
-        const hidden = tf.add(tf.matMul(task, w1 as tf.Tensor2D), b1);
-        const silu = tf.mul(hidden, tf.sigmoid(hidden));
-        condition = tf.add(condition, tf.add(tf.matMul(silu as tf.Tensor2D, w2 as tf.Tensor2D), b2));
-      }
-      // The condition reaches every token (the reference lets the task reach only the last few).
-      return tf.add(this.position, tf.reshape(condition, [batch, 1, width])) as tf.Tensor3D;
+      const permutation: tf.Tensor2D = tf.matMul(oneHotRows(permState, permutationStates), this.permutationTable as tf.Tensor2D);
+      const perToken = (rows: tf.Tensor2D) => tf.reshape(rows, [batch, 1, width]);
+      if (task === null || this.task === null) return tf.add(this.position, perToken(permutation)) as tf.Tensor3D;
+      const { w1, b1, w2, b2 } = this.task;
+      const hidden = tf.add(tf.matMul(task, w1 as tf.Tensor2D), b1);
+      const silu = tf.mul(hidden, tf.sigmoid(hidden));
+      const taskEmbedding = tf.add(tf.matMul(silu as tf.Tensor2D, w2 as tf.Tensor2D), b2) as tf.Tensor2D;
+      const { tokenCount, taskTokens = 0 } = this.cfg;
+      // ParamZoo's default: the task reaches every token.
+      if (taskTokens === 0 || taskTokens >= tokenCount) return tf.add(this.position, perToken(tf.add(permutation, taskEmbedding))) as tf.Tensor3D;
+      // The reference's choice: only the last `taskTokens` tokens see the task.
+      const onLast = tf.tensor3d(
+        Float32Array.from({ length: tokenCount }, (_, i) => (i >= tokenCount - taskTokens ? 1 : 0)),
+        [1, tokenCount, 1],
+      );
+      return tf.add(tf.add(this.position, perToken(permutation)), tf.mul(perToken(taskEmbedding), onLast)) as tf.Tensor3D;
     });
   }
 

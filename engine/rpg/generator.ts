@@ -76,7 +76,8 @@ export class RpgGenerator {
       throw new GeneratorStateError(`token positions cover ${tensorIndexOfToken.length} tokens, the layout has ${tokenCount}`);
     }
     this.condition =
-      parts.condition ?? new ConditionEmbedding({ width: config.recurrentWidth, tokenCount, tensorIndexOfToken, indexInTensorOfToken, permutationStates, taskBits }, config.seed * 4 + 1);
+      parts.condition ??
+      new ConditionEmbedding({ width: config.recurrentWidth, tokenCount, tensorIndexOfToken, indexInTensorOfToken, permutationStates, taskBits, taskTokens: config.taskTokens }, config.seed * 4 + 1);
     this.recurrent =
       parts.recurrent ??
       createRecurrent(config.recurrent, { width: config.recurrentWidth, layers: config.recurrentLayers, dState: config.dState, lstmResidual: config.lstmResidual }, config.seed * 4 + 2);

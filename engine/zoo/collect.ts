@@ -170,7 +170,12 @@ export async function collectZoo(taskId: string, options: Partial<CollectOptions
     checkCancel();
     const conditionKey = run.condition ? taskMask(run.condition) : 0;
     const runSeed = deriveSeed(settings.seed, run.permutationState, conditionKey);
-    const training = task.startTraining(task.init(runSeed), {
+    // Every task vector of a run index starts from the same head: its checkpoints then differ by
+    // what the task taught, not by an unrelated random init, so weights vary smoothly with the task
+    // vector and a generator can carry that over to held-out vectors. (Condition key 0: the seed an
+    // unconditioned run has always had.)
+    const initSeed = deriveSeed(settings.seed, run.permutationState, 0);
+    const training = task.startTraining(task.init(initSeed), {
       lr: settings.lr,
       batchSize: settings.batchSize,
       seed: deriveSeed(runSeed, 1),

@@ -12,7 +12,7 @@ import { taskMask } from './tasks/binary.js';
 import type { BuiltinTask, Evaluation } from './tasks/types.js';
 import type { EvaluationSplit } from './datasets/index.js';
 import { arraysToTensors, weightsToArrays, type WeightsInput } from './tensors.js';
-import { evaluationVerdict, type EvaluationVerdict } from './verdict.js';
+import { evaluationVerdict, heldOutVerdict, type EvaluationVerdict, type HeldOutVerdict } from './verdict.js';
 import { summarize, type AccuracySummary } from './accuracy.js';
 
 /**
@@ -136,6 +136,8 @@ export interface ZooEvaluation {
   verdict: EvaluationVerdict;
   /** training images the generated models' BatchNorm statistics were measured on (absent: as generated, or no BatchNorm) */
   batchNormImages?: number;
+  /** task-conditioned zoos: the held-out task vectors, over tasks */
+  heldOutTasks?: HeldOutVerdict;
   seconds: Record<string, number>;
   details: {
     originals: ModelResult[];
@@ -303,6 +305,7 @@ export async function evaluateZoo(input: EvaluateZooInput): Promise<ZooEvaluatio
     generated: generatedSummary,
     nearestIoU: similarity,
     verdict: evaluationVerdict({ originals: originalsSummary, generated: generatedSummary, nearestIoU: similarity, generatedModels: generatedResults }),
+    ...(heldOut ? { heldOutTasks: heldOutVerdict(heldOut) } : {}),
     seconds,
     details: {
       originals: originals.map((o) => toResult(o, false)),

@@ -5,7 +5,7 @@
 // - new models or near-copies: generated models are "new" only when they share fewer mistakes with
 //   their nearest original than noised copies of the originals at equal accuracy do (the
 //   memorisation critique of parameter diffusion, Zeng et al. 2025).
-import type { AccuracySummary } from './accuracy.js';
+import { summarize, type AccuracySummary } from './accuracy.js';
 
 export const BAR_AVG_POINTS = 0.5;
 export const BAR_MIN_POINTS = 1;
@@ -68,4 +68,33 @@ export function evaluationVerdict(input: VerdictInput): EvaluationVerdict {
       `They are near-copies: they share as many mistakes with their nearest original (IoU ${nearestIoU.generated!.toFixed(3)}) as noised copies of the originals at equal accuracy (${nearestIoU.noised!.toFixed(3)}).`,
     );
   return { meetsBar, belowOriginals, novelty, summary: sentences.join(' ') };
+}
+
+/** Unseen tasks (RPG.md): generated models for held-out task vectors should average at least this accuracy (%). */
+export const HELD_OUT_BAR_PERCENT = 85;
+
+export interface HeldOutVerdict {
+  /** held-out task vectors scored */
+  tasks: number;
+  /** over tasks, of each task's average accuracy */
+  originals: AccuracySummary;
+  generated: AccuracySummary;
+  /** generated avg ≥ HELD_OUT_BAR_PERCENT (null: nothing generated) */
+  meetsBar: boolean | null;
+  summary: string;
+}
+
+/** One verdict over the held-out task vectors, from each task's originals and generated averages. */
+export function heldOutVerdict(perTask: readonly { originals: AccuracySummary; generated: AccuracySummary }[]): HeldOutVerdict {
+  const averages = (side: 'originals' | 'generated') => perTask.flatMap((t) => (t[side].avg === null ? [] : [t[side].avg!]));
+  const originals = summarize(averages('originals'));
+  const generated = summarize(averages('generated'));
+  const meetsBar = generated.avg === null ? null : generated.avg >= HELD_OUT_BAR_PERCENT;
+  const against = originals.avg === null ? '' : ` against the originals' ${originals.avg.toFixed(2)}`;
+  const summary =
+    generated.avg === null
+      ? `No models were generated for the ${perTask.length} held-out tasks.`
+      : `Held-out tasks (${perTask.length} task vectors the generator never saw): generated avg ${generated.avg.toFixed(2)}, worst task ${generated.min!.toFixed(2)}${against}; ` +
+        (meetsBar ? `at or above the ${HELD_OUT_BAR_PERCENT}% bar for unseen tasks.` : `below the ${HELD_OUT_BAR_PERCENT}% bar for unseen tasks: the generator does not carry over to new tasks yet.`);
+  return { tasks: perTask.length, originals, generated, meetsBar, summary };
 }

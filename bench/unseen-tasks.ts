@@ -1,0 +1,84 @@
+// Unseen-task generation on the digits binary-task family (the fidelity issue, item 5): for each
+// number of seen tasks, each reach of the task condition (every token, or only the last N tokens as
+// the reference does) and each step count, a generator is trained from scratch on a zoo of that
+// many seen tasks, then `evaluate` generates one model per held-out task vector and scores it on the
+// test split next to the held-out originals. Prints one row per run, then a JSON document.
+//
+//   node --import tsx bench/unseen-tasks.ts --data DIR [--tasks 50,200] [--task-tokens 0,3]
+//     [--steps 1000,2000,4000] [--preset digits] [--set key=value ...]
+//
+// Zoos `seen-N` (and `seen-N-heldout`) are collected into DIR when missing, so a second call reuses
+// them. Every run trains from step 0 (a continued run restarts its learning-rate schedule, so it
+// would not be the same curve).
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { EvaluateJobResult, TrainJobResult } from '../engine/protocol.js';
+import type { ZooEvaluation } from '../engine/zoo/evaluate.js';
+import { summarize } from '../engine/zoo/index.js';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string' },
+    tasks: { type: 'string', default: '50,200' },
+    'task-tokens': { type: 'string', default: '0,3' },
+    steps: { type: 'string', default: '1000,2000,4000' },
+    preset: { type: 'string', default: 'digits' },
+    set: { type: 'string', multiple: true, default: [] },
+  },
+});
+if (!values.data) throw new Error('--data DIR is required');
+const BIN = resolve('bin/paramzoo.js');
+const list = (text: string) => text.split(',').map(Number);
+
+function paramzoo<T>(args: string[]): T {
+  const stdout = execFileSync(process.execPath, [BIN, ...args, '--data', values.data!, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return JSON.parse(stdout) as T;
+}
+
+function ensureZoo(tasks: number): string {
+  const zoo = `seen-${tasks}`;
+  const zoos = paramzoo<{ name: string }[]>(['zoo', 'list']);
+  if (!zoos.some((z) => z.name === zoo)) paramzoo(['collect', 'digits-binary', '--zoo', zoo, '--tasks', String(tasks)]);
+  return zoo;
+}
+
+const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(2));
+const rows: Record<string, unknown>[] = [];
+console.log('seen tasks  task tokens  steps  loss    train s  seen gen avg (orig)  held-out gen avg / min (orig avg)');
+for (const tasks of list(values.tasks!)) {
+  const zoo = ensureZoo(tasks);
+  for (const taskTokens of list(values['task-tokens']!)) {
+    for (const steps of list(values.steps!)) {
+      const started = performance.now();
+      const sets = [...values.set!, `taskTokens=${taskTokens}`, 'checkEvery=0'].flatMap((s) => ['--set', s]);
+      const trained = paramzoo<TrainJobResult>(['train', zoo, '--preset', values.preset!, '--steps', String(steps), ...sets]);
+      const trainSeconds = (performance.now() - started) / 1000;
+      const evaluation = paramzoo<EvaluateJobResult>(['evaluate', trained.run]).zoos[0]!;
+      const heldOut = (evaluation.details as ZooEvaluation['details']).heldOut ?? [];
+      const heldGenerated = summarize(heldOut.map((h) => h.generated.avg ?? 0));
+      const heldOriginals = summarize(heldOut.map((h) => h.originals.avg ?? 0));
+      const row = {
+        tasks,
+        taskTokens,
+        steps,
+        finalLoss: trained.finalLoss,
+        trainSeconds: +trainSeconds.toFixed(1),
+        seen: { generated: evaluation.generated, originals: evaluation.originals },
+        heldOut: {
+          tasks: heldOut.length,
+          generated: heldGenerated,
+          originals: heldOriginals,
+          perTask: heldOut.map((h) => ({ task: h.condition.join(''), generated: h.generated.avg, originals: h.originals.avg })),
+        },
+        run: trained.run,
+      };
+      rows.push(row);
+      console.log(
+        `${String(tasks).padStart(10)}  ${(taskTokens === 0 ? 'all' : `last ${taskTokens}`).padStart(11)}  ${String(steps).padStart(5)}  ${trained.finalLoss.toFixed(4)}  ${trainSeconds.toFixed(0).padStart(7)}  ` +
+          `${fmt(evaluation.generated.avg).padStart(12)} (${fmt(evaluation.originals.avg)})  ${fmt(heldGenerated.avg)} / ${fmt(heldGenerated.min)} (${fmt(heldOriginals.avg)})`,
+      );
+    }
+  }
+}
+console.log(JSON.stringify({ preset: values.preset, set: values.set, rows }));
