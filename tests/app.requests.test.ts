@@ -51,7 +51,7 @@ test('generator settings: every config field described with its default; presets
     assert.equal(settings.fields.find((f) => f.name === 'lr')?.type, 'number');
     assert.deepEqual(
       settings.presets.map((p) => p.name),
-      ['tiny', 'digits', 'mnist', 'tiny-slim', 'small', 'medium', 'large'],
+      ['tiny', 'digits', 'binary', 'mnist', 'tiny-slim', 'small', 'medium', 'large'],
     );
     assert.equal(settings.presets.find((p) => p.name === 'mnist')?.config.tokenSize, 1024);
     assert.deepEqual(settings.presets.find((p) => p.name === 'tiny-slim')?.config.denoiserChannels, [16, 32, 64, 32, 16]);

@@ -51,6 +51,7 @@ test('presets follow the zoo size and every field is validated by name', () => {
   assert.equal(presetFor(25_450, 'mnist-mlp'), 'mnist');
   assert.equal(presetFor(9_172, 'mnist-cnn'), 'mnist');
   assert.equal(presetFor(9_172, 'fashion-cnn'), 'mnist');
+  assert.equal(presetFor(2_113, 'digits-binary'), 'binary');
   assert.equal(presetFor(4_810, null), 'tiny');
   assert.equal(resolveConfig({ parameterCount: 9_172, task: 'mnist-cnn' }).tokenSize, 1024);
   assert.equal(resolveConfig({ parameterCount: 1_000_000 }).tokenSize, 1024);

@@ -87,7 +87,7 @@ export function resolveCollectOptions(task: BuiltinTask, options: Partial<Collec
   const subset = options.trainSubset ?? task.defaults.trainSubset;
   if (subset !== undefined) settings.trainSubset = subset;
   if (task.conditioned) {
-    settings.tasks = options.tasks ?? task.defaults.tasks ?? 50;
+    settings.tasks = options.tasks ?? task.defaults.tasks ?? 200;
     settings.heldOut = options.heldOut ?? true;
   } else if (options.tasks !== undefined) {
     throw new TaskError('bad_setting', `tasks: task '${task.id}' is not task-conditioned`, { hint: 'only digits-binary takes tasks' });

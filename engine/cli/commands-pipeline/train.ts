@@ -13,7 +13,7 @@ saved every saveEvery steps and at the end. Every checkEvery steps (and at the e
 are generated and scored against the originals (on the task's check split, never the test split;
 weight statistics for a zoo without a task); --set stopEarly=true stops at the first check within the
 bar (off by default: 3 check models can pass before 10 do); --set checkEvery=0 turns checks off.
-  --preset P         digits, mnist (measured on those zoos), tiny, tiny-slim, small, medium, large
+  --preset P         digits, binary, mnist (measured on those zoos), tiny, tiny-slim, small, medium, large
   --steps N          training steps (with --resume: the step to continue to)
   --set key=value    any generator setting (repeatable), e.g. --set lr=0.0005 --set denoiserChannels=16,32,16
   --resume RUN       continue RUN from its last save (after a crash or a cancel; with --steps, a finished run further)
