@@ -56,7 +56,7 @@ async function openZoo(path: string, tokenSize: number) {
   }
 }
 
-test('a real timm checkpoint: integer and one-element tensors are copied, the rest is tokenized in signature order', async () => {
+test('a real timm checkpoint: integer tensors are copied, the rest is tokenized in signature order', async () => {
   const { signature, layout, zoo, skipped } = await openZoo(`${FIXTURES}/timm_hub_tiny_cnn/model.safetensors`, 16);
   const skippedNames = layout.tensors.filter((t) => !t.generated).map((t) => t.name);
   assert.deepEqual(skippedNames, ['bn1.num_batches_tracked', 'bn2.num_batches_tracked']);
@@ -204,6 +204,45 @@ test('BN running_var goes through log(var/p + 0.05) and back through max(exp(x) 
   for (let i = 1; i < 5; i++) assert.ok(Math.abs(back[i]! - vars[0]![i]!) <= 4 * 2 ** -24 * (vars[0]![i]! + 0.05 * p), `var[${i}] ${back[i]}`);
 });
 
+test("a single-output head's bias (one element) is generated, normalised by its spread across checkpoints", async () => {
+  // The binary heads' output bias sets each task's decision threshold: copied from the first
+  // checkpoint, every generated head had that task's threshold (held-out tasks answered one class).
+  const signature: TensorSignature[] = [
+    { name: 'head.weight', dtype: 'F32', shape: [1, 4] },
+    { name: 'head.bias', dtype: 'F32', shape: [1] },
+  ];
+  const biases = [0.12, -0.4, 0.9, 0.3];
+  const zoo = biases.map(
+    (b, i) =>
+      new Map([
+        ['head.weight', Float32Array.of(i, 1, 2, 3)],
+        ['head.bias', Float32Array.of(b)],
+      ]),
+  );
+  const stats = await computeZooStats(signature, zoo);
+  const mean = biases.reduce((a, b) => a + b, 0) / 4;
+  const spread = Math.sqrt(biases.reduce((a, b) => a + (b - mean) ** 2, 0) / 4);
+  assert.ok(Math.abs(stats.tensors['head.bias']!.mean - mean) < 1e-7);
+  assert.ok(Math.abs(stats.tensors['head.bias']!.std - spread) < 1e-7, `std ${stats.tensors['head.bias']!.std} vs ${spread}`);
+  const layout = buildLayout(signature, stats, 4);
+  assert.deepEqual(
+    layout.tensors.map((t) => [t.name, t.generated, t.tokenCount]),
+    [
+      ['head.weight', true, 1],
+      ['head.bias', true, 1],
+    ],
+  );
+  const { tokens } = tokenize(layout, zoo[2]!);
+  assert.ok(Math.abs(tokens[4]! - (0.9 - mean) / spread) < 1e-6);
+  const back = detokenize(layout, tokens, new Map());
+  assert.ok(Math.abs(toFloat32Array('F32', back[1]!.data)[0]! - 0.9) < 1e-6);
+  // A zoo where it never varies normalises by 1, like any constant tensor.
+  const constant = await computeZooStats(signature, [zoo[0]!, zoo[0]!]);
+  assert.equal(constant.tensors['head.bias']!.std, 1);
+});
+
+// Statistics without a one-element tensor (here 'scale') are those of a generator from before such
+// tensors were generated: its layout still copies them, so its runs generate as they did.
 test('the last token of a tensor is padded and masked; the next tensor starts on a fresh token', () => {
   const signature: TensorSignature[] = [
     { name: 'a.weight', dtype: 'F32', shape: [2, 5] },

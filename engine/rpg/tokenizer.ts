@@ -1,8 +1,10 @@
 // RPG tokenization (RPG.md "Tokenization"): each generated tensor is normalised with one scalar
 // mean and std (averaged over the zoo), flattened and cut into tokens of `tokenSize` values; the
 // last token of a tensor is padded (mask 0). A token never spans two tensors; the order is the
-// signature's (state_dict) order. Integer, one-element and `num_batches_tracked` tensors are not
-// generated: they are copied verbatim from the zoo's first checkpoint on reassembly.
+// signature's (state_dict) order. Integer and `num_batches_tracked` tensors are not generated: they
+// are copied verbatim from the zoo's first checkpoint on reassembly. A one-element float tensor (a
+// single-output head's bias: it sets the decision threshold) is generated, normalised by its spread
+// across the checkpoints; generators trained before it was (their statistics lack it) still copy it.
 //
 // Everything works one checkpoint at a time, so a zoo larger than memory can be streamed.
 import type { DType, TensorSignature } from '../protocol.js';
@@ -79,7 +81,7 @@ function numelOf(signature: TensorSignature): number {
 export function isGenerated(signature: TensorSignature): boolean {
   if (INTEGER_DTYPES.has(signature.dtype)) return false;
   if (signature.name.endsWith('num_batches_tracked')) return false;
-  return numelOf(signature) > 1;
+  return numelOf(signature) > 0;
 }
 
 function isRunningVar(name: string): boolean {
@@ -133,6 +135,8 @@ function checkFinite(name: string, values: Float32Array, where: string): void {
 export class ZooStatsAccumulator {
   private readonly generated: Array<{ name: string; numel: number; logvar: boolean }>;
   private readonly sums = new Map<string, { mean: number; std: number }>();
+  /** one-element tensors: their std within a checkpoint is 0, so their spread is taken across checkpoints */
+  private readonly squares = new Map<string, number>();
   private readonly runningVars = new Map<string, Float32Array[]>();
   private count = 0;
 
@@ -157,6 +161,7 @@ export class ZooStatsAccumulator {
         const acc = this.sums.get(t.name)!;
         acc.mean += m.mean;
         acc.std += m.std;
+        if (t.numel === 1) this.squares.set(t.name, (this.squares.get(t.name) ?? 0) + m.mean * m.mean);
       }
     }
     this.count++;
@@ -190,7 +195,9 @@ export class ZooStatsAccumulator {
         }
       } else {
         const acc = this.sums.get(t.name)!;
-        tensors[t.name] = { mean: acc.mean / this.count, std: usableStd(acc.std / this.count) };
+        const mean = acc.mean / this.count;
+        const std = t.numel === 1 ? Math.sqrt(Math.max(0, this.squares.get(t.name)! / this.count - mean * mean)) : acc.std / this.count;
+        tensors[t.name] = { mean, std: usableStd(std) };
       }
     }
     return { checkpoints: this.count, tensors };
@@ -221,11 +228,12 @@ export function buildLayout(signature: TensorSignature[], stats: ZooStats, token
     seen.add(s.name);
     const numel = numelOf(s);
     const base = { name: s.name, dtype: s.dtype, shape: [...s.shape], numel, firstToken: tokenCount };
-    if (!isGenerated(s)) {
+    const st = stats.tensors[s.name];
+    // Statistics without a one-element tensor: a generator from before those were generated.
+    if (!isGenerated(s) || (numel === 1 && st === undefined)) {
       tensors.push({ ...base, tokenCount: 0, generated: false, transform: 'none', mean: 0, std: 1 });
       continue;
     }
-    const st = stats.tensors[s.name];
     if (st === undefined || !Number.isFinite(st.mean) || !(st.std > 0)) {
       throw new TokenizerError(`the zoo statistics have no usable mean/std for tensor '${s.name}'`, 'recompute the statistics from the zoo (they must come from the same signature)');
     }
@@ -435,7 +443,8 @@ export async function tokenizerInput(
     if (tensor.dtype !== t.dtype || tensor.shape.length !== t.shape.length || tensor.shape.some((d, i) => d !== t.shape[i])) {
       throw new TokenizerError(`${label}: tensor '${t.name}' is ${tensor.dtype}[${tensor.shape.join(', ')}], the zoo signature says ${t.dtype}[${t.shape.join(', ')}]`);
     }
-    if (isGenerated(t)) generated.set(t.name, toFloat32Array(tensor.dtype, tensor.data));
+    // A layout's own flag first: an older generator's layout copies its one-element tensors.
+    if ('generated' in t ? (t as TokenTensor).generated : isGenerated(t)) generated.set(t.name, toFloat32Array(tensor.dtype, tensor.data));
     else skipped.set(t.name, { name: t.name, dtype: tensor.dtype, shape: [...tensor.shape], data: tensor.data });
   }
   for (const t of signature) {
