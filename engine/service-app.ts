@@ -106,6 +106,7 @@ const FIELD_HELP: Record<string, [group: string, help: string, min?: number, max
   timeFeatures: ['model', 'sinusoidal time features (even)', 2, 4096],
   timeHidden: ['model', 'hidden width of the time MLP; 0 = token size', 0, 65536],
   conditionRank: ['model', 'rank of the prototype projection; 0 = full', 0, 65536],
+  taskTokens: ['model', 'task-conditioned zoos: the task reaches only the last this many tokens (the reference); 0 = every token', 0, 65536],
   timesteps: ['diffusion', 'diffusion steps T', 1, 10000],
   betaStart: ['diffusion', 'first β of the linear schedule', 0, 1],
   betaEnd: ['diffusion', 'last β of the linear schedule', 0, 1],

@@ -46,6 +46,7 @@ test('generator settings: every config field described with its default; presets
         .sort(),
     );
     for (const field of settings.fields) assert.deepEqual(field.default, DEFAULT_CONFIG[field.name as keyof typeof DEFAULT_CONFIG], field.name);
+    for (const field of settings.fields) assert.notEqual(field.help, field.name, `setting '${field.name}' has a help line`);
     assert.deepEqual(settings.fields.find((f) => f.name === 'recurrent')?.choices, ['lstm', 'mamba', 'transformer']);
     assert.equal(settings.fields.find((f) => f.name === 'denoiserChannels')?.type, 'integer-list');
     assert.equal(settings.fields.find((f) => f.name === 'lr')?.type, 'number');
