@@ -15,7 +15,6 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EvaluateJobResult, TrainJobResult } from '../engine/protocol.js';
 import type { ZooEvaluation } from '../engine/zoo/evaluate.js';
-import { summarize } from '../engine/zoo/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,8 +55,8 @@ for (const tasks of list(values.tasks!)) {
       const trainSeconds = (performance.now() - started) / 1000;
       const evaluation = paramzoo<EvaluateJobResult>(['evaluate', trained.run]).zoos[0]!;
       const heldOut = (evaluation.details as ZooEvaluation['details']).heldOut ?? [];
-      const heldGenerated = summarize(heldOut.map((h) => h.generated.avg ?? 0));
-      const heldOriginals = summarize(heldOut.map((h) => h.originals.avg ?? 0));
+      // evaluate's own verdict over the held-out tasks (averages of each task's average)
+      const { generated: heldGenerated, originals: heldOriginals } = evaluation.heldOutTasks!;
       const row = {
         tasks,
         taskTokens,
