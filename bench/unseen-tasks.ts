@@ -1,11 +1,12 @@
 // Unseen-task generation on the digits binary-task family (the fidelity issue, item 5): for each
 // number of seen tasks, each reach of the task condition (every token, or only the last N tokens as
 // the reference does) and each step count, a generator is trained from scratch on a zoo of that
-// many seen tasks, then `evaluate` generates one model per held-out task vector and scores it on the
-// test split next to the held-out originals. Prints one row per run, then a JSON document.
+// many seen tasks (once per generator seed), then `evaluate` generates 3 models per held-out task
+// vector and scores them on the test split next to the held-out originals. Prints one row per run
+// (and the mean over seeds where there are several), then a JSON document.
 //
 //   node --import tsx bench/unseen-tasks.ts --data DIR [--tasks 50,200] [--task-tokens 0,3]
-//     [--steps 1000,2000,4000] [--preset digits] [--set key=value ...]
+//     [--steps 1000,2000,4000] [--seeds 0,1,2] [--preset digits] [--set key=value ...]
 //
 // Zoos `seen-N` (and `seen-N-heldout`) are collected into DIR when missing, so a second call reuses
 // them. Every run trains from step 0 (a continued run restarts its learning-rate schedule, so it
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '50,200' },
     'task-tokens': { type: 'string', default: '0,3' },
     steps: { type: 'string', default: '1000,2000,4000' },
+    seeds: { type: 'string', default: '0' },
     preset: { type: 'string', default: 'digits' },
     set: { type: 'string', multiple: true, default: [] },
   },
@@ -44,39 +46,50 @@ function ensureZoo(tasks: number): string {
 
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(2));
 const rows: Record<string, unknown>[] = [];
-console.log('seen tasks  task tokens  steps  loss    train s  seen gen avg (orig)  held-out gen avg / min (orig avg)');
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+console.log('seen tasks  task tokens  steps  seed  loss    train s  seen gen avg (orig)  held-out gen avg / min (orig avg)');
 for (const tasks of list(values.tasks!)) {
   const zoo = ensureZoo(tasks);
   for (const taskTokens of list(values['task-tokens']!)) {
     for (const steps of list(values.steps!)) {
-      const started = performance.now();
-      const sets = [...values.set!, `taskTokens=${taskTokens}`, 'checkEvery=0'].flatMap((s) => ['--set', s]);
-      const trained = paramzoo<TrainJobResult>(['train', zoo, '--preset', values.preset!, '--steps', String(steps), ...sets]);
-      const trainSeconds = (performance.now() - started) / 1000;
-      const evaluation = paramzoo<EvaluateJobResult>(['evaluate', trained.run]).zoos[0]!;
-      const heldOut = (evaluation.details as ZooEvaluation['details']).heldOut ?? [];
-      // evaluate's own verdict over the held-out tasks (averages of each task's average)
-      const { generated: heldGenerated, originals: heldOriginals } = evaluation.heldOutTasks!;
-      const row = {
-        tasks,
-        taskTokens,
-        steps,
-        finalLoss: trained.finalLoss,
-        trainSeconds: +trainSeconds.toFixed(1),
-        seen: { generated: evaluation.generated, originals: evaluation.originals },
-        heldOut: {
-          tasks: heldOut.length,
-          generated: heldGenerated,
-          originals: heldOriginals,
-          perTask: heldOut.map((h) => ({ task: h.condition.join(''), generated: h.generated.avg, originals: h.originals.avg })),
-        },
-        run: trained.run,
-      };
-      rows.push(row);
-      console.log(
-        `${String(tasks).padStart(10)}  ${(taskTokens === 0 ? 'all' : `last ${taskTokens}`).padStart(11)}  ${String(steps).padStart(5)}  ${trained.finalLoss.toFixed(4)}  ${trainSeconds.toFixed(0).padStart(7)}  ` +
-          `${fmt(evaluation.generated.avg).padStart(12)} (${fmt(evaluation.originals.avg)})  ${fmt(heldGenerated.avg)} / ${fmt(heldGenerated.min)} (${fmt(heldOriginals.avg)})`,
-      );
+      const heldOutAverages: number[] = [];
+      for (const seed of list(values.seeds!)) {
+        const started = performance.now();
+        const sets = [...values.set!, `taskTokens=${taskTokens}`, `seed=${seed}`, 'checkEvery=0'].flatMap((s) => ['--set', s]);
+        const trained = paramzoo<TrainJobResult>(['train', zoo, '--preset', values.preset!, '--steps', String(steps), ...sets]);
+        const trainSeconds = (performance.now() - started) / 1000;
+        const evaluation = paramzoo<EvaluateJobResult>(['evaluate', trained.run]).zoos[0]!;
+        const heldOut = (evaluation.details as ZooEvaluation['details']).heldOut ?? [];
+        // evaluate's own verdict over the held-out tasks (averages of each task's average)
+        const { generated: heldGenerated, originals: heldOriginals } = evaluation.heldOutTasks!;
+        const row = {
+          tasks,
+          taskTokens,
+          steps,
+          seed,
+          finalLoss: trained.finalLoss,
+          trainSeconds: +trainSeconds.toFixed(1),
+          seen: { generated: evaluation.generated, originals: evaluation.originals },
+          heldOut: {
+            tasks: heldOut.length,
+            generatedModels: evaluation.heldOutTasks!.generatedModels,
+            generated: heldGenerated,
+            originals: heldOriginals,
+            perTask: heldOut.map((h) => ({ task: h.condition.join(''), generated: h.generated.avg, originals: h.originals.avg })),
+          },
+          run: trained.run,
+        };
+        rows.push(row);
+        if (heldGenerated.avg !== null) heldOutAverages.push(heldGenerated.avg);
+        console.log(
+          `${String(tasks).padStart(10)}  ${(taskTokens === 0 ? 'all' : `last ${taskTokens}`).padStart(11)}  ${String(steps).padStart(5)}  ${String(seed).padStart(4)}  ${trained.finalLoss.toFixed(4)}  ${trainSeconds.toFixed(0).padStart(7)}  ` +
+            `${fmt(evaluation.generated.avg).padStart(12)} (${fmt(evaluation.originals.avg)})  ${fmt(heldGenerated.avg)} / ${fmt(heldGenerated.min)} (${fmt(heldOriginals.avg)})`,
+        );
+      }
+      if (heldOutAverages.length > 1) {
+        const spread = `${fmt(Math.min(...heldOutAverages))}–${fmt(Math.max(...heldOutAverages))}`;
+        console.log(`${' '.repeat(35)}held out over ${heldOutAverages.length} seeds: mean ${fmt(mean(heldOutAverages))} (${spread})`);
+      }
     }
   }
 }

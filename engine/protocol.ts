@@ -430,8 +430,11 @@ export interface ZooEvaluationInfo {
   verdict?: { meetsBar: boolean | null; belowOriginals: string[]; novelty: 'new' | 'near-copies' | 'unknown'; summary: string };
   /** training images the generated models' BatchNorm statistics were measured on (absent: as generated, or no BatchNorm) */
   batchNormImages?: number;
-  /** task-conditioned zoos (engine/zoo/verdict.ts): held-out task vectors, averaged per task, against the unseen-task bar */
-  heldOutTasks?: { tasks: number; originals: AccuracySummaryInfo; generated: AccuracySummaryInfo; meetsBar: boolean | null; summary: string };
+  /**
+   * task-conditioned zoos (engine/zoo/verdict.ts): held-out task vectors, averaged per task, against the
+   * unseen-task bar; generatedModels is absent from evaluations stored before it was counted
+   */
+  heldOutTasks?: { tasks: number; generatedModels?: number; originals: AccuracySummaryInfo; generated: AccuracySummaryInfo; meetsBar: boolean | null; summary: string };
   seconds: Record<string, number>;
   details?: unknown;
 }
@@ -560,6 +563,11 @@ export interface RunCheck {
   /** generated avg ≥ originals' avg − 0.5 and min ≥ originals' min − 1, on the check split */
   withinBar: boolean | null;
   weights: RunCheckWeights | null;
+  /**
+   * task-conditioned zoos: one model per held-out task vector (seed 1), percent on the check split,
+   * the unseen-task bar (percent) and whether they average it; absent for other zoos and older checks
+   */
+  heldOut?: { accuracies: number[]; bar: number; meetsBar: boolean };
 }
 
 /** How long training will take on this machine, before it starts (engine/pipeline/estimate.ts). */

@@ -178,16 +178,17 @@ test('a binary-task family keeps its held-out task models out of the training zo
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /--condition needs 10 bits/);
   type Summary = { avg: number | null };
-  type Evaluated = { zoos: { generated: Summary; details: { generated: unknown[]; heldOut: { condition: number[]; originals: Summary; generated: Summary }[] } }[] };
+  type Evaluated = { zoos: { generated: Summary; details: { generated: unknown[]; heldOut: { condition: number[]; originals: Summary; generated: Summary; generatedModels: number }[] } }[] };
   const evaluation = await runCliJson<Evaluated>(['evaluate', trained.run, '--data', data]);
   const [scored] = evaluation.zoos;
   assert.equal(scored!.details.generated.length, 10);
   assert.equal(scored!.details.heldOut.length, 20);
-  // One row per held-out vector, each with its originals and a generated model scored (avg null = none generated).
+  // One row per held-out vector, each with its originals and 3 generated models scored (avg null = none generated).
   assert.deepEqual(new Set(scored!.details.heldOut.map((h) => h.condition.join(''))), heldOutVectors);
   for (const h of scored!.details.heldOut) {
     assert.ok(h.originals.avg! > 0 && h.originals.avg! <= 100, `held-out ${h.condition.join('')}: originals ${JSON.stringify(h.originals)}`);
     assert.ok(typeof h.generated.avg === 'number' && h.generated.avg >= 0 && h.generated.avg <= 100, `held-out ${h.condition.join('')}: generated ${JSON.stringify(h.generated)}`);
+    assert.equal(h.generatedModels, 3, `held-out ${h.condition.join('')}: models of seeds 0, 1, 2`);
   }
 });
 

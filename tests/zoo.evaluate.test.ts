@@ -122,10 +122,12 @@ test('evaluateZoo for binary heads: held-out tasks next to their originals', asy
   for (const row of result.details.heldOut!) {
     assert.equal(row.condition.length, 10);
     assert.ok(row.originals.avg! > 70 && row.generated.avg! > 70);
+    assert.equal(row.generatedModels, 1, 'every other held-out original is scored as generated: one per task');
   }
   // One line over the 20 tasks: the average of their averages (the generated side here are originals).
   const perTask = result.details.heldOut!.map((row) => row.generated.avg!);
   assert.equal(result.heldOutTasks!.tasks, 20);
+  assert.equal(result.heldOutTasks!.generatedModels, 20);
   assert.ok(Math.abs(result.heldOutTasks!.generated.avg! - perTask.reduce((a, b) => a + b, 0) / 20) < 1e-9);
   assert.equal(result.heldOutTasks!.generated.min, Math.min(...perTask));
   assert.equal(result.heldOutTasks!.meetsBar, true);

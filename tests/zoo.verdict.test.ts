@@ -65,15 +65,17 @@ test('held-out tasks: one verdict over the tasks, against the 85% bar for unseen
   const task = (originalsAvg: number, generatedAvg: number | null) => ({
     originals: { best: originalsAvg, avg: originalsAvg, min: originalsAvg },
     generated: { best: generatedAvg, avg: generatedAvg, min: generatedAvg },
+    generatedModels: generatedAvg === null ? 0 : 3,
   });
   const short = heldOutVerdict([task(96, 98.89), task(95, 62), task(97, 82.4)]);
   assert.equal(short.tasks, 3);
+  assert.equal(short.generatedModels, 9);
   assert.deepEqual(short.generated, { best: 98.89, avg: (98.89 + 62 + 82.4) / 3, min: 62 });
   assert.equal(short.originals.avg, 96);
   assert.equal(short.meetsBar, false);
   assert.equal(
     short.summary,
-    "Held-out tasks (3 task vectors the generator never saw): generated avg 81.10, worst task 62.00 against the originals' 96.00; below the 85% bar for unseen tasks: the generator does not carry over to new tasks yet.",
+    "Held-out tasks (3 task vectors the generator never saw, 3 generated models each): generated avg 81.10, worst task 62.00 against the originals' 96.00; below the 85% bar for unseen tasks: the generator does not carry over to new tasks yet.",
   );
   assert.equal(heldOutVerdict([task(96, 85), task(95, 85)]).meetsBar, true, 'exactly at the bar');
   assert.equal(heldOutVerdict([task(96, 84.99)]).meetsBar, false);

@@ -23,24 +23,29 @@ import { subContext } from './progress.js';
 import { readBlobTensors } from './stored.js';
 
 export const DEFAULT_EVALUATION_COUNT = 10;
+/**
+ * Models generated per held-out task vector (seeds 0, 1, 2): one model per task left the held-out
+ * average swinging by a point or two between generators of equal quality, more than the margins measured.
+ */
+export const HELD_OUT_MODELS_PER_TASK = 3;
 
 async function modelInput(blobs: BlobStore, id: string, sha256: string, condition: number[] | null): Promise<ModelInput> {
   return { id, weights: (await readBlobTensors(blobs, sha256)).tensors, condition };
 }
 
-/** Generates what evaluation needs: 10 models, spread over the zoo's conditions; one per held-out task vector. */
+/** Generates what evaluation needs: 10 models, spread over the zoo's conditions; HELD_OUT_MODELS_PER_TASK per held-out task vector. */
 async function generateForEvaluation(catalog: Catalog, blobs: BlobStore, params: EvaluateParams, conditioned: boolean, zooId: number, ctx: JobContext): Promise<void> {
   if (!conditioned) {
     await runGenerate(catalog, blobs, { run: params.run!, count: DEFAULT_EVALUATION_COUNT, seed: 0, ...(params.backend ? { backend: params.backend } : {}) }, ctx);
     return;
   }
   const seen = [...new Map(listCheckpoints(catalog.db, zooId).map((c) => [taskMask(c.condition!), c.condition!])).values()];
-  const jobs: { condition: number[]; seed: number }[] = [];
-  for (let i = 0; i < DEFAULT_EVALUATION_COUNT; i++) jobs.push({ condition: seen[i % seen.length]!, seed: i });
-  for (const condition of heldOutTaskVectors()) jobs.push({ condition, seed: 0 });
+  const jobs: { condition: number[]; seed: number; count: number }[] = [];
+  for (let i = 0; i < DEFAULT_EVALUATION_COUNT; i++) jobs.push({ condition: seen[i % seen.length]!, seed: i, count: 1 });
+  for (const condition of heldOutTaskVectors()) jobs.push({ condition, seed: 0, count: HELD_OUT_MODELS_PER_TASK });
   for (const [i, job] of jobs.entries()) {
     const part = subContext(ctx, i / jobs.length, (i + 1) / jobs.length);
-    await runGenerate(catalog, blobs, { run: params.run!, count: 1, seed: job.seed, condition: job.condition, ...(params.backend ? { backend: params.backend } : {}) }, part);
+    await runGenerate(catalog, blobs, { run: params.run!, count: job.count, seed: job.seed, condition: job.condition, ...(params.backend ? { backend: params.backend } : {}) }, part);
   }
 }
 

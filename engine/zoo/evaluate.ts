@@ -115,6 +115,8 @@ export interface HeldOutTaskResult {
   condition: number[];
   originals: AccuracySummary;
   generated: AccuracySummary;
+  /** generated models scored for this task vector */
+  generatedModels: number;
 }
 
 /** The `evaluate --json` shape for one zoo (DESIGN.md), plus details. */
@@ -284,9 +286,10 @@ export async function evaluateZoo(input: EvaluateZooInput): Promise<ZooEvaluatio
       const g = await run(held.generated, 'testing held-out generated models');
       const masks = [...new Set([...o, ...g].map((r) => keyOf(r.model.condition)))].sort((a, b) => a - b);
       return masks.map((mask) => {
-        const accuracyOf = (rows: typeof o) => summarize(rows.filter((r) => keyOf(r.model.condition) === mask).map((r) => r.evaluation.accuracy));
+        const ofTask = (rows: typeof o) => rows.filter((r) => keyOf(r.model.condition) === mask).map((r) => r.evaluation.accuracy);
         const condition = [...o, ...g].find((r) => keyOf(r.model.condition) === mask)!.model.condition!;
-        return { condition: [...condition], originals: accuracyOf(o), generated: accuracyOf(g) };
+        const generated = ofTask(g);
+        return { condition: [...condition], originals: summarize(ofTask(o)), generated: summarize(generated), generatedModels: generated.length };
       });
     });
   }

@@ -76,6 +76,8 @@ export const HELD_OUT_BAR_PERCENT = 85;
 export interface HeldOutVerdict {
   /** held-out task vectors scored */
   tasks: number;
+  /** generated models scored over all of them */
+  generatedModels: number;
   /** over tasks, of each task's average accuracy */
   originals: AccuracySummary;
   generated: AccuracySummary;
@@ -85,16 +87,18 @@ export interface HeldOutVerdict {
 }
 
 /** One verdict over the held-out task vectors, from each task's originals and generated averages. */
-export function heldOutVerdict(perTask: readonly { originals: AccuracySummary; generated: AccuracySummary }[]): HeldOutVerdict {
+export function heldOutVerdict(perTask: readonly { originals: AccuracySummary; generated: AccuracySummary; generatedModels: number }[]): HeldOutVerdict {
   const averages = (side: 'originals' | 'generated') => perTask.flatMap((t) => (t[side].avg === null ? [] : [t[side].avg!]));
   const originals = summarize(averages('originals'));
   const generated = summarize(averages('generated'));
   const meetsBar = generated.avg === null ? null : generated.avg >= HELD_OUT_BAR_PERCENT;
   const against = originals.avg === null ? '' : ` against the originals' ${originals.avg.toFixed(2)}`;
+  const generatedModels = perTask.reduce((sum, t) => sum + t.generatedModels, 0);
+  const each = generatedModels % perTask.length === 0 ? `${generatedModels / perTask.length} generated models each` : `${generatedModels} generated models`;
   const summary =
     generated.avg === null
       ? `No models were generated for the ${perTask.length} held-out tasks.`
-      : `Held-out tasks (${perTask.length} task vectors the generator never saw): generated avg ${generated.avg.toFixed(2)}, worst task ${generated.min!.toFixed(2)}${against}; ` +
+      : `Held-out tasks (${perTask.length} task vectors the generator never saw, ${each}): generated avg ${generated.avg.toFixed(2)}, worst task ${generated.min!.toFixed(2)}${against}; ` +
         (meetsBar ? `at or above the ${HELD_OUT_BAR_PERCENT}% bar for unseen tasks.` : `below the ${HELD_OUT_BAR_PERCENT}% bar for unseen tasks: the generator does not carry over to new tasks yet.`);
-  return { tasks: perTask.length, originals, generated, meetsBar, summary };
+  return { tasks: perTask.length, generatedModels, originals, generated, meetsBar, summary };
 }
