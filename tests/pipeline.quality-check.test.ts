@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunCheck } from '../engine/protocol.js';
+import { describeCheck } from '../engine/report/checks.js';
 import { runCli, runCliJson } from './helpers/cli.js';
 import { smallGeneratorOptions } from './helpers/small-generator.js';
 import { tempDir } from './helpers/tmp.js';
@@ -121,4 +122,24 @@ test('a zoo without a task gets weight-space checks', async () => {
   assert.ok(weights.originalSpacing! > 0);
   // after 10 steps the generated weights are nowhere near the originals
   for (const d of weights.nearestDistance) assert.ok(d > weights.originalSpacing!, `distance ${d} vs spacing ${weights.originalSpacing}`);
+});
+
+test('a task-conditioned run also checks one model per held-out task vector, against the unseen-task bar', async () => {
+  await runCliJson(['collect', 'digits-binary', '--zoo', 'binary', '--seeds', '1', '--checkpoints', '1', '--epochs', '0', '--tasks', '2', '--data', data]);
+  const trained = await runCliJson<TrainJson>(['train', 'binary', ...SMALL, '--steps', '5', '--set', 'checkEvery=5', '--set', 'checkModels=2', '--data', data]);
+  const [check] = checksOf(trained.run);
+  assert.equal(check!.models, 2, 'the seen-task check models are as many as before');
+  assert.equal(check!.accuracies!.length, 2);
+  const heldOut = check!.heldOut!;
+  assert.equal(heldOut.accuracies.length, 20, 'one model per held-out task vector');
+  for (const accuracy of heldOut.accuracies) assert.ok(accuracy >= 0 && accuracy <= 100, `accuracy ${accuracy}`);
+  assert.equal(heldOut.bar, 85);
+  const avg = heldOut.accuracies.reduce((a, b) => a + b, 0) / 20;
+  // five steps from untrained heads: far below the bar
+  assert.equal(heldOut.meetsBar, false, `held-out avg ${avg}`);
+  assert.deepEqual(trained.lastCheck, check);
+  assert.match(describeCheck(check!), new RegExp(`; 20 held-out tasks avg ${avg.toFixed(2)} worst ${Math.min(...heldOut.accuracies).toFixed(2)} \\(below the 85% bar\\)$`));
+  // a zoo without task vectors gets no held-out part
+  const plain = await runCliJson<TrainJson>(['train', 'digits', ...SMALL, '--steps', '5', '--set', 'checkEvery=5', '--set', 'checkModels=1', '--data', data]);
+  assert.equal(checksOf(plain.run)[0]!.heldOut, undefined);
 });

@@ -4,7 +4,9 @@
 // of the training samples: the test split that results report never steers a run), and the run
 // may stop at the first check whose models are all within the bar. A zoo without a task gets
 // weight-space checks: each generated tensor's statistics against the originals' range, and the
-// distance to the nearest original against the originals' distances to each other.
+// distance to the nearest original against the originals' distances to each other. A task-conditioned
+// zoo also gets one model per held-out task vector (tasks no checkpoint has), scored on the check
+// split against the unseen-task bar.
 import type { CheckpointRecord, RunCheck, RunCheckWeights } from '../protocol.js';
 import type { BlobStore } from '../blobs.js';
 import type { RpgConfig } from '../rpg/config.js';
@@ -13,9 +15,9 @@ import { generateModels } from '../rpg/generate.js';
 import type { RpgGenerator } from '../rpg/generator.js';
 import { Detokenizer, type TokenLayout } from '../rpg/tokenizer.js';
 import type { TensorData } from '../formats/types.js';
-import { getTask, summarize, taskMask, type BuiltinTask } from '../zoo/index.js';
+import { getTask, heldOutTaskVectors, summarize, taskMask, type BuiltinTask } from '../zoo/index.js';
 import { decodeFloat } from '../zoo/tensors.js';
-import { BAR_AVG_POINTS, BAR_MIN_POINTS } from '../zoo/verdict.js';
+import { BAR_AVG_POINTS, BAR_MIN_POINTS, HELD_OUT_BAR_PERCENT } from '../zoo/verdict.js';
 import { permutationStateForSeed } from './generate.js';
 import { readBlobTensors } from './stored.js';
 
@@ -77,6 +79,13 @@ interface GeneratedForCheck {
   condition: number[] | null;
 }
 
+/** One model to generate for a check: its seed, permutation state and task vector. */
+interface CheckModelSpec {
+  seed: number;
+  permutationState: number;
+  condition: number[] | null;
+}
+
 export class QualityCheck {
   private constructor(
     private readonly input: QualityCheckInput,
@@ -87,9 +96,10 @@ export class QualityCheck {
     private readonly ranges: TensorRange[],
     /** median distance from an original to its nearest other original, in token space */
     private readonly originalSpacing: number | null,
-    /** the conditions check models are generated for (task-conditioned zoos), cycled */
-    private readonly conditions: (number[] | null)[],
-    private readonly permutationStates: number[],
+    /** the check models: seeds 1…checkModels, cycling through the zoo's task vectors where it has them */
+    private readonly checkModels: CheckModelSpec[],
+    /** task-conditioned zoos: one model per held-out task vector (seed 1) */
+    private readonly heldOutModels: CheckModelSpec[],
   ) {}
 
   /** Scores the originals once (a task zoo) or measures their weight ranges (a zoo without one). */
@@ -129,35 +139,31 @@ export class QualityCheck {
     }
     const distinct = [...new Map(input.checkpoints.filter((c) => c.condition).map((c) => [taskMask(c.condition!), c.condition!])).values()];
     const trainedStates = [...new Set(input.checkpoints.map((c) => c.permutationState))].sort((a, b) => a - b);
-    const seeds = Array.from({ length: input.config.checkModels }, (_, i) => i + 1);
-    return new QualityCheck(
-      input,
-      task,
-      accuracies,
-      ranges,
-      spacing,
-      seeds.map((_, i) => (distinct.length > 0 ? distinct[i % distinct.length]! : null)),
-      seeds.map((seed) => permutationStateForSeed(trainedStates, seed)),
-    );
+    const checkModels = Array.from({ length: input.config.checkModels }, (_, i) => ({
+      seed: i + 1,
+      permutationState: permutationStateForSeed(trainedStates, i + 1),
+      condition: distinct.length > 0 ? distinct[i % distinct.length]! : null,
+    }));
+    const heldOutModels = task?.conditioned ? heldOutTaskVectors().map((condition) => ({ seed: 1, permutationState: permutationStateForSeed(trainedStates, 1), condition })) : [];
+    return new QualityCheck(input, task, accuracies, ranges, spacing, checkModels, heldOutModels);
   }
 
   /** Generates the check models (seeds 1…checkModels) from `generator` as it is now and judges them. */
   async run(generator: RpgGenerator, step: number, loss: number | null, signal?: AbortSignal): Promise<RunCheck> {
     const started = performance.now();
-    const models = await this.generate(generator, signal);
+    const models = await this.generate(generator, this.checkModels, signal);
     const check: RunCheck = { step, loss, models: models.length, seconds: 0, split: this.task ? 'check' : null, accuracies: null, originals: null, withinBar: null, weights: null };
     if (this.task) {
-      const accuracies: number[] = [];
-      for (const model of models) {
-        // As the generate job stores them: BatchNorm statistics measured (never on the check slice).
-        const tensors = this.task.reestimateBatchNorm ? (await this.task.reestimateBatchNorm(model.tensors)).tensors : model.tensors;
-        accuracies.push((await this.task.evaluate(tensors, { split: 'check', ...(model.condition ? { condition: model.condition } : {}) })).accuracy);
-      }
+      const accuracies = await this.score(this.task, models);
       const generated = summarize(accuracies);
       const originals = summarize(this.originalAccuracies);
       check.accuracies = accuracies;
       check.originals = { best: originals.best!, avg: originals.avg!, min: originals.min! };
       check.withinBar = generated.avg! >= originals.avg! - BAR_AVG_POINTS && generated.min! >= originals.min! - BAR_MIN_POINTS;
+      if (this.heldOutModels.length > 0) {
+        const heldOut = await this.score(this.task, await this.generate(generator, this.heldOutModels, signal));
+        check.heldOut = { accuracies: heldOut, bar: HELD_OUT_BAR_PERCENT, meetsBar: summarize(heldOut).avg! >= HELD_OUT_BAR_PERCENT };
+      }
     } else {
       check.weights = await this.weightChecks(models);
     }
@@ -165,12 +171,21 @@ export class QualityCheck {
     return check;
   }
 
-  private async generate(generator: RpgGenerator, signal?: AbortSignal): Promise<GeneratedForCheck[]> {
-    const { layout, skipped, config } = this.input;
+  /** Percent on the check split, per model, with BatchNorm statistics measured as the generate job stores them (never on the check slice). */
+  private async score(task: BuiltinTask, models: readonly GeneratedForCheck[]): Promise<number[]> {
+    const accuracies: number[] = [];
+    for (const model of models) {
+      const tensors = task.reestimateBatchNorm ? (await task.reestimateBatchNorm(model.tensors)).tensors : model.tensors;
+      accuracies.push((await task.evaluate(tensors, { split: 'check', ...(model.condition ? { condition: model.condition } : {}) })).accuracy);
+    }
+    return accuracies;
+  }
+
+  private async generate(generator: RpgGenerator, specs: readonly CheckModelSpec[], signal?: AbortSignal): Promise<GeneratedForCheck[]> {
+    const { layout, skipped } = this.input;
     const models: GeneratedForCheck[] = [];
-    // One generation per condition (a task-conditioned generator takes one task vector per call).
-    for (let i = 0; i < config.checkModels; i++) {
-      const condition = this.conditions[i]!;
+    // One generation per model (a task-conditioned generator takes one task vector per call).
+    for (const { seed, permutationState, condition } of specs) {
       const detokenizer = new Detokenizer(layout, skipped);
       const tensors: TensorData[] = [];
       const tokens = new Float32Array(layout.tokenCount * layout.tokenSize);
@@ -178,8 +193,8 @@ export class QualityCheck {
         generator,
         {
           count: 1,
-          seeds: [i + 1],
-          permutationStates: [this.permutationStates[i]!],
+          seeds: [seed],
+          permutationStates: [permutationState],
           ...(condition ? { task: Float32Array.from(condition) } : {}),
           ...(signal ? { signal } : {}),
         },

@@ -19,6 +19,7 @@ import type { GeneratorState } from '../rpg/generator.js';
 import { useBackend } from './backend.js';
 import { loadGeneratorBlob, lossCurveOf, saveGeneratorBlob } from './generator-blob.js';
 import { computeStatsFromBlobs, skippedTensorsOf, ZooTokenSource } from './zoo-tokens.js';
+import { mean } from '../zoo/accuracy.js';
 import { QualityCheck } from './quality-check.js';
 import { saveRunCheck } from '../catalog/run-checks.js';
 import { describeCheck } from '../report/checks.js';
@@ -92,7 +93,12 @@ async function prepareQualityCheck(
 
 function checkMetrics(check: RunCheck): Record<string, number> {
   if (!check.accuracies) return { checkOutOfRange: check.weights?.outOfRange ?? 0 };
-  return { checkStep: check.step, checkAvg: check.accuracies.reduce((a, b) => a + b, 0) / check.accuracies.length, checkMin: Math.min(...check.accuracies) };
+  return {
+    checkStep: check.step,
+    checkAvg: mean(check.accuracies),
+    checkMin: Math.min(...check.accuracies),
+    ...(check.heldOut ? { checkHeldOutAvg: mean(check.heldOut.accuracies) } : {}),
+  };
 }
 
 export async function runTrain(catalog: Catalog, blobs: BlobStore, params: TrainParams, ctx: JobContext): Promise<TrainJobResult> {

@@ -124,6 +124,7 @@ zoos.forEach((z, i) => {
     { label: 'check: generated avg', data: scored.map((c) => ({ x: c.step, y: mean(c.accuracies) })), borderColor: '#1a7f37', yAxisID: 'acc', pointRadius: 3 },
     { label: 'check: generated min', data: scored.map((c) => ({ x: c.step, y: Math.min(...c.accuracies) })), borderColor: '#bf8700', yAxisID: 'acc', pointRadius: 3 },
     { label: 'originals avg (check split)', data: [{ x: 0, y: last.originals.avg }, { x: end, y: last.originals.avg }], borderColor: '#1a7f37', borderDash: [6, 4], yAxisID: 'acc', pointRadius: 0, borderWidth: 1 },
+    ...(last.heldOut ? [{ label: 'check: held-out tasks avg (bar ' + last.heldOut.bar + '%)', data: scored.filter((c) => c.heldOut).map((c) => ({ x: c.step, y: mean(c.heldOut.accuracies) })), borderColor: '#8250df', yAxisID: 'acc', pointRadius: 3 }] : []),
   ] : [];
   new Chart(document.getElementById('loss-' + i), {
     type: 'line',

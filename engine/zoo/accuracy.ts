@@ -8,13 +8,14 @@ export interface AccuracySummary {
   min: number | null;
 }
 
+/** The arithmetic mean; NaN for none. */
+export function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
 export function summarize(values: readonly number[]): AccuracySummary {
   if (values.length === 0) return { best: null, avg: null, min: null };
-  return {
-    best: Math.max(...values),
-    avg: values.reduce((a, b) => a + b, 0) / values.length,
-    min: Math.min(...values),
-  };
+  return { best: Math.max(...values), avg: mean(values), min: Math.min(...values) };
 }
 
 /** The middle value (the mean of the two middle ones for an even count); NaN for none. */
