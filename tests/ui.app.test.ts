@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { runCli } from './helpers/cli.js';
-import { accessibilityViolations, fillTrainForm, launchChromium, SHOTS, type Served, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
+import { accessibilityViolations, desktopContext, fillTrainForm, launchChromium, SHOTS, type Served, skipWithoutChromium, startServe, stopServe, watchedPage } from './helpers/ui.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
 import { webgpuAdapter } from './helpers/backends.js';
@@ -70,10 +70,8 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   served = await startServe(dataDir);
   browser = await launchChromium();
-  // bypassCSP: the page's CSP allows no inline script, and the accessibility scan injects axe-core.
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, bypassCSP: true, reducedMotion: 'reduce' });
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+  context = await desktopContext(browser, { acceptDownloads: true });
+  page = await watchedPage(context, pageErrors);
   page.on('dialog', (dialog) => void dialog.accept());
 });
 

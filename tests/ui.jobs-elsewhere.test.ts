@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startHangingJob } from './helpers/hanging-job-process.js';
 import { tempDir } from './helpers/tmp.js';
-import { accessibilityViolations, launchChromium, SHOTS, type Served, serious, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
+import { accessibilityViolations, desktopContext, launchChromium, SHOTS, type Served, serious, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
 
 const skip = skipWithoutChromium;
 const dataDir = tempDir('paramzoo-ui-jobs-');
@@ -23,7 +23,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   served = await startServe(dataDir);
   browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 860 }, bypassCSP: true, reducedMotion: 'reduce' })).newPage();
+  page = await (await desktopContext(browser)).newPage();
 });
 
 after(async () => {

@@ -28,7 +28,7 @@ import { websocketProtocols } from '../engine/hosts/web-server.js';
 import { APP_ORIGIN } from '../main/app-url.js';
 import { CONTENT_SECURITY_POLICY } from '../main/csp.js';
 import { tempDir } from './helpers/tmp.js';
-import { accessibilityViolations, launchChromium, SHOTS, type Served, serious, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
+import { accessibilityViolations, desktopContext, launchChromium, SHOTS, type Served, serious, skipWithoutChromium, startServe, stopServe, watchedPage } from './helpers/ui.js';
 
 const skip = skipWithoutChromium;
 const localData = tempDir('paramzoo-ui-local-');
@@ -135,12 +135,11 @@ before(async () => {
   tunnel = await startTunnel(Number(remote.url.port));
   tunnelPort = (tunnel.address() as { port: number }).port;
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, bypassCSP: true, reducedMotion: 'reduce' });
+  const context = await desktopContext(browser);
   // As source text: tsx compiles this file with esbuild's keepNames, whose __name() helper the page lacks.
   const engineA = JSON.stringify({ socketUrl: `ws://${local.url.host}/ws`, token: local.token });
   await context.addInitScript({ content: `(() => { const __name = (f) => f; (${fakePreload.toString()})(${engineA}); })();` });
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page = await watchedPage(context, pageErrors);
 });
 
 after(async () => {

@@ -10,7 +10,20 @@ import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { runCliJson } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
-import { accessibilityViolations, fillTrainForm, launchChromium, SHOTS, type Served, serious, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
+import {
+  accessibilityViolations,
+  desktopContext,
+  fillTrainForm,
+  launchChromium,
+  SHOTS,
+  type Served,
+  screenshotIfFailed,
+  serious,
+  skipWithoutChromium,
+  startServe,
+  stopServe,
+  watchedPage,
+} from './helpers/ui.js';
 
 const skip = skipWithoutChromium;
 
@@ -32,14 +45,10 @@ before(async () => {
   await runCliJson(['collect', 'digits-binary', '--zoo', 'binary', '--seeds', '1', '--checkpoints', '1', '--epochs', '0', '--tasks', '2', '--data', dataDir]);
   served = await startServe(dataDir);
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, bypassCSP: true, reducedMotion: 'reduce' });
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page = await watchedPage(await desktopContext(browser), pageErrors);
 });
 
-afterEach(async (t) => {
-  if (page && (t as unknown as { passed?: boolean }).passed === false) await page.screenshot({ path: join(SHOTS, 'failed-unseen-tasks.png'), fullPage: true }).catch(() => undefined);
-});
+afterEach((t) => screenshotIfFailed(page, t, 'unseen-tasks'));
 
 after(async () => {
   await browser?.close();

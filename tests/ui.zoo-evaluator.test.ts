@@ -12,7 +12,7 @@ import type { ZooDetail } from '../engine/protocol.js';
 import { PROJECT_ROOT, runCliJson } from './helpers/cli.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { tempDir } from './helpers/tmp.js';
-import { accessibilityViolations, launchChromium, SHOTS, type Served, serious, skipWithoutChromium, startServe, stopServe } from './helpers/ui.js';
+import { accessibilityViolations, desktopContext, launchChromium, SHOTS, type Served, screenshotIfFailed, serious, skipWithoutChromium, startServe, stopServe, watchedPage } from './helpers/ui.js';
 
 const skip = skipWithoutChromium;
 
@@ -44,15 +44,10 @@ before(async () => {
   served = await startServe(dataDir);
   address = served.url;
   browser = await launchChromium();
-  // bypassCSP: the page's CSP allows no inline script, and the accessibility scan injects axe-core.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, bypassCSP: true, reducedMotion: 'reduce' });
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page = await watchedPage(await desktopContext(browser), pageErrors);
 });
 
-afterEach(async (t) => {
-  if (page && (t as unknown as { passed?: boolean }).passed === false) await page.screenshot({ path: join(SHOTS, 'failed-zoo-evaluator.png'), fullPage: true }).catch(() => undefined);
-});
+afterEach((t) => screenshotIfFailed(page, t, 'zoo-evaluator'));
 
 after(async () => {
   await browser?.close();

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from './cli.js';
 
 export const CHROMIUM = process.env.PARAMZOO_CHROMIUM ?? '/usr/bin/chromium';
@@ -62,6 +62,26 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/**
+ * A desktop-sized browser context as the UI tests use it: the page's CSP bypassed (the accessibility
+ * scan injects axe-core) and animations reduced. `options` adds to it (downloads, …).
+ */
+export function desktopContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  return browser.newContext({ viewport: { width: 1280, height: 860 }, bypassCSP: true, reducedMotion: 'reduce', ...options });
+}
+
+/** A page of `context` whose uncaught errors are pushed to `pageErrors` (a test asserts it stays empty). */
+export async function watchedPage(context: BrowserContext, pageErrors: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  return page;
+}
+
+/** After a failed test: a full-page screenshot `failed-NAME.png` in SHOTS, to see what the user would have. */
+export async function screenshotIfFailed(page: Page | undefined, t: unknown, name: string): Promise<void> {
+  if (page && (t as { passed?: boolean }).passed === false) await page.screenshot({ path: join(SHOTS, `failed-${name}.png`), fullPage: true }).catch(() => undefined);
 }
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
