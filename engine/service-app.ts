@@ -15,6 +15,7 @@ import { getJob, stripJobErrorPrefix } from './catalog/jobs.js';
 import { getZoo, parameterCount } from './catalog/zoos.js';
 import { countCheckpoints, listCheckpoints, setCheckpointSource, zooBlobs } from './catalog/checkpoints.js';
 import { estimateTraining } from './pipeline/estimate.js';
+import { heldOutCheckModelCount } from './pipeline/quality-check.js';
 import { tokenCountFor } from './rpg/cost.js';
 import { planBackend } from './backend.js';
 import { probeWebgpu } from './backend/webgpu.js';
@@ -366,7 +367,14 @@ export function installApp(service: EngineService): void {
     const config = resolveConfig({ ...(preset ? { preset } : {}), ...(parameters !== undefined ? { parameterCount: parameters, task: row?.task } : {}), overrides: (set ?? {}) as never });
     // The time on this machine, before training starts (from the zoo's token count and this data folder's earlier runs).
     const checkpoints = row ? countCheckpoints(db(), row.id) : 0;
-    const estimate = row?.signature && checkpoints > 0 ? estimateTraining(db(), planBackend().name, config, { tokenCount: tokenCountFor(row.signature, config.tokenSize), checkpoints }) : null;
+    const estimate =
+      row?.signature && checkpoints > 0
+        ? estimateTraining(db(), planBackend().name, config, {
+            tokenCount: tokenCountFor(row.signature, config.tokenSize),
+            checkpoints,
+            heldOutCheckModels: heldOutCheckModelCount(row.task),
+          })
+        : null;
     return { config: { ...config }, estimate };
   });
 

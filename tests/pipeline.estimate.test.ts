@@ -30,6 +30,10 @@ test('the reference step model gives the measured seconds per step of the config
     assert.equal(estimateTraining(catalog.db, 'wasm', DEMO, DIGITS, 1000).steps, 2000, 'a resumed run counts the steps left');
     const withChecks = estimateTraining(catalog.db, 'wasm', { ...DEMO, checkEvery: 500 }, DIGITS);
     assert.ok(withChecks.seconds > demo.seconds, 'quality checks add their generation time');
+    // a task-conditioned zoo's checks also generate one model per held-out task vector: 3 + 20 models instead of 3
+    const withHeldOut = estimateTraining(catalog.db, 'wasm', { ...DEMO, checkEvery: 500 }, { ...DIGITS, heldOutCheckModels: 20 });
+    const checkOnly = (e: { seconds: number }) => e.seconds - demo.seconds;
+    assert.ok(Math.abs(checkOnly(withHeldOut) / checkOnly(withChecks) - 23 / DEMO.checkModels) < 1e-9, `${checkOnly(withHeldOut)} vs ${checkOnly(withChecks)}`);
   } finally {
     catalog.close();
   }

@@ -31,7 +31,14 @@ function scanTokens(config: RpgConfig, zoo: { tokenCount: number; checkpoints: n
 }
 
 /** `fromStep`: a resumed run's saved step (only the steps left are counted). */
-export function estimateTraining(db: Database.Database, backend: string, config: RpgConfig, zoo: { tokenCount: number; checkpoints: number }, fromStep = 0): TrainingEstimate {
+/** `zoo.heldOutCheckModels`: models each quality check generates beyond checkModels (held-out task vectors of a task-conditioned zoo). */
+export function estimateTraining(
+  db: Database.Database,
+  backend: string,
+  config: RpgConfig,
+  zoo: { tokenCount: number; checkpoints: number; heldOutCheckModels?: number },
+  fromStep = 0,
+): TrainingEstimate {
   const stepFlops = trainStepFlops(config, zoo.tokenCount, zoo.checkpoints);
   const measured = recentRunSpeeds(db, backend);
   // Earlier runs are compared by their FLOPs only (their scan share is not stored): a Mamba run
@@ -40,7 +47,8 @@ export function estimateTraining(db: Database.Database, backend: string, config:
   const secondsPerStep = scale * referenceStepSeconds(stepFlops, scanTokens(config, zoo));
   const steps = Math.max(0, config.steps - fromStep);
   const checks = config.checkEvery > 0 ? Math.floor(steps / config.checkEvery) + 1 : 0;
-  const checkSeconds = (checks * config.checkModels * scale * generateModelFlops(config, zoo.tokenCount)) / REFERENCE_FLOPS_PER_SECOND;
+  const modelsPerCheck = config.checkModels + (zoo.heldOutCheckModels ?? 0);
+  const checkSeconds = (checks * modelsPerCheck * scale * generateModelFlops(config, zoo.tokenCount)) / REFERENCE_FLOPS_PER_SECOND;
   return {
     steps,
     secondsPerStep,

@@ -79,6 +79,11 @@ interface GeneratedForCheck {
   condition: number[] | null;
 }
 
+/** Models a check generates beyond checkModels: one per held-out task vector for a task-conditioned zoo's task. */
+export function heldOutCheckModelCount(taskId: string | null): number {
+  return taskId && getTask(taskId).conditioned ? heldOutTaskVectors().length : 0;
+}
+
 /** One model to generate for a check: its seed, permutation state and task vector. */
 interface CheckModelSpec {
   seed: number;

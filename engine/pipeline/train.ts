@@ -20,7 +20,7 @@ import { useBackend } from './backend.js';
 import { loadGeneratorBlob, lossCurveOf, saveGeneratorBlob } from './generator-blob.js';
 import { computeStatsFromBlobs, skippedTensorsOf, ZooTokenSource } from './zoo-tokens.js';
 import { mean } from '../zoo/accuracy.js';
-import { QualityCheck } from './quality-check.js';
+import { heldOutCheckModelCount, QualityCheck } from './quality-check.js';
 import { saveRunCheck } from '../catalog/run-checks.js';
 import { describeCheck } from '../report/checks.js';
 import { recordRunSpeed } from '../catalog/run-speeds.js';
@@ -166,7 +166,7 @@ export async function runTrain(catalog: Catalog, blobs: BlobStore, params: Train
   const permutationStates = checkpoints.map((c) => c.permutationState);
   const mask = tokenMask(layout);
   const startStep = params.resume ? getRun(db, runId).step : 0;
-  const estimate = estimateTraining(db, backend.name, config, { tokenCount: layout.tokenCount, checkpoints: checkpoints.length }, startStep);
+  const estimate = estimateTraining(db, backend.name, config, { tokenCount: layout.tokenCount, checkpoints: checkpoints.length, heldOutCheckModels: heldOutCheckModelCount(zoo.task) }, startStep);
   ctx.progress({
     stage:
       `run ${runId}: ${layout.tokenCount} tokens of ${config.tokenSize} per checkpoint, ${checkpoints.length} checkpoints; ` +
