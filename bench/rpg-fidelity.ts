@@ -4,6 +4,11 @@
 // with `evaluate --zoo twin --originals ZOO`). Prints one table row per side and a JSON document.
 //
 //   node --import tsx bench/rpg-fidelity.ts --zoo bench/out/digits-zoo [--steps 1000] [--set lr=0.001 ...] [--only paramzoo|twin]
+//     [--preset tiny]
+//
+// Both sides use the 'tiny' preset (the twin's defaults). A zoo of a built-in task would otherwise
+// get that task's own preset on ParamZoo's side (digits-mlp → 'digits'); `--preset NAME --only paramzoo`
+// measures that one (the twin has no counterpart of the other presets' settings).
 //
 // The zoo folder holds .pth checkpoints and a zoo.json {"task", "files", "seeds"} (bench/make-digits-zoo.py
 // writes one); each checkpoint's permutation state is its seed, on both sides.
@@ -21,8 +26,10 @@ const { values } = parseArgs({
     set: { type: 'string', multiple: true, default: [] },
     only: { type: 'string' },
     threads: { type: 'string', default: '2' },
+    preset: { type: 'string', default: 'tiny' },
   },
 });
+if (values.preset !== 'tiny' && values.only !== 'paramzoo') throw new Error(`--preset ${values.preset}: the twin knows the 'tiny' preset only; add --only paramzoo`);
 if (!values.zoo) throw new Error('--zoo DIR is required (a folder with zoo.json and .pth files; bench/make-digits-zoo.py writes one)');
 const zooDir = resolve(values.zoo);
 const index = JSON.parse(readFileSync(join(zooDir, 'zoo.json'), 'utf8')) as { task: string; files: string[]; seeds: number[] };
@@ -49,7 +56,7 @@ paramzoo(['import', 'originals', ...index.files.map((f) => join(zooDir, f)), '--
 
 function runParamZoo(): Side {
   const sets = Object.entries(settings).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-  const train = paramzoo<TrainJobResult>(['train', 'originals', '--steps', String(steps), ...sets]);
+  const train = paramzoo<TrainJobResult>(['train', 'originals', '--preset', values.preset!, '--steps', String(steps), ...sets]);
   paramzoo(['generate', train.run, '--count', '10', '--seed', '1']);
   const evaluation = paramzoo<EvaluateJobResult>(['evaluate', train.run]);
   // finalLoss: mean of the last 100 steps, as the twin reports it
@@ -68,7 +75,7 @@ function runParamZoo(): Side {
     ),
   ) as number[];
   const tail = curve.slice(-100);
-  return { side: 'paramzoo', steps, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, secondsPerStep: train.secondsPerStep, evaluation: evaluation.zoos[0]! };
+  return { side: `paramzoo (${values.preset})`, steps, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, secondsPerStep: train.secondsPerStep, evaluation: evaluation.zoos[0]! };
 }
 
 /** The twin gets the same generator settings where both sides have them. */
@@ -130,6 +137,7 @@ console.log(
   JSON.stringify({
     zoo: zooDir,
     steps,
+    preset: values.preset,
     settings,
     data,
     sides: sides.map(({ evaluation, ...rest }) => ({ ...rest, originals: evaluation.originals, generated: evaluation.generated, nearestIoU: evaluation.nearestIoU })),
